@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what kzymy needs on a Debian machine and builds the embedded FerretDB, idempotently.
+#   scripts/setup.sh            runtime + test tools (what `npm start` and `npm test` need)
+#   scripts/setup.sh --runtime  runtime only (redis-server, openssl, tor; FerretDB build)
+# Safe to run again: installed packages and an existing FerretDB build are kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FERRETDB_VERSION=v1.24.2
+FERRETDB_DIR=".tools/ferretdb-${FERRETDB_VERSION}"
+
+runtime_packages=(redis-server openssl tor)
+# Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, GnuPG, a SOCKS
+# proxy, procmail, hashcash, Chromium for the web pages).
+test_packages=(swaks fetchmail getmail6 isync gnupg microsocks procmail hashcash chromium)
+
+packages=("${runtime_packages[@]}")
+[ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ -x "${FERRETDB_DIR}/ferretdb" ]; then
+  exit 0
+fi
+if ! command -v go >/dev/null; then
+  echo "setup: Go is needed once to build FerretDB ${FERRETDB_VERSION} (apt-get install golang, or set MONGODB_URL)" >&2
+  exit 1
+fi
+echo "setup: building FerretDB ${FERRETDB_VERSION} (SQLite backend) — once, about two minutes"
+# `go install` of the module builds a binary that panics at start: the module zip lacks
+# build/version/version.txt, which the build embeds. So copy the module source and write it.
+module_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@${FERRETDB_VERSION}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+[ -d "$module_dir" ] || { echo "setup: go mod download of FerretDB failed" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+cp -r "$module_dir/." "$work/"
+chmod -R u+w "$work"
+echo "${FERRETDB_VERSION}" > "$work/build/version/version.txt"
+mkdir -p "${FERRETDB_DIR}"
+(cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$OLDPWD/${FERRETDB_DIR}/ferretdb.partial" ./cmd/ferretdb)
+mv "${FERRETDB_DIR}/ferretdb.partial" "${FERRETDB_DIR}/ferretdb"
+"${FERRETDB_DIR}/ferretdb" --version | head -1

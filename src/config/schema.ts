@@ -1,0 +1,134 @@
+/**
+ * The one configuration schema. Every object is `strict`, so an unknown key is an error that
+ * names it; defaults here are the embedded single-machine setup (DESIGN.md, "Interfaces").
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+const positiveInt = z.number().int().positive();
+// A DNS name per RFC 1035 §2.3.1 (letters, digits, hyphens; labels of 1-63; 253 in all).
+const domainName = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/,
+    'must be a lowercase DNS name such as kzymy.example',
+  );
+
+const tlsSchema = z
+  .object({
+    /** PEM files. Empty means: generate a self-signed pair under dataDir (development only). */
+    key: z.string().default(''),
+    cert: z.string().default(''),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** The mail domain: mail for anything@<username>.<domain> is accepted. */
+    domain: domainName.default('kzymy.test'),
+    /** Everything kzymy writes on this machine (embedded database, Redis, TLS pair, Haraka). */
+    dataDir: z.string().min(1).default('./var'),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .prefault({}),
+    mongodb: z
+      .object({
+        /** Empty: start the embedded FerretDB (SQLite backend) under dataDir. */
+        url: z.string().default(''),
+        database: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .default('kzymy'),
+        /** Port of the embedded FerretDB; 0 picks a free one. */
+        embeddedPort: port.default(27027),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        /** Empty: start a private redis-server under dataDir. */
+        url: z.string().default(''),
+        prefix: z.string().max(64).default('kzymy:'),
+        embeddedPort: port.default(6389),
+      })
+      .strict()
+      .prefault({}),
+    tls: tlsSchema.prefault({}),
+    smtp: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(2525),
+        /** RFC 1870 SIZE: the largest message accepted, in bytes (default 25 MB). */
+        maxMessageBytes: positiveInt.default(25 * 1024 * 1024),
+        /** Stored ciphertext per user; over it, RCPT gets 452 4.2.2 so the sender retries later. */
+        quotaBytes: positiveInt.default(200 * 1024 * 1024),
+        /** Haraka worker processes; 0 runs in one process. */
+        nodes: z.number().int().min(0).max(64).default(0),
+      })
+      .strict()
+      .prefault({}),
+    imap: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(1143),
+        tlsPort: port.default(1993),
+        /** Allow LOGIN without TLS on a non-loopback listener. Loopback (onion) is always allowed. */
+        allowPlaintextAuth: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    pop3: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(1110),
+        tlsPort: port.default(1995),
+        allowPlaintextAuth: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    web: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(8080),
+        /** Shown to users after activation; empty entries are left out. */
+        onionAddress: z.string().default(''),
+        clearnetAddress: z.string().default(''),
+        /** Leading zero bits the signup proof of work needs. */
+        powBits: z.number().int().min(0).max(32).default(20),
+        powTtlSeconds: positiveInt.default(900),
+        /** At most this many signups per hour, for the whole server. */
+        signupsPerHour: positiveInt.default(60),
+      })
+      .strict()
+      .prefault({}),
+    retention: z
+      .object({
+        /** Unfetched messages are deleted after this long. */
+        unfetchedSeconds: positiveInt.default(30 * 24 * 3600),
+        /** Fetched but not committed (no LOGOUT/QUIT) messages are deleted after this long. */
+        fetchedGraceSeconds: positiveInt.default(24 * 3600),
+        /** Pending (not yet activated) accounts are deleted after this long. */
+        pendingSeconds: positiveInt.default(3600),
+        sweepIntervalSeconds: positiveInt.default(60),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /** Failed logins per account before it is locked. */
+        maxFailures: positiveInt.default(10),
+        lockSeconds: positiveInt.default(900),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type KzymyConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,266 @@
+/**
+ * Encrypted messages. Metadata and ciphertext live apart: `messages` holds only what DESIGN.md
+ * allows at rest (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the ciphertext in
+ * pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like any other.
+ *
+ * Write order makes a message visible only when it is whole: chunks first, then a UID, then the
+ * metadata document. A crash in between leaves chunks without metadata, which nobody can see and
+ * which the sweeper removes (orphanChunks). Deletion runs the other way: metadata, then chunks.
+ */
+import { Binary, MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
+import { KeyedMutex } from '../util/keyed-mutex';
+import { COLLECTIONS } from './indexes';
+import { parseId, type UserStore } from './users';
+import type { StoredMessage } from './types';
+
+export const CHUNK_BYTES = 1024 * 1024;
+const DUPLICATE_KEY = 11000;
+
+interface MessageDoc {
+  user: ObjectId;
+  uid: number;
+  arrivedAt: Date;
+  size: number;
+  flags: string[];
+  fetchedAt: Date | null;
+  chunks: number;
+}
+
+interface ChunkDoc {
+  message: ObjectId;
+  user: ObjectId;
+  n: number;
+  data: Binary;
+}
+
+export class MailboxGoneError extends Error {
+  override name = 'MailboxGoneError';
+}
+
+function toMessage(doc: WithId<MessageDoc>): StoredMessage {
+  return {
+    id: doc._id.toHexString(),
+    userId: doc.user.toHexString(),
+    uid: doc.uid,
+    arrivedAt: doc.arrivedAt,
+    size: doc.size,
+    flags: doc.flags ?? [],
+    fetchedAt: doc.fetchedAt ?? null,
+  };
+}
+
+export class MessageStore {
+  private readonly messages: Collection<MessageDoc>;
+  private readonly chunks: Collection<ChunkDoc>;
+  /** Serializes UID allocation per user inside this process, so retries stay rare. */
+  private readonly uidLocks = new KeyedMutex();
+
+  constructor(
+    db: Db,
+    private readonly users: UserStore,
+  ) {
+    this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
+    this.chunks = db.collection<ChunkDoc>(COLLECTIONS.chunks);
+  }
+
+  /** Stores a ciphertext for an active user; throws MailboxGoneError if there is none. */
+  async add(userId: string, ciphertext: Buffer, arrivedAt: Date): Promise<StoredMessage> {
+    const user = parseId(userId);
+    if (!user) throw new MailboxGoneError('no such mailbox');
+    const messageId = new ObjectId();
+    const pieces: ChunkDoc[] = [];
+    for (let offset = 0, n = 0; offset < ciphertext.length || n === 0; offset += CHUNK_BYTES, n++) {
+      const data = ciphertext.subarray(offset, offset + CHUNK_BYTES);
+      pieces.push({ message: messageId, user, n, data: new Binary(data) });
+    }
+    try {
+      // One chunk at a time keeps each wire message small (a 35 MB insertMany would be one
+      // 47 MB request once base64'd by some backends).
+      for (const piece of pieces) await this.chunks.insertOne(piece);
+      const doc = await this.uidLocks.run(userId, () =>
+        this.insertWithFreshUid(
+          userId,
+          {
+            user,
+            uid: 0,
+            arrivedAt,
+            size: ciphertext.length,
+            flags: [],
+            fetchedAt: null,
+            chunks: pieces.length,
+          },
+          messageId,
+        ),
+      );
+      await this.users.addUsedBytes(userId, ciphertext.length);
+      return toMessage({ ...doc, _id: messageId });
+    } catch (error) {
+      // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the orphans.
+      await this.chunks.deleteMany({ message: messageId }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Inserts the metadata under the next UID. The unique {user, uid} index is the arbiter: MongoDB's
+   * $inc is atomic, but FerretDB 1.x implements it as read-modify-write, so two processes can draw
+   * the same UID; the loser gets a duplicate-key error and draws again (docs/decisions/0001-store.md).
+   */
+  private async insertWithFreshUid(
+    userId: string,
+    doc: MessageDoc,
+    messageId: ObjectId,
+  ): Promise<MessageDoc> {
+    for (let attempt = 0; ; attempt++) {
+      const uid = await this.users.allocateUid(userId);
+      if (uid === null) throw new MailboxGoneError('no such active mailbox');
+      const withUid = { ...doc, uid };
+      try {
+        await this.messages.insertOne({ ...withUid, _id: messageId });
+        return withUid;
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY) || attempt >= 50)
+          throw error;
+      }
+    }
+  }
+
+  /** The user's messages in UID order. */
+  async list(userId: string): Promise<StoredMessage[]> {
+    const user = parseId(userId);
+    if (!user) return [];
+    const docs = await this.messages.find({ user }).sort({ uid: 1 }).toArray();
+    return docs.map(toMessage);
+  }
+
+  async count(userId: string): Promise<number> {
+    const user = parseId(userId);
+    return user ? this.messages.countDocuments({ user }) : 0;
+  }
+
+  async byUid(userId: string, uid: number): Promise<StoredMessage | null> {
+    const user = parseId(userId);
+    if (!user) return null;
+    const doc = await this.messages.findOne({ user, uid });
+    return doc ? toMessage(doc) : null;
+  }
+
+  /** The whole ciphertext. The owner is part of every query, so one user cannot read another's. */
+  async read(userId: string, messageId: string): Promise<Buffer> {
+    return this.readRange(userId, messageId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Bytes [start, end) of the ciphertext, reading only the chunks that hold them. */
+  async readRange(userId: string, messageId: string, start: number, end: number): Promise<Buffer> {
+    const user = parseId(userId);
+    const message = parseId(messageId);
+    if (!user || !message) throw new MailboxGoneError('no such message');
+    const meta = await this.messages.findOne(
+      { _id: message, user },
+      { projection: { size: 1, chunks: 1 } },
+    );
+    if (!meta) throw new MailboxGoneError('no such message');
+    const last = Math.min(end, meta.size);
+    if (start >= last) return Buffer.alloc(0);
+    const firstChunk = Math.floor(start / CHUNK_BYTES);
+    const lastChunk = Math.floor((last - 1) / CHUNK_BYTES);
+    const docs = await this.chunks
+      .find({ message, n: { $gte: firstChunk, $lte: lastChunk } })
+      .sort({ n: 1 })
+      .toArray();
+    if (docs.length !== lastChunk - firstChunk + 1) throw new Error('message chunks missing');
+    const joined = Buffer.concat(docs.map((doc) => Buffer.from(doc.data.buffer)));
+    const offset = start - firstChunk * CHUNK_BYTES;
+    return joined.subarray(offset, offset + (last - start));
+  }
+
+  /** Marks messages as received by a client, keeping the first time (the grace period counts from it). */
+  async markFetched(userId: string, messageIds: string[], at: Date): Promise<void> {
+    const user = parseId(userId);
+    const ids = messageIds.map(parseId).filter((id): id is ObjectId => id !== null);
+    if (!user || ids.length === 0) return;
+    await this.messages.updateMany(
+      { _id: { $in: ids }, user, fetchedAt: null },
+      { $set: { fetchedAt: at } },
+    );
+  }
+
+  async setFlags(userId: string, messageId: string, flags: string[]): Promise<boolean> {
+    const user = parseId(userId);
+    const message = parseId(messageId);
+    if (!user || !message) return false;
+    const result = await this.messages.updateOne({ _id: message, user }, { $set: { flags } });
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Deletes messages outright: no archive, no trash. Returns the ones this call removed, so that
+   * when two sessions delete the same message at once exactly one of them counts it.
+   */
+  async remove(userId: string, messageIds: string[]): Promise<StoredMessage[]> {
+    const user = parseId(userId);
+    if (!user) return [];
+    const removed: StoredMessage[] = [];
+    for (const id of messageIds) {
+      const _id = parseId(id);
+      if (!_id) continue;
+      const doc = await this.messages.findOneAndDelete({ _id, user });
+      if (doc) removed.push(toMessage(doc));
+    }
+    if (removed.length > 0) {
+      const ids = removed.map((message) => new ObjectId(message.id));
+      await this.chunks.deleteMany({ message: { $in: ids } });
+      await this.users.addUsedBytes(
+        userId,
+        -removed.reduce((sum, message) => sum + message.size, 0),
+      );
+    }
+    return removed;
+  }
+
+  /** Removes every message and chunk of a user (account deletion). */
+  async purgeUser(userId: string): Promise<void> {
+    const user = parseId(userId);
+    if (!user) return;
+    await this.messages.deleteMany({ user });
+    await this.chunks.deleteMany({ user });
+  }
+
+  /** Messages fetched before `cutoff` and never committed, for the sweeper. */
+  async fetchedBefore(cutoff: Date, limit = 500): Promise<StoredMessage[]> {
+    const docs = await this.messages
+      .find({ fetchedAt: { $ne: null, $lt: cutoff } })
+      .limit(limit)
+      .toArray();
+    return docs.map(toMessage);
+  }
+
+  /** Messages that arrived before `cutoff`, fetched or not, for the retention sweep. */
+  async arrivedBefore(cutoff: Date, limit = 500): Promise<StoredMessage[]> {
+    const docs = await this.messages
+      .find({ arrivedAt: { $lt: cutoff } })
+      .limit(limit)
+      .toArray();
+    return docs.map(toMessage);
+  }
+
+  /**
+   * Removes chunks written before `cutoff` whose message document does not exist: what a crash
+   * between the chunk writes and the metadata write leaves behind.
+   */
+  async removeOrphanChunks(cutoff: Date): Promise<number> {
+    const candidates = (await this.chunks.distinct('message', {
+      _id: { $lt: ObjectId.createFromTime(Math.floor(cutoff.getTime() / 1000)) },
+    })) as ObjectId[];
+    if (candidates.length === 0) return 0;
+    const alive = new Set(
+      (
+        await this.messages.find({ _id: { $in: candidates } }, { projection: { _id: 1 } }).toArray()
+      ).map((doc) => doc._id.toHexString()),
+    );
+    const orphans = candidates.filter((id) => !alive.has(id.toHexString()));
+    if (orphans.length === 0) return 0;
+    const result = await this.chunks.deleteMany({ message: { $in: orphans } });
+    return result.deletedCount;
+  }
+}

@@ -1,0 +1,55 @@
+/** Opens the database, applies the indexes and hands out the typed collections. */
+import { MongoClient } from 'mongodb';
+import { applyIndexes } from './indexes';
+import { MessageStore } from './messages';
+import { UserStore } from './users';
+
+export interface StoreOptions {
+  url: string;
+  database: string;
+  clock?: () => Date;
+  /** How long to wait for the server before an operation fails (and SMTP answers 4xx). */
+  serverSelectionTimeoutMs?: number;
+}
+
+export class Store {
+  private constructor(
+    private readonly client: MongoClient,
+    readonly users: UserStore,
+    readonly messages: MessageStore,
+  ) {}
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const client = new MongoClient(options.url, {
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
+      // The driver would otherwise send the application name and OS details in its handshake.
+      appName: 'kzymy',
+    });
+    await client.connect();
+    const db = client.db(options.database);
+    await applyIndexes(db);
+    const clock = options.clock ?? (() => new Date());
+    const users = new UserStore(db, clock);
+    const messages = new MessageStore(db, users);
+    return new Store(client, users, messages);
+  }
+
+  /** Purges a user: every message and chunk, then the user document with its address policy. */
+  async deleteUser(userId: string): Promise<boolean> {
+    // First stop new mail (UIDs are only allocated to active users), then purge, remove the
+    // user, and purge once more for a delivery that had its UID before the state changed.
+    if (!(await this.users.markDeleting(userId))) return false;
+    await this.messages.purgeUser(userId);
+    const removed = await this.users.removeDocument(userId);
+    await this.messages.purgeUser(userId);
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    await this.client.db('admin').command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,53 @@
+/** What the rest of kzymy sees of stored data: plain objects with string ids, no driver types. */
+
+/** 'deleting' is transient: set while an account is purged, so no new mail is stored. */
+export type UserState = 'pending' | 'active' | 'deleting';
+
+export interface AddressPolicy {
+  /** Accept any local part at <username>.<domain> not in `disabled`. */
+  catchAll: boolean;
+  /** Local parts accepted even with the catch-all off (lowercase). */
+  allowed: string[];
+  /** Local parts always refused (lowercase): a leaked address is killed here. */
+  disabled: string[];
+}
+
+export interface User {
+  id: string;
+  username: string;
+  state: UserState;
+  fingerprint: string;
+  publicKey: string;
+  passwordHash: string;
+  createdAt: Date;
+  policy: AddressPolicy;
+  /** RFC 3501 §2.3.1.1: constant for the life of the mailbox, since UIDs are never reused. */
+  uidValidity: number;
+  /** The UID the next stored message will get. */
+  uidNext: number;
+  /** Bytes of ciphertext stored, for the quota. */
+  usedBytes: number;
+}
+
+export interface NewUser {
+  fingerprint: string;
+  publicKey: string;
+  passwordHash: string;
+  state: UserState;
+  /** Given by tests; otherwise a random username is allocated. */
+  username?: string;
+}
+
+export interface StoredMessage {
+  id: string;
+  userId: string;
+  uid: number;
+  arrivedAt: Date;
+  /** Ciphertext size in bytes (RFC822.SIZE of what a client receives). */
+  size: number;
+  flags: string[];
+  /** When a client first received the whole message; null until then. */
+  fetchedAt: Date | null;
+}
+
+export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';

@@ -1,0 +1,195 @@
+/** Users and their address policy (kept in the user document, so one delete purges both). */
+import { randomInt } from 'node:crypto';
+import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
+import { isReservedUsername, randomUsername } from '../address/username';
+import { COLLECTIONS } from './indexes';
+import type { AddressPolicy, NewUser, User, UserState } from './types';
+
+export interface UserDoc {
+  username: string;
+  state: UserState;
+  fingerprint: string;
+  publicKey: string;
+  passwordHash: string;
+  createdAt: Date;
+  catchAll: boolean;
+  allowed: string[];
+  disabled: string[];
+  uidValidity: number;
+  uidNext: number;
+  usedBytes: number;
+}
+
+const DUPLICATE_KEY = 11000;
+
+export class UsernameTakenError extends Error {
+  override name = 'UsernameTakenError';
+}
+
+export function toUser(doc: WithId<UserDoc>): User {
+  return {
+    id: doc._id.toHexString(),
+    username: doc.username,
+    state: doc.state,
+    fingerprint: doc.fingerprint,
+    publicKey: doc.publicKey,
+    passwordHash: doc.passwordHash,
+    createdAt: doc.createdAt,
+    policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
+    uidValidity: doc.uidValidity,
+    uidNext: doc.uidNext,
+    usedBytes: doc.usedBytes,
+  };
+}
+
+export function parseId(id: string): ObjectId | null {
+  return ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null;
+}
+
+export class UserStore {
+  private readonly users: Collection<UserDoc>;
+
+  constructor(
+    db: Db,
+    private readonly clock: () => Date,
+  ) {
+    this.users = db.collection<UserDoc>(COLLECTIONS.users);
+  }
+
+  /**
+   * Creates a user. Without a given username one is drawn at random; the unique index decides
+   * races, and a collision (vanishingly rare at 54 bits) simply draws again.
+   */
+  async create(input: NewUser): Promise<User> {
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const username = input.username ?? randomUsername();
+      if (isReservedUsername(username)) throw new UsernameTakenError('that username is reserved');
+      const doc: UserDoc = {
+        username,
+        state: input.state,
+        fingerprint: input.fingerprint,
+        publicKey: input.publicKey,
+        passwordHash: input.passwordHash,
+        createdAt: this.clock(),
+        catchAll: true,
+        allowed: [],
+        disabled: [],
+        // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
+        // recreated under the same name never matches a client's cached UIDVALIDITY.
+        uidValidity: randomInt(1, 2 ** 31),
+        uidNext: 1,
+        usedBytes: 0,
+      };
+      try {
+        const result = await this.users.insertOne(doc);
+        return toUser({ ...doc, _id: result.insertedId });
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        if (input.username) throw new UsernameTakenError('that username is taken');
+      }
+    }
+    throw new Error('could not allocate a unique username');
+  }
+
+  async byName(username: string): Promise<User | null> {
+    const doc = await this.users.findOne({ username: username.toLowerCase() });
+    return doc ? toUser(doc) : null;
+  }
+
+  async byId(id: string): Promise<User | null> {
+    const _id = parseId(id);
+    if (!_id) return null;
+    const doc = await this.users.findOne({ _id });
+    return doc ? toUser(doc) : null;
+  }
+
+  async list(): Promise<User[]> {
+    const docs = await this.users.find({}).sort({ username: 1 }).toArray();
+    return docs.map(toUser);
+  }
+
+  /** Pending users created before `cutoff`, for the sweeper. */
+  async pendingBefore(cutoff: Date): Promise<User[]> {
+    const docs = await this.users.find({ state: 'pending', createdAt: { $lt: cutoff } }).toArray();
+    return docs.map(toUser);
+  }
+
+  async activate(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'active' } }, { state: 'pending' });
+  }
+
+  async markDeleting(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'deleting' } });
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    return this.update(id, { $set: { passwordHash } });
+  }
+
+  async setKey(id: string, fingerprint: string, publicKey: string): Promise<boolean> {
+    return this.update(id, { $set: { fingerprint, publicKey } });
+  }
+
+  async setCatchAll(id: string, catchAll: boolean): Promise<boolean> {
+    return this.update(id, { $set: { catchAll } });
+  }
+
+  /** Allows a local part; it also leaves the disabled list, since the last word wins. */
+  async allowAddress(id: string, local: string): Promise<boolean> {
+    const part = local.toLowerCase();
+    return this.update(id, { $addToSet: { allowed: part }, $pull: { disabled: part } });
+  }
+
+  /** Disables a local part: refused from now on, whatever the catch-all says. */
+  async disableAddress(id: string, local: string): Promise<boolean> {
+    const part = local.toLowerCase();
+    return this.update(id, { $addToSet: { disabled: part }, $pull: { allowed: part } });
+  }
+
+  /** Forgets a local part: it is then governed by the catch-all alone. */
+  async forgetAddress(id: string, local: string): Promise<boolean> {
+    const part = local.toLowerCase();
+    return this.update(id, { $pull: { allowed: part, disabled: part } });
+  }
+
+  async policy(id: string): Promise<AddressPolicy | null> {
+    return (await this.byId(id))?.policy ?? null;
+  }
+
+  /**
+   * Takes the next UID of an active user's mailbox. UIDs only ever grow and are never handed out
+   * twice (RFC 3501 §2.3.1.1), even when the message that took one is later deleted.
+   */
+  async allocateUid(id: string): Promise<number | null> {
+    const _id = parseId(id);
+    if (!_id) return null;
+    const before = await this.users.findOneAndUpdate(
+      { _id, state: 'active' },
+      { $inc: { uidNext: 1 } },
+      // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
+      { returnDocument: 'before' },
+    );
+    return before ? before.uidNext : null;
+  }
+
+  async addUsedBytes(id: string, delta: number): Promise<void> {
+    const _id = parseId(id);
+    if (!_id || delta === 0) return;
+    await this.users.updateOne({ _id }, { $inc: { usedBytes: delta } });
+  }
+
+  /** Removes the user document itself; MessageStore purges the messages first. */
+  async removeDocument(id: string): Promise<boolean> {
+    const _id = parseId(id);
+    if (!_id) return false;
+    const result = await this.users.deleteOne({ _id });
+    return result.deletedCount === 1;
+  }
+
+  private async update(id: string, update: object, extraFilter: object = {}): Promise<boolean> {
+    const _id = parseId(id);
+    if (!_id) return false;
+    const result = await this.users.updateOne({ _id, ...extraFilter }, update);
+    return result.matchedCount === 1;
+  }
+}
