@@ -1,0 +1,67 @@
+/**
+ * Builds real DaemonDeps for a test: the run's FerretDB (a fresh database), the run's Redis (a
+ * fresh key prefix), a logger whose lines are kept for canary checks, and the dev TLS pair.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateConfig } from '../../src/config/load';
+import type { KzymyConfig } from '../../src/config/schema';
+import type { DaemonDeps } from '../../src/daemon/deps';
+import { NewMailPublisher, NewMailSubscriber } from '../../src/events/new-mail';
+import { connectRedis } from '../../src/events/redis';
+import { createLogger } from '../../src/log/logger';
+import { loadTls } from '../../src/services/tls';
+import { Store } from '../../src/store/store';
+import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from './services';
+
+export interface TestDeps extends DaemonDeps {
+  /** Every log line written through `logger`. */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** `settings` is a partial config document, validated like the real file (so typos fail loudly). */
+export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Promise<TestDeps> {
+  const database = uniqueDatabaseName();
+  const prefix = `kzymy-${randomBytes(4).toString('hex')}:`;
+  const dataDir = mkdtempSync(join(testDataDir(), 'deps-'));
+  const document = {
+    dataDir,
+    ...settings,
+    mongodb: { url: testMongoUrl(), database, ...(settings.mongodb ?? {}) },
+    redis: { url: testRedisUrl(), prefix, ...(settings.redis ?? {}) },
+  };
+  const result = validateConfig(document);
+  if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
+  const config = result.config;
+  const store = await Store.open({ url: config.mongodb.url, database: config.mongodb.database });
+  const redis = await connectRedis(config.redis.url);
+  const subscriber = await NewMailSubscriber.connect(config.redis.url, config.redis.prefix);
+  const logLines: string[] = [];
+  const logger = createLogger({
+    component: 'test',
+    level: 'debug',
+    sink: (line) => logLines.push(line),
+  });
+  // The TLS pair is shared by the whole run: generating RSA keys per test is slow.
+  const tls = await loadTls({ key: '', cert: '', dataDir: testDataDir(), domain: config.domain });
+  return {
+    config,
+    store,
+    redis,
+    publisher: new NewMailPublisher(redis, config.redis.prefix),
+    subscriber,
+    logger,
+    clock: () => new Date(),
+    tls,
+    logLines,
+    async close() {
+      await subscriber.close();
+      redis.disconnect();
+      await store.close();
+    },
+  };
+}
