@@ -204,8 +204,13 @@ export class MessageStore {
     for (const id of messageIds) {
       const _id = parseId(id);
       if (!_id) continue;
-      const doc = await this.messages.findOneAndDelete({ _id, user });
-      if (doc) removed.push(toMessage(doc));
+      const doc = await this.messages.findOne({ _id, user });
+      if (!doc) continue;
+      // deletedCount, not findOneAndDelete, decides who removed it: FerretDB 1.x answers a
+      // findOneAndDelete with the document to every concurrent caller, while its deleteOne
+      // count comes from the database itself (MongoDB is exact either way).
+      const result = await this.messages.deleteOne({ _id, user });
+      if (result.deletedCount === 1) removed.push(toMessage(doc));
     }
     if (removed.length > 0) {
       const ids = removed.map((message) => new ObjectId(message.id));

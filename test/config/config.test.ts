@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadConfig, validateConfig } from '../../src/config/load';
+
+describe('config', () => {
+  it('reports an unknown key and an invalid port in one run', () => {
+    const result = validateConfig({ smtp: { port: 70000 }, imap: { colour: 'blue' } });
+    expect(result.ok).to.equal(false);
+    if (result.ok) return;
+    expect(result.problems).to.include('imap.colour: unknown setting');
+    expect(result.problems.some((problem) => problem.startsWith('smtp.port:'))).to.equal(true);
+  });
+
+  it('applies environment overrides and validates them too', () => {
+    const result = validateConfig(
+      {},
+      { MONGODB_URL: 'mongodb://db.example/', KZYMY_SMTP_PORT: '25', KZYMY_WEB_PORT: 'eighty' },
+    );
+    expect(result.ok).to.equal(false);
+    if (result.ok) return;
+    expect(result.problems).to.deep.equal([
+      'KZYMY_WEB_PORT: must be a port number from 0 to 65535, got "eighty"',
+    ]);
+    const good = validateConfig(
+      {},
+      { MONGODB_URL: 'mongodb://db.example/', KZYMY_SMTP_PORT: '25' },
+    );
+    expect(good.ok && good.config.mongodb.url).to.equal('mongodb://db.example/');
+    expect(good.ok && good.config.smtp.port).to.equal(25);
+  });
+
+  it('has the documented defaults and freezes the result', () => {
+    const result = validateConfig({});
+    if (!result.ok) throw new Error(result.problems.join('; '));
+    const { config } = result;
+    expect(config.domain).to.equal('kzymy.test');
+    expect([
+      config.smtp.port,
+      config.imap.port,
+      config.imap.tlsPort,
+      config.pop3.port,
+      config.pop3.tlsPort,
+      config.web.port,
+    ]).to.deep.equal([2525, 1143, 1993, 1110, 1995, 8080]);
+    expect(config.smtp.maxMessageBytes).to.equal(25 * 1024 * 1024);
+    expect(Object.isFrozen(config.smtp)).to.equal(true);
+  });
+
+  it('loads the example file shipped in config/ without a problem', async () => {
+    const result = await loadConfig(
+      join(__dirname, '..', '..', '..', 'config', 'kzymy.example.yaml'),
+      {},
+    );
+    expect(result.ok ? [] : result.problems).to.deep.equal([]);
+  });
+
+  it('names the file when it is not YAML or not a mapping', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kzymy-config-'));
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'smtp: [unclosed');
+    const result = await loadConfig(broken, {});
+    expect(!result.ok && result.problems[0]).to.match(/broken\.yaml: not valid YAML/);
+    const list = join(dir, 'list.yaml');
+    writeFileSync(list, '- a\n- b\n');
+    const listResult = await loadConfig(list, {});
+    expect(!listResult.ok && listResult.problems[0]).to.match(/mapping/);
+  });
+});

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { MongoClient } from 'mongodb';
+import type { Store } from '../../src/store/store';
+import { openTestStore, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+
+describe('store: ciphertext chunks', () => {
+  const database = uniqueDatabaseName();
+  let store: Store;
+  let raw: MongoClient;
+  before(async () => {
+    store = await openTestStore(database);
+    raw = await MongoClient.connect(testMongoUrl());
+  });
+  after(async () => {
+    await raw.close();
+    await store.close();
+  });
+
+  it('round-trips a 35 MB ciphertext byte-exact, and deleting it leaves no chunk', async function () {
+    this.timeout(120_000);
+    const user = await store.users.create({
+      fingerprint: 'f',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const ciphertext = randomBytes(35 * 1024 * 1024);
+    const stored = await store.messages.add(user.id, ciphertext, new Date());
+    expect(stored.size).to.equal(ciphertext.length);
+    expect((await store.users.byId(user.id))?.usedBytes).to.equal(ciphertext.length);
+
+    const back = await store.messages.read(user.id, stored.id);
+    expect(back.equals(ciphertext)).to.equal(true);
+    // A range across a chunk boundary reads exactly those bytes.
+    const start = 1024 * 1024 - 7;
+    const slice = await store.messages.readRange(user.id, stored.id, start, start + 100);
+    expect(slice.equals(ciphertext.subarray(start, start + 100))).to.equal(true);
+
+    const removed = await store.messages.remove(user.id, [stored.id]);
+    expect(removed.map((message) => message.id)).to.deep.equal([stored.id]);
+    const chunks = await raw.db(database).collection('chunks').countDocuments({});
+    expect(chunks).to.equal(0);
+    expect((await store.users.byId(user.id))?.usedBytes).to.equal(0);
+  });
+
+  it('does not let one user read or delete another user’s message', async () => {
+    const alice = await store.users.create({
+      fingerprint: 'a',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const bob = await store.users.create({
+      fingerprint: 'b',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const message = await store.messages.add(alice.id, Buffer.from('for alice'), new Date());
+    let failure: unknown;
+    await store.messages.read(bob.id, message.id).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(Error);
+    expect(await store.messages.remove(bob.id, [message.id])).to.deep.equal([]);
+    expect((await store.messages.read(alice.id, message.id)).toString()).to.equal('for alice');
+  });
+
+  it('counts each message deleted by several sessions at once exactly once', async () => {
+    const user = await store.users.create({
+      fingerprint: 'c',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const messages = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        store.messages.add(user.id, Buffer.alloc(100 + i), new Date()),
+      ),
+    );
+    const ids = messages.map((message) => message.id);
+    const sessions = await Promise.all(
+      Array.from({ length: 4 }, () => store.messages.remove(user.id, ids)),
+    );
+    const removed = sessions.flat().map((message) => message.id);
+    expect(removed).to.have.length(10);
+    expect(new Set(removed).size).to.equal(10);
+    expect((await store.users.byId(user.id))?.usedBytes).to.equal(0);
+  });
+
+  it('sweeps chunks whose message was never written (a crash between the writes)', async () => {
+    const user = await store.users.create({
+      fingerprint: 'd',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const kept = await store.messages.add(user.id, Buffer.from('kept'), new Date());
+    const { ObjectId, Binary } = await import('mongodb');
+    await raw
+      .db(database)
+      .collection('chunks')
+      .insertOne({
+        message: new ObjectId(),
+        user: new ObjectId(user.id),
+        n: 0,
+        data: new Binary(Buffer.from('orphan')),
+      });
+    expect(await store.messages.removeOrphanChunks(new Date(Date.now() + 60_000))).to.equal(1);
+    expect((await store.messages.read(user.id, kept.id)).toString()).to.equal('kept');
+  });
+});
