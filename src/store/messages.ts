@@ -92,7 +92,6 @@ export class MessageStore {
           messageId,
         ),
       );
-      await this.users.addUsedBytes(userId, ciphertext.length);
       return toMessage({ ...doc, _id: messageId });
     } catch (error) {
       // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the orphans.
@@ -131,6 +130,22 @@ export class MessageStore {
     if (!user) return [];
     const docs = await this.messages.find({ user }).sort({ uid: 1 }).toArray();
     return docs.map(toMessage);
+  }
+
+  /**
+   * Bytes of ciphertext the user holds, for the quota. Summed from the messages rather than kept
+   * as a counter: FerretDB 1.x applies $inc as read-modify-write, so concurrent deliveries would
+   * make a counter drift (docs/decisions/0001-store.md).
+   */
+  async usedBytes(userId: string): Promise<number> {
+    const user = parseId(userId);
+    if (!user) return 0;
+    const [total] = await this.messages
+      .aggregate<{
+        bytes: number;
+      }>([{ $match: { user } }, { $group: { _id: null, bytes: { $sum: '$size' } } }])
+      .toArray();
+    return total?.bytes ?? 0;
   }
 
   async count(userId: string): Promise<number> {
@@ -215,10 +230,6 @@ export class MessageStore {
     if (removed.length > 0) {
       const ids = removed.map((message) => new ObjectId(message.id));
       await this.chunks.deleteMany({ message: { $in: ids } });
-      await this.users.addUsedBytes(
-        userId,
-        -removed.reduce((sum, message) => sum + message.size, 0),
-      );
     }
     return removed;
   }

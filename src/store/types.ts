@@ -25,8 +25,6 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
-  /** Bytes of ciphertext stored, for the quota. */
-  usedBytes: number;
 }
 
 export interface NewUser {

@@ -17,7 +17,6 @@ export interface UserDoc {
   disabled: string[];
   uidValidity: number;
   uidNext: number;
-  usedBytes: number;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -38,7 +37,6 @@ export function toUser(doc: WithId<UserDoc>): User {
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
-    usedBytes: doc.usedBytes,
   };
 }
 
@@ -78,7 +76,6 @@ export class UserStore {
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uidValidity: randomInt(1, 2 ** 31),
         uidNext: 1,
-        usedBytes: 0,
       };
       try {
         const result = await this.users.insertOne(doc);
@@ -170,12 +167,6 @@ export class UserStore {
       { returnDocument: 'before' },
     );
     return before ? before.uidNext : null;
-  }
-
-  async addUsedBytes(id: string, delta: number): Promise<void> {
-    const _id = parseId(id);
-    if (!_id || delta === 0) return;
-    await this.users.updateOne({ _id }, { $inc: { usedBytes: delta } });
   }
 
   /** Removes the user document itself; MessageStore purges the messages first. */

@@ -28,7 +28,7 @@ describe('store: ciphertext chunks', () => {
     const ciphertext = randomBytes(35 * 1024 * 1024);
     const stored = await store.messages.add(user.id, ciphertext, new Date());
     expect(stored.size).to.equal(ciphertext.length);
-    expect((await store.users.byId(user.id))?.usedBytes).to.equal(ciphertext.length);
+    expect(await store.messages.usedBytes(user.id)).to.equal(ciphertext.length);
 
     const back = await store.messages.read(user.id, stored.id);
     expect(back.equals(ciphertext)).to.equal(true);
@@ -41,7 +41,7 @@ describe('store: ciphertext chunks', () => {
     expect(removed.map((message) => message.id)).to.deep.equal([stored.id]);
     const chunks = await raw.db(database).collection('chunks').countDocuments({});
     expect(chunks).to.equal(0);
-    expect((await store.users.byId(user.id))?.usedBytes).to.equal(0);
+    expect(await store.messages.usedBytes(user.id)).to.equal(0);
   });
 
   it('does not let one user read or delete another user’s message', async () => {
@@ -84,7 +84,7 @@ describe('store: ciphertext chunks', () => {
     const removed = sessions.flat().map((message) => message.id);
     expect(removed).to.have.length(10);
     expect(new Set(removed).size).to.equal(10);
-    expect((await store.users.byId(user.id))?.usedBytes).to.equal(0);
+    expect(await store.messages.usedBytes(user.id)).to.equal(0);
   });
 
   it('sweeps chunks whose message was never written (a crash between the writes)', async () => {
