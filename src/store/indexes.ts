@@ -26,8 +26,23 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   ],
 };
 
+/**
+ * Creates the indexes that do not exist yet, by name. Re-declaring an existing compound index is
+ * a no-op on MongoDB but panics the connection on FerretDB 1.24 ("slice bounds out of range"),
+ * and every process applies indexes at startup, so only missing ones are sent.
+ */
 export async function applyIndexes(db: Db): Promise<void> {
   for (const [collection, indexes] of Object.entries(INDEXES)) {
-    await db.collection(collection).createIndexes(indexes);
+    const existing = new Set(
+      (
+        await db
+          .collection(collection)
+          .listIndexes()
+          .toArray()
+          .catch(() => [])
+      ).map((index) => index.name as string),
+    );
+    const missing = indexes.filter((index) => !existing.has(index.name as string));
+    if (missing.length > 0) await db.collection(collection).createIndexes(missing);
   }
 }

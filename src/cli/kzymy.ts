@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The admin CLI.
+ *   kzymy config check [--config FILE]
+ *   kzymy user add --key FILE [--json]
+ *   kzymy user list [--json]
+ *   kzymy user delete NAME
+ * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
+ * 78 configuration.
+ */
+import { parseArgs } from 'node:util';
+import { CliError, configPath, loadConfigOrFail } from './args';
+import { userAdd, userDelete, userList } from './user';
+
+const USAGE = `usage:
+  kzymy config check [--config FILE]
+  kzymy user add --key FILE [--json] [--config FILE]
+  kzymy user list [--json] [--config FILE]
+  kzymy user delete NAME [--config FILE]`;
+
+const print = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [group, command, ...rest] = positionals;
+  if (values.help || !group) {
+    print(USAGE);
+    return;
+  }
+  const json = values.json ?? false;
+  switch (`${group} ${command ?? ''}`.trim()) {
+    case 'config check': {
+      const file = rest[0] ?? configPath(values.config);
+      await loadConfigOrFail(file);
+      print(`configuration OK${file ? ` (${file})` : ' (defaults)'}`);
+      return;
+    }
+    case 'user add':
+      if (!values.key) throw new CliError(`user add needs --key FILE\n${USAGE}`, 64);
+      return userAdd(await loadConfigOrFail(values.config), values.key, json, print);
+    case 'user list':
+      return userList(await loadConfigOrFail(values.config), json, print);
+    case 'user delete':
+      if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
+      return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    default:
+      throw new CliError(`unknown command: ${positionals.join(' ')}\n${USAGE}`, 64);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`kzymy: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    // parseArgs' own errors are usage errors; anything else is ours, shown with its kind only.
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`kzymy: ${(error as Error).message}\n${USAGE}\n`);
+      process.exit(64);
+    }
+    process.stderr.write(
+      `kzymy: failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`,
+    );
+    process.exit(70);
+  },
+);
