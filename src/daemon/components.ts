@@ -1,0 +1,40 @@
+/**
+ * Which listeners a role runs, started in order and stopped in reverse. Each component returns
+ * its own stop function, so a failure half-way stops what had started.
+ */
+import type { KzymyConfig } from '../config/schema';
+import type { Logger } from '../log/logger';
+import type { BackingServices } from './backing-services';
+import { createDaemonDeps } from './create-deps';
+
+export type Role = 'all' | 'smtp' | 'daemon';
+
+type Stop = () => Promise<void>;
+
+export async function startComponents(
+  role: Role,
+  config: Readonly<KzymyConfig>,
+  services: BackingServices,
+  logger: Logger,
+): Promise<Stop> {
+  const stops: Stop[] = [];
+  const stopAll: Stop = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const deps = await createDaemonDeps(config, services, logger);
+    stops.push(() => deps.close());
+    const ready: Record<string, number> = {};
+    if (role !== 'daemon') {
+      // Haraka: wired when src/smtp lands.
+    }
+    if (role !== 'smtp') {
+      // IMAP, POP3, web, sweeper, admin: wired as they land.
+    }
+    logger.info('service.ready', { role, ...ready });
+    return stopAll;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

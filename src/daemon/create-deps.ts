@@ -1,0 +1,47 @@
+/** Builds the DaemonDeps of a running process from its config and backing services. */
+import type { KzymyConfig } from '../config/schema';
+import { NewMailPublisher, NewMailSubscriber } from '../events/new-mail';
+import { connectRedis } from '../events/redis';
+import type { Logger } from '../log/logger';
+import { resolveDataDir } from '../services/paths';
+import { loadTls } from '../services/tls';
+import { Store } from '../store/store';
+import type { BackingServices } from './backing-services';
+import type { DaemonDeps } from './deps';
+
+export interface OwnedDeps extends DaemonDeps {
+  close(): Promise<void>;
+}
+
+export async function createDaemonDeps(
+  config: Readonly<KzymyConfig>,
+  services: BackingServices,
+  logger: Logger,
+): Promise<OwnedDeps> {
+  const store = await Store.open({ url: services.mongoUrl, database: config.mongodb.database });
+  const redis = await connectRedis(services.redisUrl);
+  // Without a listener ioredis prints connection errors to the console, with hosts in them.
+  redis.on('error', () => logger.warn('redis.error', { kind: 'connection' }));
+  const subscriber = await NewMailSubscriber.connect(services.redisUrl, config.redis.prefix);
+  const tls = await loadTls({
+    key: config.tls.key,
+    cert: config.tls.cert,
+    dataDir: resolveDataDir(config.dataDir),
+    domain: config.domain,
+  });
+  return {
+    config,
+    store,
+    redis,
+    publisher: new NewMailPublisher(redis, config.redis.prefix),
+    subscriber,
+    logger,
+    clock: () => new Date(),
+    tls,
+    async close() {
+      await subscriber.close();
+      redis.disconnect();
+      await store.close();
+    },
+  };
+}

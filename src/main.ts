@@ -1,0 +1,75 @@
+/**
+ * `npm start`: the kzymy stack in the foreground.
+ *   node dist/src/main.js [--config FILE] [--role all|smtp|daemon]
+ * `smtp` runs Haraka only, `daemon` the IMAP, POP3, web, sweeper and admin listeners, `all`
+ * (the default) both — with the embedded FerretDB and Redis when no URLs are configured.
+ */
+import { parseArgs } from 'node:util';
+import { configPath } from './cli/args';
+import { loadConfig } from './config/load';
+import { ensureBackingServices, type BackingServices } from './daemon/backing-services';
+import { startComponents, type Role } from './daemon/components';
+import { createLogger, errorKind, type Logger } from './log/logger';
+
+const ROLES: readonly Role[] = ['all', 'smtp', 'daemon'];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, role: { type: 'string', default: 'all' } },
+  });
+  const role = values.role as Role;
+  if (!ROLES.includes(role)) throw new StartupError(`--role must be one of ${ROLES.join(', ')}`);
+
+  const file = configPath(values.config);
+  const loaded = await loadConfig(file);
+  if (!loaded.ok) {
+    throw new StartupError(
+      ['configuration problems:', ...loaded.problems.map((problem) => `  - ${problem}`)].join('\n'),
+    );
+  }
+  const config = loaded.config;
+  const logger = createLogger({ component: 'kzymy', level: config.log.level });
+
+  let services: BackingServices | undefined;
+  let stopComponents: (() => Promise<void>) | undefined;
+  const shutdown = async (signal: string): Promise<void> => {
+    logger.info('shutdown', { signal });
+    await stopComponents?.().catch((error: unknown) =>
+      logger.error('shutdown', { error: errorKind(error) }),
+    );
+    await services?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  services = await ensureBackingServices(config);
+  logger.info('startup', {
+    role,
+    domain: config.domain,
+    embeddedStore: !config.mongodb.url,
+    embeddedRedis: !config.redis.url,
+  });
+  try {
+    stopComponents = await startComponents(role, config, services, logger);
+  } catch (error) {
+    await services.stop();
+    throw error;
+  }
+}
+
+class StartupError extends Error {}
+
+function fail(logger: Logger | undefined, error: unknown): never {
+  if (error instanceof StartupError || (error as Error)?.name === 'MissingToolError') {
+    process.stderr.write(`kzymy: ${(error as Error).message}\n`);
+  } else {
+    logger?.error('startup', { error: errorKind(error) });
+    process.stderr.write(
+      `kzymy: startup failed: ${errorKind(error)}: ${(error as Error)?.message ?? ''}\n`,
+    );
+  }
+  process.exit(1);
+}
+
+main().catch((error: unknown) => fail(undefined, error));
