@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  services = await ensureBackingServices(config);
+  const services = await ensureBackingServices(config);
+  running.services = services;
   logger.info('startup', {
     role,
     domain: config.domain,
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     embeddedRedis: !config.redis.url,
   });
   try {
-    stopComponents = await startComponents(role, config, services, logger);
+    running.stopComponents = await startComponents(role, config, services, logger);
   } catch (error) {
     await services.stop();
     throw error;

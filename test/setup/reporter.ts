@@ -10,7 +10,9 @@ class KzymyReporter extends Mocha.reporters.Spec {
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const stats = runner.stats;
       if (!stats) return;
-      process.stdout.write(`\ntests: ${stats.passes} passed, ${stats.failures} failed, ${stats.pending} skipped\n`);
+      process.stdout.write(
+        `\ntests: ${stats.passes} passed, ${stats.failures} failed, ${stats.pending} skipped\n`,
+      );
     });
   }
 }
