@@ -30,14 +30,14 @@ async function main(): Promise<void> {
   const config = loaded.config;
   const logger = createLogger({ component: 'kzymy', level: config.log.level });
 
-  let services: BackingServices | undefined;
-  let stopComponents: (() => Promise<void>) | undefined;
+  // Filled in as things start: a signal may arrive at any point of startup.
+  const running: { services?: BackingServices; stopComponents?: () => Promise<void> } = {};
   const shutdown = async (signal: string): Promise<void> => {
     logger.info('shutdown', { signal });
-    await stopComponents?.().catch((error: unknown) =>
-      logger.error('shutdown', { error: errorKind(error) }),
-    );
-    await services?.stop();
+    await running
+      .stopComponents?.()
+      .catch((error: unknown) => logger.error('shutdown', { error: errorKind(error) }));
+    await running.services?.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
