@@ -105,6 +105,21 @@ export const configSchema = z
         powTtlSeconds: positiveInt.default(900),
         /** At most this many signups per hour, for the whole server. */
         signupsPerHour: positiveInt.default(60),
+        /**
+         * HMAC key for proof-of-work challenges and form tokens (a file holding at least 32
+         * random bytes). Empty: generated once under dataDir/web/. Several daemons behind one
+         * address must share it.
+         */
+        secretFile: z.string().default(''),
+        /** A logged-in session ends after this long without a request. */
+        sessionIdleSeconds: positiveInt.default(1800),
+        /** And after this long in any case. */
+        sessionMaxSeconds: positiveInt.default(8 * 3600),
+        /**
+         * The session cookie's Secure flag. 'auto': set unless the listener is on loopback (an
+         * onion service, or a test); use 'always' behind a TLS-terminating proxy on loopback.
+         */
+        secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -117,6 +132,19 @@ export const configSchema = z
         /** Pending (not yet activated) accounts are deleted after this long. */
         pendingSeconds: positiveInt.default(3600),
         sweepIntervalSeconds: positiveInt.default(60),
+      })
+      .strict()
+      .prefault({}),
+    admin: z
+      .object({
+        /** The /healthz and /metrics listener (src/metrics/admin-server.ts). */
+        enabled: z.boolean().default(true),
+        /**
+         * Keep on loopback. In a container, an address on an internal network that only the
+         * scraper can reach; never a published port.
+         */
+        host: host.default('127.0.0.1'),
+        port: port.default(9465),
       })
       .strict()
       .prefault({}),

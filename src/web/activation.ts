@@ -1,0 +1,113 @@
+/**
+ * Proof of key possession: a random code (and, at signup, the account password) encrypted to
+ * the user's key. Only the holder of the private key can read it back, so entering the code
+ * proves the key is hers — the modern form of a nym server's "reply to confirm".
+ *
+ * The message is an ordinary armored OpenPGP message that `gpg --decrypt` reads: SEIPDv1 with
+ * MDC, because GnuPG 2.2 (Debian 12, Tails) cannot read RFC 9580 SEIPDv2 / AEAD.
+ */
+import { createHash, randomInt } from 'node:crypto';
+import * as openpgp from 'openpgp';
+import { parsePublicKey } from '../pgp/key-check';
+import { safeEqual } from './signing';
+
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const CODE_GROUPS = 5;
+const CODE_GROUP_LENGTH = 4;
+
+/** 20 symbols of 5 bits (100 bits), grouped for reading: "K7QX-M2PA-…". */
+export function newActivationCode(): string {
+  const groups: string[] = [];
+  for (let g = 0; g < CODE_GROUPS; g++) {
+    let group = '';
+    for (let i = 0; i < CODE_GROUP_LENGTH; i++) group += CODE_ALPHABET[randomInt(32)];
+    groups.push(group);
+  }
+  return groups.join('-');
+}
+
+/**
+ * What is kept of a code: a plain SHA-256 suffices, since the code has 100 random bits and
+ * lives for an hour at most. Spaces, dashes and case do not matter when it is typed back.
+ */
+export function hashActivationCode(code: string): string {
+  const normal = code.toUpperCase().replace(/[\s-]/g, '');
+  return createHash('sha256').update(`kzymy activation ${normal}`).digest('hex');
+}
+
+export function activationCodeMatches(given: string, hash: string): boolean {
+  return given.length > 0 && given.length <= 64 && safeEqual(hashActivationCode(given), hash);
+}
+
+const ENCRYPT_CONFIG: openpgp.PartialConfig = {
+  aeadProtect: false,
+  showVersion: false,
+  // OpenPGP.js would otherwise add "Comment: https://openpgpjs.org": a third-party URL.
+  showComment: false,
+};
+
+/** Encrypts `text` to the armored public key as an armored OpenPGP message. */
+export async function encryptToKey(armoredKey: string, text: string, date: Date): Promise<string> {
+  const key = await parsePublicKey(armoredKey);
+  const message = await openpgp.createMessage({ text, format: 'utf8', date });
+  // With encryption keys given, OpenPGP.js 6 follows the key's Features subpacket rather than
+  // `aeadProtect`; a session key without an AEAD algorithm pins SEIPDv1 (as src/pgp/pgp-mime.ts).
+  const suggested = await openpgp.generateSessionKey({
+    encryptionKeys: key,
+    date,
+    config: ENCRYPT_CONFIG,
+  });
+  return openpgp.encrypt({
+    message,
+    encryptionKeys: key,
+    sessionKey: { data: suggested.data, algorithm: suggested.algorithm },
+    date,
+    format: 'armored',
+    config: ENCRYPT_CONFIG,
+  });
+}
+
+export interface ActivationText {
+  username: string;
+  mailDomain: string;
+  code: string;
+  /** Given at signup and on a password change; absent for a key replacement. */
+  password?: string;
+  validMinutes: number;
+}
+
+/** The plaintext of an activation message; the lines "Activation code:" and "Password:" are fixed. */
+export function activationText(t: ActivationText): string {
+  const lines = [
+    'kzymy account',
+    '',
+    `Username:         ${t.username}`,
+    `Mail domain:      ${t.mailDomain}`,
+    `Activation code:  ${t.code}`,
+  ];
+  if (t.password) lines.push(`Password:         ${t.password}`);
+  lines.push(
+    '',
+    `Enter the activation code on the page you came from within ${t.validMinutes} minutes.`,
+  );
+  if (t.password) {
+    lines.push(
+      'Keep the password: your mail client needs it, and so does the account page.',
+      'kzymy keeps only a hash of it and cannot show it to you again.',
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function passwordText(username: string, password: string): string {
+  return [
+    'kzymy account',
+    '',
+    `Username:  ${username}`,
+    `Password:  ${password}`,
+    '',
+    'This is your new password; the old one no longer works.',
+    'Update your mail clients. kzymy keeps only a hash of it.',
+    '',
+  ].join('\n');
+}
