@@ -5,7 +5,9 @@
 import type { KzymyConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 import type { BackingServices } from './backing-services';
+import { startWebServer } from '../web/server';
 import { createDaemonDeps } from './create-deps';
+import type { RunningServer } from './deps';
 
 export type Role = 'all' | 'smtp' | 'daemon';
 
@@ -28,8 +30,13 @@ export async function startComponents(
     if (role !== 'daemon') {
       // Haraka: wired when src/smtp lands.
     }
+    const listen = async (name: string, start: () => Promise<RunningServer>): Promise<void> => {
+      const server = await start();
+      stops.push(() => server.close());
+      ready[name] = server.port;
+    };
     if (role !== 'smtp') {
-      // IMAP, POP3, web, sweeper, admin: wired as they land.
+      if (config.web.enabled) await listen('web', () => startWebServer(deps));
     }
     logger.info('service.ready', { role, ...ready });
     return stopAll;
