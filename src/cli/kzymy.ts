@@ -5,18 +5,24 @@
  *   kzymy user add --key FILE [--json]
  *   kzymy user list [--json]
  *   kzymy user delete NAME
+ *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
+ *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
  * 78 configuration.
  */
 import { parseArgs } from 'node:util';
 import { CliError, configPath, loadConfigOrFail } from './args';
+import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
+import { torCommand } from './tor';
 import { userAdd, userDelete, userList } from './user';
 
 const USAGE = `usage:
   kzymy config check [--config FILE]
   kzymy user add --key FILE [--json] [--config FILE]
   kzymy user list [--json] [--config FILE]
-  kzymy user delete NAME [--config FILE]`;
+  kzymy user delete NAME [--config FILE]
+  kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
+  kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]`;
 
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
@@ -30,6 +36,12 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string' },
       key: { type: 'string' },
       json: { type: 'boolean', default: false },
+      online: { type: 'boolean', default: false },
+      torrc: { type: 'string' },
+      'dns-server': { type: 'string' },
+      out: { type: 'string' },
+      'service-dir': { type: 'string' },
+      print: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,6 +66,28 @@ async function main(argv: string[]): Promise<void> {
     case 'user delete':
       if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    case 'doctor': {
+      // Every check's verdict is printed; the exit status is 1 when any of them failed.
+      const results = await runDoctor(
+        {
+          configFile: configPath(values.config),
+          online: values.online ?? false,
+          torrc: values.torrc,
+        },
+        defaultDoctorDeps(values['dns-server']),
+      );
+      print(json ? JSON.stringify({ results }) : formatResults(results));
+      const failed = results.filter((result) => result.verdict === 'fail').length;
+      if (failed > 0) throw new CliError(`doctor: ${failed} check(s) failed`, exitCodeOf(results));
+      return;
+    }
+    case 'tor':
+      // The torrc publishing web, IMAP and POP3 as one onion service, checked by tor itself.
+      return torCommand(
+        await loadConfigOrFail(values.config),
+        { out: values.out, serviceDir: values['service-dir'], print: values.print ?? false },
+        print,
+      );
     default:
       throw new CliError(`unknown command: ${positionals.join(' ')}\n${USAGE}`, 64);
   }
