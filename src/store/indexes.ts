@@ -20,10 +20,9 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { arrivedAt: 1 }, name: 'arrived' },
     { key: { fetchedAt: 1 }, name: 'fetched' },
   ],
-  chunks: [
-    { key: { message: 1, n: 1 }, name: 'message_n_unique', unique: true },
-    { key: { user: 1 }, name: 'user' },
-  ],
+  // Led by `user` so that a hashed {user} shard key can shard chunks (MongoDB requires every
+  // unique index to start with the shard key) and every chunk query goes to one shard.
+  chunks: [{ key: { user: 1, message: 1, n: 1 }, name: 'user_message_n_unique', unique: true }],
 };
 
 /**

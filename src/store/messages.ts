@@ -95,7 +95,7 @@ export class MessageStore {
       return toMessage({ ...doc, _id: messageId });
     } catch (error) {
       // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the orphans.
-      await this.chunks.deleteMany({ message: messageId }).catch(() => undefined);
+      await this.chunks.deleteMany({ user, message: messageId }).catch(() => undefined);
       throw error;
     }
   }
@@ -180,7 +180,7 @@ export class MessageStore {
     const firstChunk = Math.floor(start / CHUNK_BYTES);
     const lastChunk = Math.floor((last - 1) / CHUNK_BYTES);
     const docs = await this.chunks
-      .find({ message, n: { $gte: firstChunk, $lte: lastChunk } })
+      .find({ user, message, n: { $gte: firstChunk, $lte: lastChunk } })
       .sort({ n: 1 })
       .toArray();
     if (docs.length !== lastChunk - firstChunk + 1) throw new Error('message chunks missing');
@@ -229,7 +229,7 @@ export class MessageStore {
     }
     if (removed.length > 0) {
       const ids = removed.map((message) => new ObjectId(message.id));
-      await this.chunks.deleteMany({ message: { $in: ids } });
+      await this.chunks.deleteMany({ user, message: { $in: ids } });
     }
     return removed;
   }
