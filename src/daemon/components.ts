@@ -5,7 +5,10 @@
 import type { KzymyConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 import type { BackingServices } from './backing-services';
+import { aggregatedMetrics } from '../metrics/child-metrics';
+import { startAdminServer } from '../metrics/admin-server';
 import { startWebServer } from '../web/server';
+import type { ChildProcess } from 'node:child_process';
 import { createDaemonDeps } from './create-deps';
 import type { RunningServer } from './deps';
 
@@ -35,8 +38,19 @@ export async function startComponents(
       stops.push(() => server.close());
       ready[name] = server.port;
     };
+    // Processes whose metrics the admin listener adds to this one's (Haraka, in the smtp role).
+    const metricChildren: ChildProcess[] = [];
     if (role !== 'smtp') {
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
+    }
+    // Every role has health and metrics: the container health checks ask each one.
+    if (config.admin.enabled) {
+      await listen('admin', () =>
+        startAdminServer(
+          deps,
+          aggregatedMetrics(deps.metrics.registry, () => metricChildren),
+        ),
+      );
     }
     logger.info('service.ready', { role, ...ready });
     return stopAll;

@@ -3,6 +3,7 @@ import type { KzymyConfig } from '../config/schema';
 import { NewMailPublisher, NewMailSubscriber } from '../events/new-mail';
 import { connectRedis } from '../events/redis';
 import type { Logger } from '../log/logger';
+import { createMetrics } from '../metrics/registry';
 import { resolveDataDir } from '../services/paths';
 import { loadTls } from '../services/tls';
 import { Store } from '../store/store';
@@ -36,6 +37,7 @@ export async function createDaemonDeps(
     publisher: new NewMailPublisher(redis, config.redis.prefix),
     subscriber,
     logger,
+    metrics: createMetrics(),
     clock: () => new Date(),
     tls,
     async close() {

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { KzymyConfig } from '../config/schema';
 import type { NewMailSubscriber, NewMailPublisher } from '../events/new-mail';
 import type { Logger } from '../log/logger';
+import type { KzymyMetrics } from '../metrics/registry';
 import type { TlsMaterial } from '../services/tls';
 import type { Store } from '../store/store';
 
@@ -17,6 +18,8 @@ export interface DaemonDeps {
   publisher: NewMailPublisher;
   subscriber: NewMailSubscriber;
   logger: Logger;
+  /** Counters and histograms with closed label sets; never a per-user label. */
+  metrics: KzymyMetrics;
   clock: () => Date;
   tls: TlsMaterial;
 }

@@ -11,6 +11,7 @@ import type { DaemonDeps } from '../../src/daemon/deps';
 import { NewMailPublisher, NewMailSubscriber } from '../../src/events/new-mail';
 import { connectRedis } from '../../src/events/redis';
 import { createLogger } from '../../src/log/logger';
+import { createMetrics } from '../../src/metrics/registry';
 import { loadTls } from '../../src/services/tls';
 import { Store } from '../../src/store/store';
 import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from './services';
@@ -55,6 +56,8 @@ export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Pro
     publisher: new NewMailPublisher(redis, config.redis.prefix),
     subscriber,
     logger,
+    // No process metrics: several deps in one test process would register them twice.
+    metrics: createMetrics({ processMetrics: false }),
     clock: () => new Date(),
     tls,
     logLines,
