@@ -1,0 +1,136 @@
+/**
+ * The handlers behind kzymy's Haraka hooks. Each takes the hook's object and params and returns
+ * a Decision (or undefined: no opinion); hook-adapter.ts turns that into next(). The wiring is in
+ * haraka-plugins/kzymy.ts.
+ */
+import type {
+  HarakaAddress,
+  HarakaConnection,
+  HarakaLogItem,
+  HarakaTransaction,
+} from './haraka-api';
+import { captureOf } from './data-patch';
+import { accept, lineTooLong, reject, REPLIES, tempfail, tooBig, type Decision } from './decision';
+import { deliverMessage } from './deliver';
+import { sanitizeHarakaLine } from './haraka-log';
+import type { HookContext } from './hook-adapter';
+import { checkRecipient } from './recipients';
+import type { SmtpRuntime } from './runtime';
+
+type Ctx<P> = HookContext<HarakaConnection, P>;
+type MailParams = [HarakaAddress, Record<string, string | null>];
+type RcptParams = [HarakaAddress, Record<string, string | null>];
+
+/** Transactions whose message was stored: the queue hook says 250 for these and no others. */
+const delivered = new WeakSet<HarakaTransaction>();
+
+export function createHandlers(runtime: SmtpRuntime) {
+  const { config, maxLineBytes } = runtime.settings;
+  const maxBytes = config.smtp.maxMessageBytes;
+
+  return {
+    /**
+     * No reverse DNS of clients (DESIGN.md): OK makes Haraka skip its dns.reverse() and record
+     * the host as "Unknown" (connection.js lookup_rdns_respond).
+     */
+    lookupRdns(): Decision {
+      return accept();
+    },
+
+    /** RFC 1870 §4: advertise the real limit. Haraka's own limit is off (max.bytes=0, "SIZE 0"). */
+    capabilities({ object: connection }: Ctx<unknown>): undefined {
+      const capabilities = connection.capabilities;
+      if (!capabilities) return undefined;
+      const index = capabilities.findIndex((line) => /^SIZE(\s|$)/i.test(line));
+      const size = `SIZE ${maxBytes}`;
+      if (index >= 0) capabilities[index] = size;
+      else capabilities.push(size);
+      return undefined;
+    },
+
+    /** RFC 1870 §6.1: a declared SIZE above the limit is refused at MAIL, with 552. */
+    mail({ params }: Ctx<MailParams>): Decision | undefined {
+      const declared = params[1]?.SIZE;
+      if (declared !== undefined && declared !== null && Number(declared) > maxBytes)
+        return reject(tooBig(maxBytes));
+      return undefined;
+    },
+
+    async rcpt({ params }: Ctx<RcptParams>): Promise<Decision> {
+      const deps = await runtime.deps();
+      return checkRecipient(
+        {
+          users: deps.store.users,
+          messages: deps.store.messages,
+          domain: config.domain,
+          quotaBytes: config.smtp.quotaBytes,
+        },
+        canonicalAddress(params[0]),
+      );
+    },
+
+    /**
+     * End of DATA. The work is done here rather than in `queue` because Haraka's queue_respond
+     * flattens a DSN to text and always answers 450 to DENYSOFT, while data_post_respond honours
+     * the DSN's code (451 4.3.0, 552 5.3.4). The queue hook then only confirms.
+     */
+    async dataPost({ object: connection, signal }: Ctx<unknown>): Promise<Decision> {
+      const transaction = connection.transaction;
+      const capture = transaction ? captureOf(transaction) : undefined;
+      // No capture means Haraka took the data some other way: never store what kzymy did not see.
+      if (!transaction || !capture) return tempfail(REPLIES.localError);
+      try {
+        if (capture.oversize) return reject(tooBig(maxBytes));
+        if (transaction.notes.data_line_length_exceeded === true)
+          return reject(lineTooLong(maxLineBytes));
+        const deps = await runtime.deps();
+        const decision = await deliverMessage(
+          {
+            users: deps.store.users,
+            messages: deps.store.messages,
+            publisher: deps.publisher,
+            domain: config.domain,
+            logger: runtime.logger,
+          },
+          capture.message(),
+          {
+            from: transaction.mail_from?.address ?? '',
+            recipients: transaction.rcpt_to.map((rcpt) => ({
+              address: rcpt.address,
+              canonical: canonicalAddress(rcpt),
+            })),
+            arrival: runtime.clock(),
+          },
+          signal,
+        );
+        if (decision.kind === 'accept') delivered.add(transaction);
+        return decision;
+      } finally {
+        capture.clear();
+      }
+    },
+
+    queue({ object: connection }: Ctx<unknown>): Decision {
+      const transaction = connection.transaction;
+      if (transaction && delivered.has(transaction)) return accept(REPLIES.messageStored);
+      return tempfail(REPLIES.localError);
+    },
+
+    /** Reached only if something marked the connection as relaying; kzymy never relays. */
+    queueOutbound(): Decision {
+      return reject(REPLIES.relayDenied);
+    },
+
+    /** Haraka's log lines, reduced to what is safe (haraka-log.ts); OK stops Haraka printing them. */
+    log({ params: item }: HookContext<unknown, HarakaLogItem>): Decision {
+      const { level, fields } = sanitizeHarakaLine(String(item?.level), String(item?.data));
+      runtime.logger[level]('smtp.haraka', fields);
+      return accept();
+    },
+  };
+}
+
+/** `user@host` with the host as Haraka normalised it (lowercase A-label). */
+function canonicalAddress(address: HarakaAddress): string {
+  return address.host ? `${address.user ?? ''}@${address.host}` : (address.user ?? '');
+}

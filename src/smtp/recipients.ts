@@ -1,0 +1,38 @@
+/**
+ * RCPT TO: is this address a live mailbox here? kzymy is the final destination for
+ * `local@<username>.<domain>` and nothing else, so every other address is refused — there is
+ * no relaying (RFC 5321 §3.6.2 lets a server refuse to relay; kzymy always does).
+ */
+import { parseRecipient, policyAccepts } from '../address/recipient';
+import type { MessageStore } from '../store/messages';
+import type { UserStore } from '../store/users';
+import { accept, reject, REPLIES, tempfail, type Decision } from './decision';
+
+export interface RecipientDeps {
+  users: Pick<UserStore, 'byName'>;
+  messages: Pick<MessageStore, 'usedBytes'>;
+  domain: string;
+  quotaBytes: number;
+}
+
+/**
+ * @param address the forward-path as `local@domain` (the domain lowercased, as Haraka gives it).
+ * Unknown, pending, deleting, disabled and foreign all get the same 550 5.1.1: the reply must not
+ * tell a prober which usernames exist or which addresses a user has killed.
+ */
+export async function checkRecipient(deps: RecipientDeps, address: string): Promise<Decision> {
+  const recipient = parseRecipient(address, deps.domain);
+  if (!recipient) return reject(REPLIES.noSuchUser);
+  try {
+    const user = await deps.users.byName(recipient.username);
+    if (!user || user.state !== 'active') return reject(REPLIES.noSuchUser);
+    if (!policyAccepts(user.policy, recipient.local)) return reject(REPLIES.noSuchUser);
+    // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing.
+    if ((await deps.messages.usedBytes(user.id)) >= deps.quotaBytes)
+      return tempfail(REPLIES.mailboxFull);
+    return accept(REPLIES.recipientOk);
+  } catch (error) {
+    // Store unreachable: the sender keeps the message and retries (RFC 5321 §4.2.5, 451).
+    return tempfail(REPLIES.localError, error);
+  }
+}
