@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       .stopComponents?.()
       .catch((error: unknown) => logger.error('shutdown', { error: errorKind(error) }));
     await running.services?.stop();
-    process.exit(0);
+    process.exit(process.exitCode ?? 0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

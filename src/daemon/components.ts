@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger';
 import type { BackingServices } from './backing-services';
 import { aggregatedMetrics } from '../metrics/child-metrics';
 import { startAdminServer } from '../metrics/admin-server';
+import { startHaraka } from '../smtp/haraka-runner';
 import { startWebServer } from '../web/server';
 import type { ChildProcess } from 'node:child_process';
 import { createDaemonDeps } from './create-deps';
@@ -23,16 +24,16 @@ export async function startComponents(
   logger: Logger,
 ): Promise<Stop> {
   const stops: Stop[] = [];
+  let stopping = false;
   const stopAll: Stop = async () => {
+    stopping = true;
     for (const stop of stops.reverse()) await stop();
   };
   try {
     const deps = await createDaemonDeps(config, services, logger);
     stops.push(() => deps.close());
     const ready: Record<string, number> = {};
-    if (role !== 'daemon') {
-      // Haraka: wired when src/smtp lands.
-    }
+
     const listen = async (name: string, start: () => Promise<RunningServer>): Promise<void> => {
       const server = await start();
       stops.push(() => server.close());
@@ -40,6 +41,25 @@ export async function startComponents(
     };
     // Processes whose metrics the admin listener adds to this one's (Haraka, in the smtp role).
     const metricChildren: ChildProcess[] = [];
+    if (role !== 'daemon' && config.smtp.enabled) {
+      const haraka = await startHaraka(config, {
+        mongodbUrl: services.mongoUrl,
+        redisUrl: services.redisUrl,
+        logger: logger.child('smtp'),
+        tls: deps.tls,
+      });
+      stops.push(() => haraka.close());
+      metricChildren.push(haraka.process);
+      ready.smtp = haraka.port;
+      // Haraka is the mail front door: if it dies, the process exits and its supervisor
+      // (systemd, the container runtime) restarts the whole role rather than run half of it.
+      void haraka.exited.then(({ code, signal }) => {
+        if (stopping) return;
+        logger.error('service.exit', { service: 'haraka', code, signal });
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      });
+    }
     if (role !== 'smtp') {
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
     }

@@ -3,6 +3,7 @@
  * toHookResult, turns a decision into what a Haraka hook passes to next(); nothing else in kzymy
  * picks an SMTP code.
  */
+import type { RefusalReason } from '../metrics/registry';
 import { DSN, HOOK_RESULT, type HookResult } from './haraka-api';
 
 /** RFC 5321 §4.2 basic code plus RFC 3463 enhanced code and a client-safe text. */
@@ -18,20 +19,24 @@ export type Decision =
   /** Go on (Haraka OK): recipient accepted, message taken, and so on. */
   | { kind: 'accept'; reply?: SmtpReply }
   /** Try again later (Haraka DENYSOFT, 4xx). */
-  | { kind: 'tempfail'; reply: SmtpReply; cause?: unknown }
-  /** Never (Haraka DENY, 5xx). */
-  | { kind: 'reject'; reply: SmtpReply };
+  | { kind: 'tempfail'; reply: SmtpReply; cause?: unknown; metric: RefusalReason }
+  /** Never (Haraka DENY, 5xx). `metric` tells the counters why, where the reply must not. */
+  | { kind: 'reject'; reply: SmtpReply; metric: RefusalReason };
 
 export function accept(reply?: SmtpReply): Decision {
   return reply ? { kind: 'accept', reply } : { kind: 'accept' };
 }
 
-export function tempfail(reply: SmtpReply, cause?: unknown): Decision {
-  return { kind: 'tempfail', reply, cause };
+export function tempfail(
+  reply: SmtpReply,
+  cause?: unknown,
+  metric: RefusalReason = 'tempfail',
+): Decision {
+  return { kind: 'tempfail', reply, cause, metric };
 }
 
-export function reject(reply: SmtpReply): Decision {
-  return { kind: 'reject', reply };
+export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user'): Decision {
+  return { kind: 'reject', reply, metric };
 }
 
 /** The replies kzymy gives, in one table. */

@@ -49,6 +49,8 @@ export interface RunningHaraka {
   logFile: string;
   /** The child's pid (for tests and operators; stop it with close()). */
   pid: number;
+  /** The child itself, for the parent's metrics aggregation; stop it with close(). */
+  process: ChildProcess;
   /** Settles when Haraka exits, for whatever reason (a supervisor can stop or restart). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   close(): Promise<void>;
@@ -115,7 +117,8 @@ export async function startHaraka(
   const child = spawn(process.execPath, [harakaBin(), '-c', dir], {
     cwd: dir,
     env,
-    stdio: ['ignore', log, log],
+    // The IPC channel carries only metrics requests and replies (src/metrics/child-metrics.ts).
+    stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);
   const stopOnExit = (): void => {
@@ -148,6 +151,7 @@ export async function startHaraka(
     dir,
     logFile,
     pid: child.pid ?? 0,
+    process: child,
     exited,
     close: () => stop(child),
   };

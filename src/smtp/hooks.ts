@@ -52,13 +52,13 @@ export function createHandlers(runtime: SmtpRuntime) {
     mail({ params }: Ctx<MailParams>): Decision | undefined {
       const declared = params[1]?.SIZE;
       if (declared !== undefined && declared !== null && Number(declared) > maxBytes)
-        return reject(tooBig(maxBytes));
+        return runtime.count(reject(tooBig(maxBytes), 'size'));
       return undefined;
     },
 
     async rcpt({ params }: Ctx<RcptParams>): Promise<Decision> {
       const deps = await runtime.deps();
-      return checkRecipient(
+      const decision = await checkRecipient(
         {
           users: deps.store.users,
           messages: deps.store.messages,
@@ -67,6 +67,7 @@ export function createHandlers(runtime: SmtpRuntime) {
         },
         canonicalAddress(params[0]),
       );
+      return runtime.count(decision);
     },
 
     /**
@@ -78,11 +79,12 @@ export function createHandlers(runtime: SmtpRuntime) {
       const transaction = connection.transaction;
       const capture = transaction ? captureOf(transaction) : undefined;
       // No capture means Haraka took the data some other way: never store what kzymy did not see.
-      if (!transaction || !capture) return tempfail(REPLIES.localError);
+      if (!transaction || !capture) return runtime.count(tempfail(REPLIES.localError));
+      const stopTimer = runtime.metrics.startDeliveryTimer();
       try {
-        if (capture.oversize) return reject(tooBig(maxBytes));
+        if (capture.oversize) return runtime.count(reject(tooBig(maxBytes), 'size'));
         if (transaction.notes.data_line_length_exceeded === true)
-          return reject(lineTooLong(maxLineBytes));
+          return runtime.count(reject(lineTooLong(maxLineBytes), 'size'));
         const deps = await runtime.deps();
         const decision = await deliverMessage(
           {
@@ -103,8 +105,12 @@ export function createHandlers(runtime: SmtpRuntime) {
           },
           signal,
         );
-        if (decision.kind === 'accept') delivered.add(transaction);
-        return decision;
+        if (decision.kind === 'accept') {
+          delivered.add(transaction);
+          stopTimer();
+          for (let i = 0; i < transaction.rcpt_to.length; i++) runtime.metrics.messageAccepted();
+        }
+        return runtime.count(decision);
       } finally {
         capture.clear();
       }

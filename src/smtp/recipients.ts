@@ -22,14 +22,15 @@ export interface RecipientDeps {
  */
 export async function checkRecipient(deps: RecipientDeps, address: string): Promise<Decision> {
   const recipient = parseRecipient(address, deps.domain);
-  if (!recipient) return reject(REPLIES.noSuchUser);
+  if (!recipient) return reject(REPLIES.noSuchUser, 'foreign_domain');
   try {
     const user = await deps.users.byName(recipient.username);
     if (!user || user.state !== 'active') return reject(REPLIES.noSuchUser);
-    if (!policyAccepts(user.policy, recipient.local)) return reject(REPLIES.noSuchUser);
+    if (!policyAccepts(user.policy, recipient.local))
+      return reject(REPLIES.noSuchUser, 'disabled_address');
     // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing.
     if ((await deps.messages.usedBytes(user.id)) >= deps.quotaBytes)
-      return tempfail(REPLIES.mailboxFull);
+      return tempfail(REPLIES.mailboxFull, undefined, 'quota');
     return accept(REPLIES.recipientOk);
   } catch (error) {
     // Store unreachable: the sender keeps the message and retries (RFC 5321 §4.2.5, 451).

@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
 import { NewMailPublisher } from '../events/new-mail';
 import { connectRedis } from '../events/redis';
 import { createLogger, errorKind, type Logger } from '../log/logger';
+import { answerMetricsRequests } from '../metrics/child-metrics';
+import { createMetrics, type KzymyMetrics } from '../metrics/registry';
+import type { Decision } from './decision';
 import { Store } from '../store/store';
 import type { SmtpSettings } from './settings';
 
@@ -19,6 +22,8 @@ export interface SmtpDeps {
 
 export class SmtpRuntime {
   readonly logger: Logger;
+  /** Counted here, served by the parent's admin listener over the IPC channel it gave Haraka. */
+  readonly metrics: KzymyMetrics = createMetrics();
   private opening: Promise<SmtpDeps> | undefined;
   private closed = false;
 
@@ -28,6 +33,13 @@ export class SmtpRuntime {
     logger?: Logger,
   ) {
     this.logger = logger ?? createLogger({ component: 'smtp', level: settings.config.log.level });
+    if (process.send) answerMetricsRequests(this.metrics.registry);
+  }
+
+  /** Counts a refusal by its closed-set reason and hands the decision on. */
+  count(decision: Decision): Decision {
+    if (decision.kind !== 'accept') this.metrics.messageRefused(decision.metric);
+    return decision;
   }
 
   deps(): Promise<SmtpDeps> {
