@@ -1,8 +1,9 @@
 /**
  * End to end in headless Chromium, once with JavaScript off (Tor Browser "Safest") and once with
  * it on: sign up, decrypt the activation message with gpg, activate, log in, disable a leaked
- * address, turn the catch-all off, delete the account. Every page is saved as a screenshot under
- * test-artifacts/web/.
+ * address, turn the catch-all off, delete the account — and at each step, real mail sent with
+ * swaks through a real Haraka on the same store gets the answer the page promised. Every page is
+ * saved as a screenshot under test-artifacts/web/.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
-import { parseRecipient, policyAccepts } from '../../src/address/recipient';
+import { startHaraka, type RunningHaraka } from '../../src/smtp/haraka-runner';
 import { projectRoot } from '../../src/services/paths';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/headers';
 import { GpgHome } from '../helpers/gpg';
@@ -27,6 +28,25 @@ describe('web signup end to end in Chromium', function () {
   let gpg: GpgHome;
   let armored: string;
   let web: WebHarness;
+  let haraka: RunningHaraka;
+
+  /** Sends a message with swaks; the SMTP answer that decided it (RCPT refusal or end of DATA). */
+  async function send(address: string): Promise<string> {
+    const { stdout } = await run('swaks', [
+      '--server',
+      `127.0.0.1:${haraka.port}`,
+      '--from',
+      'friend@example.org',
+      '--to',
+      address,
+      '--header',
+      'Subject: hello from the browser test',
+    ]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+    const answers = stdout
+      .split('\n')
+      .filter((line) => /^<(\*\*|-) {1,2}[245]\d\d [245]\.\d/.test(line));
+    return (answers[answers.length - 1] ?? '').replace(/^<(\*\*|-) +/, '').slice(0, 9);
+  }
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -34,11 +54,19 @@ describe('web signup end to end in Chromium', function () {
     const key = await gpg.generateKey('curve25519', 'nym');
     armored = (await gpg.exportPublic(key.fingerprint)).toString('utf8');
     web = await startWeb({ powBits: 14 });
+    haraka = await startHaraka(web.deps.config, {
+      mongodbUrl: web.deps.config.mongodb.url,
+      redisUrl: web.deps.config.redis.url,
+      logger: web.deps.logger,
+      port: 0,
+      tls: web.deps.tls,
+    });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
   });
 
   after(async () => {
     await browser?.close();
+    await haraka?.close();
     await web?.close();
     await gpg?.dispose();
   });
@@ -132,24 +160,21 @@ describe('web signup end to end in Chromium', function () {
           ['kzymy_session', true, 'Strict'],
         ]);
 
-        const accepts = async (local: string): Promise<boolean> => {
-          const recipient = parseRecipient(`${local}@${username}.${DOMAIN}`, DOMAIN);
-          const user = await web.deps.store.users.byName(recipient?.username ?? '');
-          return !!user && !!recipient && policyAccepts(user.policy, recipient.local);
-        };
+        const address = (local: string): string => `${local}@${username}.${DOMAIN}`;
+        expect(await send(address('leaked'))).to.equal('250 2.0.0');
         await page.locator('#address-disable').fill(`leaked@${username}.${DOMAIN}`);
         await page.getByRole('button', { name: 'Disable' }).click();
         await page.waitForURL('**/account?done=disabled');
         await screenshot('address-disabled');
         expect(await page.locator('ul.addresses').first().textContent()).to.include('leaked@');
-        expect(await accepts('leaked')).to.equal(false);
-        expect(await accepts('friends')).to.equal(true);
+        expect(await send(address('leaked'))).to.equal('550 5.1.1');
+        expect(await send(address('friends'))).to.equal('250 2.0.0');
 
         await page.getByRole('button', { name: 'Turn the catch-all off' }).click();
         await page.waitForURL('**/account?done=catch-all-off');
         await screenshot('catch-all-off');
         expect((await web.deps.store.users.byName(username))?.policy.catchAll).to.equal(false);
-        expect(await accepts('friends')).to.equal(false);
+        expect(await send(address('friends'))).to.equal('550 5.1.1');
 
         await page.getByRole('link', { name: 'Mail client settings' }).click();
         await page.waitForURL('**/account/settings');
@@ -166,6 +191,7 @@ describe('web signup end to end in Chromium', function () {
         await screenshot('deleted');
         expect(await web.deps.store.users.byName(username)).to.equal(null);
         expect(await context.cookies()).to.deep.equal([]);
+        expect(await send(address('anything'))).to.equal('550 5.1.1');
 
         // Every request went to this server; every page had the CSP; nothing was blocked by it.
         const origin = new URL(web.base).origin;
