@@ -1,0 +1,184 @@
+/**
+ * The typed facade over WildDuck's imap-core: a server class with kzymy's privacy defaults, and
+ * the few places where kzymy replaces what the engine says.
+ *
+ * What the engine does by default, and what is done about it here:
+ * - it greets with, logs, reports and reverse-resolves the client's IP: `_handleProxy` hands it
+ *   a placeholder instead, and its error sink is replaced (src/mailbox/engine-privacy.ts);
+ * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
+ * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
+ *   listeners: without one, every handshake that names a server (most clients) fails;
+ * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own;
+ * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
+ * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
+ * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
+ *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only.
+ * Replacements are installed once per process on the engine's shared command modules and only
+ * act for KzymyImapServer instances.
+ */
+import type { Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import {
+  IMAPServer,
+  type CommandModule,
+  type IMAPConnection,
+  type ImapSession,
+} from '@zone-eu/wildduck/imap-core';
+import appendCommand from '@zone-eu/wildduck/imap-core/lib/commands/append';
+import compressCommand from '@zone-eu/wildduck/imap-core/lib/commands/compress';
+import copyCommand from '@zone-eu/wildduck/imap-core/lib/commands/copy';
+import createCommand from '@zone-eu/wildduck/imap-core/lib/commands/create';
+import deleteCommand from '@zone-eu/wildduck/imap-core/lib/commands/delete';
+import enableCommand from '@zone-eu/wildduck/imap-core/lib/commands/enable';
+import getQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/getquota';
+import getQuotaRootCommand from '@zone-eu/wildduck/imap-core/lib/commands/getquotaroot';
+import logoutCommand from '@zone-eu/wildduck/imap-core/lib/commands/logout';
+import moveCommand from '@zone-eu/wildduck/imap-core/lib/commands/move';
+import renameCommand from '@zone-eu/wildduck/imap-core/lib/commands/rename';
+import setQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/setquota';
+import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe';
+import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
+import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
+import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
+import { settle } from '../mailbox/settle';
+import { receiveOnlyRefusals, type Refusal } from './refusals';
+
+export interface KzymyImapHooks {
+  /** Whether LOGIN/AUTHENTICATE are allowed before TLS on this listener. */
+  plaintextAuth: boolean;
+  /** The commit point: runs before LOGOUT's BYE. Its failure is logged, LOGOUT still ends. */
+  beforeLogout(session: ImapSession): Promise<void>;
+  onError(error: unknown): void;
+}
+
+export interface KzymyImapServerOptions {
+  secure: boolean;
+  key: Buffer;
+  cert: Buffer;
+  hooks: KzymyImapHooks;
+}
+
+export class KzymyImapServer extends IMAPServer {
+  readonly kzymy: KzymyImapHooks;
+
+  constructor(options: KzymyImapServerOptions) {
+    const context = tlsContext(options.key, options.cert);
+    super({
+      secure: options.secure,
+      ignoreSTARTTLS: options.hooks.plaintextAuth,
+      key: options.key,
+      cert: options.cert,
+      minVersion: 'TLSv1.2',
+      // Called both as (servername, cb) by node:tls and as ({servername, meta}, cb) by the
+      // engine; one certificate serves every name.
+      SNICallback: (_servername, callback) => callback(null, context),
+      id: { name: 'kzymy' },
+      logger: false,
+      skipFetchLog: true,
+      logoutMessages: ['LOGOUT completed'],
+    });
+    this.kzymy = options.hooks;
+    silenceEngineErrorSink();
+    installCommandOverrides();
+  }
+
+  /** Replaces the PROXY-protocol hook, the one place the engine reads the peer address. */
+  override _handleProxy(
+    _socket: Socket,
+    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+  ): void {
+    const socketOptions = anonymousSocketOptions();
+    setImmediate(() => callback(null, socketOptions));
+  }
+}
+
+function tlsContext(key: Buffer, cert: Buffer): SecureContext {
+  return createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+}
+
+function isKzymy(connection: IMAPConnection): KzymyImapServer | null {
+  const server = connection._server;
+  return server instanceof KzymyImapServer ? server : null;
+}
+
+/** RFC 3501 §7.2.1, with only what kzymy implements (RFC 2177 IDLE, 2971 ID, 4315 UIDPLUS...). */
+export function capabilities(connection: IMAPConnection, hooks: KzymyImapHooks): string[] {
+  const list = ['IMAP4rev1'];
+  const authAllowed = connection.secure || hooks.plaintextAuth;
+  if (!connection.secure) {
+    list.push('STARTTLS');
+    // RFC 3501 §6.2.3: LOGINDISABLED while LOGIN would be refused.
+    if (!hooks.plaintextAuth) list.push('LOGINDISABLED');
+  }
+  if (connection.state === 'Not Authenticated' && authAllowed) {
+    list.push('AUTH=PLAIN', 'SASL-IR');
+  }
+  list.push('ID', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'UNSELECT');
+  return list;
+}
+
+let installed = false;
+
+function installCommandOverrides(): void {
+  if (installed) return;
+  installed = true;
+
+  const originalCapability = imapTools.sendCapabilityResponse;
+  imapTools.sendCapabilityResponse = (connection) => {
+    const server = isKzymy(connection);
+    if (!server) return originalCapability(connection);
+    connection.send('* CAPABILITY ' + capabilities(connection, server.kzymy).join(' '));
+  };
+
+  // RFC 3501 §6.1.3: the server sends BYE, then the tagged OK, then closes. kzymy first commits
+  // what the session received (docs/fetching.md).
+  override(logoutCommand, function (command, callback, next) {
+    const server = isKzymy(this) as KzymyImapServer;
+    const proceed = (): void => logoutOriginal.call(this, command, callback, next);
+    settle(
+      () => server.kzymy.beforeLogout(this.session),
+      () => proceed(),
+      (error) => server.kzymy.onError(error),
+    );
+  });
+
+  const refusals = receiveOnlyRefusals();
+  const modules: Array<[CommandModule, Refusal]> = [
+    [appendCommand, refusals.append],
+    [createCommand, refusals.mailboxes],
+    [deleteCommand, refusals.mailboxes],
+    [renameCommand, refusals.mailboxes],
+    [copyCommand, refusals.copy],
+    [moveCommand, refusals.copy],
+    [subscribeCommand, refusals.subscribe],
+    [unsubscribeCommand, refusals.subscribe],
+    [getQuotaCommand, refusals.unavailable],
+    [getQuotaRootCommand, refusals.unavailable],
+    [setQuotaCommand, refusals.unavailable],
+    [compressCommand, refusals.unavailable],
+    [pushCommand, refusals.unavailable],
+    [enableCommand, refusals.enable],
+  ];
+  for (const [module, refusal] of modules) {
+    override(module, function (command, callback) {
+      refusal(this, command, callback);
+    });
+  }
+}
+
+const logoutOriginal = logoutCommand.handler;
+
+/** Replaces a command's handler for kzymy servers; other servers keep the engine's. */
+function override(module: CommandModule, replacement: CommandModule['handler']): void {
+  const original = module.handler;
+  module.handler = function (command, callback, next) {
+    if (!isKzymy(this)) return original.call(this, command, callback, next);
+    try {
+      replacement.call(this, command, callback, next);
+    } catch (error) {
+      (isKzymy(this) as KzymyImapServer).kzymy.onError(error);
+      callback(null, { response: 'NO', code: 'SERVERBUG', message: 'Internal error' });
+    }
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The IMAP listeners: one with STARTTLS (imap.port) and one with implicit TLS (imap.tlsPort,
+ * RFC 8314), both on imap.host. On a loopback listener (the Tor onion service case) LOGIN works
+ * before TLS; elsewhere only with imap.allowPlaintextAuth.
+ */
+import { AuthLimiter } from '../auth/limiter';
+import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import { errorKind } from '../log/logger';
+import { isLoopbackHost, listen } from '../mailbox/listen';
+import { installAuth } from './auth';
+import { KzymyImapServer } from './engine';
+import { installFetch } from './fetch';
+import { ImapNotifier } from './idle';
+import { installLifecycle, logoutCommit } from './logout';
+import { installSelect } from './select';
+import { SessionTable, type ImapContext } from './session';
+import { installStoreExpungeSearch } from './store-expunge-search';
+
+export interface ImapServers {
+  plain: RunningServer;
+  tls: RunningServer;
+}
+
+export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
+  const config = deps.config.imap;
+  const limiter = new AuthLimiter({
+    redis: deps.redis,
+    prefix: deps.config.redis.prefix,
+    maxFailures: deps.config.auth.maxFailures,
+    lockSeconds: deps.config.auth.lockSeconds,
+    clock: () => deps.clock(),
+  });
+  const ctx: ImapContext = {
+    deps,
+    limiter,
+    sessions: new SessionTable(),
+    // Runs only once connections exist, long after `notifier` below is set.
+    wake: (userId, except) => notifier.wake(userId, except),
+    onError: (error, where) => deps.logger.error('imap.error', { where, kind: errorKind(error) }),
+  };
+  const notifier = new ImapNotifier(ctx);
+  const unfollow = notifier.follow(deps.subscriber);
+  const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
+
+  const build = (secure: boolean): KzymyImapServer => {
+    const server = new KzymyImapServer({
+      secure,
+      key: deps.tls.key,
+      cert: deps.tls.cert,
+      hooks: {
+        plaintextAuth,
+        beforeLogout: logoutCommit(ctx),
+        onError: (error) => ctx.onError(error, 'engine'),
+      },
+    });
+    server.notifier = notifier;
+    installLifecycle(server, ctx);
+    installAuth(server, ctx);
+    installSelect(server, ctx);
+    installFetch(server, ctx);
+    installStoreExpungeSearch(server, ctx);
+    // Connection errors the engine re-emits; without a listener they would crash the process.
+    // They are the client's doing (a reset, a bad TLS handshake): logged below our own errors.
+    server.on('error', (error: unknown) =>
+      deps.logger.info('imap.error', { where: 'connection', kind: errorKind(error) }),
+    );
+    return server;
+  };
+
+  const plain = build(false);
+  const tls = build(true);
+  const running: RunningServer[] = [];
+  try {
+    running.push(await start(deps, plain, config.host, config.port, false));
+    running.push(await start(deps, tls, config.host, config.tlsPort, true));
+  } catch (error) {
+    await Promise.all(running.map((server) => server.close()));
+    unfollow();
+    throw error;
+  }
+  let open = 2;
+  const closeOne = (server: RunningServer) => async () => {
+    await server.close();
+    if (--open === 0) unfollow();
+  };
+  const [plainServer, tlsServer] = running as [RunningServer, RunningServer];
+  return {
+    plain: { port: plainServer.port, close: closeOne(plainServer) },
+    tls: { port: tlsServer.port, close: closeOne(tlsServer) },
+  };
+}
+
+async function start(
+  deps: DaemonDeps,
+  server: KzymyImapServer,
+  host: string,
+  port: number,
+  secure: boolean,
+): Promise<RunningServer> {
+  const bound = await listen(server.server, host, port, () => server.listen(port, host));
+  deps.logger.info('service.ready', { service: secure ? 'imaps' : 'imap', port: bound });
+  let closing: Promise<void> | undefined;
+  return {
+    port: bound,
+    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
+}

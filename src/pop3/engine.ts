@@ -1,0 +1,211 @@
+/**
+ * The typed facade over WildDuck's POP3 engine (lib/pop3), with kzymy's subclasses.
+ *
+ * The engine's command parser, USER/PASS, AUTH PLAIN, STLS, STAT, RETR, TOP, DELE, RSET and NOOP
+ * are used as they are. Replaced here:
+ * - the greeting and connection log, which carry the client's IP (src/mailbox/engine-privacy);
+ * - LIST and UIDL, which renumber the messages after a DELE ("1 2 3", DELE 1, LIST gives "1 2"
+ *   for messages 2 and 3), where RFC 1939 §5 keeps every message's number for the session;
+ * - RETR, to record a message as received once all of it is written (fetchedAt, docs/fetching.md);
+ * - QUIT, the commit point: every message that was RETR'd or DELE'd is deleted, and the reply
+ *   says if that failed (RFC 1939 §6: "-ERR some deleted messages not removed"), where the
+ *   engine answered +OK regardless and deleted only DELE'd ones.
+ */
+import type { Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
+import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
+import { settle } from '../mailbox/settle';
+
+type ListedMessage = POP3Connection.ListedMessage;
+type Listing = POP3Connection.Listing;
+type Pop3Session = POP3Connection.Pop3Session;
+type Next = POP3Connection.Next;
+
+export interface KzymyPop3Hooks {
+  /** Whether USER/PASS and AUTH are allowed before STLS on this listener. */
+  plaintextAuth: boolean;
+  /** After RETR wrote a whole message: confirm it left, then mark it received. */
+  received(connection: KzymyPop3Connection, message: ListedMessage): Promise<void>;
+  /** QUIT in the TRANSACTION state: delete these messages. */
+  commit(session: Pop3Session, messages: ListedMessage[]): Promise<number>;
+  /** The connection has closed, after QUIT or not. */
+  closed(connection: KzymyPop3Connection): void;
+  onError(error: unknown): void;
+}
+
+export interface KzymyPop3ServerOptions {
+  secure: boolean;
+  key: Buffer;
+  cert: Buffer;
+  hooks: KzymyPop3Hooks;
+}
+
+export class KzymyPop3Server extends POP3Server {
+  readonly kzymy: KzymyPop3Hooks;
+
+  constructor(options: KzymyPop3ServerOptions) {
+    const context = createSecureContext({
+      key: options.key,
+      cert: options.cert,
+      minVersion: 'TLSv1.2',
+    });
+    super({
+      secure: options.secure,
+      ignoreSTARTTLS: options.hooks.plaintextAuth,
+      disableVersionString: true,
+      key: options.key,
+      cert: options.cert,
+      minVersion: 'TLSv1.2',
+      SNICallback: (_servername, callback) => callback(null, context),
+      id: { name: 'kzymy' },
+      logger: false,
+    });
+    this.kzymy = options.hooks;
+    // RETR, TOP and QUIT report to `loggelf`, which the engine does not define (pop3.js does).
+    this.loggelf = () => undefined;
+    silenceEngineErrorSink();
+  }
+
+  override _handleProxy(
+    _socket: Socket,
+    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+  ): void {
+    const socketOptions = anonymousSocketOptions();
+    setImmediate(() => callback(null, socketOptions));
+  }
+
+  /** As the engine's, with kzymy's connection class. */
+  override connect(socket: Socket, socketOptions: { id: string; remoteAddress: string }): void {
+    const connection = new KzymyPop3Connection(this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.once('error', (error: Error) => {
+      this.connections.delete(connection);
+      this._onError(error);
+    });
+    connection.once('close', () => {
+      this.connections.delete(connection);
+      this.kzymy.closed(connection);
+    });
+    connection.init();
+  }
+}
+
+export class KzymyPop3Connection extends POP3Connection {
+  /** QUIT reached the UPDATE state and its commit finished (successfully or not). */
+  quitCommitted = false;
+  /** Messages RETR'd whole in this session. */
+  received = 0;
+
+  private get hooks(): KzymyPop3Hooks {
+    return (this._server as KzymyPop3Server).kzymy;
+  }
+
+  override init(): void {
+    this._setListeners();
+    // RFC 1939 §4: the greeting. No client address, no software version.
+    this.send('+OK kzymy POP3 server ready');
+  }
+
+  override command_LIST(args: string, next: Next): void {
+    const listing = this.listing();
+    if (!listing) return this.refuse(next);
+    if (args.trim()) {
+      const found = this.numbered(listing, args);
+      this.send(found ? `+OK ${found.index} ${found.message.size}` : '-ERR no such message');
+      return next();
+    }
+    // RFC 1939 §5 LIST: one line per message not marked as deleted, under its own number.
+    this.send([
+      `+OK ${listing.count} messages (${listing.size} octets)`,
+      ...numberedLines(listing, (message) => String(message.size)),
+    ]);
+    next();
+  }
+
+  override command_UIDL(args: string, next: Next): void {
+    const listing = this.listing();
+    if (!listing) return this.refuse(next);
+    if (args.trim()) {
+      const found = this.numbered(listing, args);
+      this.send(found ? `+OK ${found.index} ${found.message.uidl}` : '-ERR no such message');
+      return next();
+    }
+    this.send(['+OK', ...numberedLines(listing, (message) => message.uidl)]);
+    next();
+  }
+
+  override command_RETR(args: string, next: Next): void {
+    const listing = this.listing();
+    const found = listing ? this.numbered(listing, args) : null;
+    super.command_RETR(args, (error) => {
+      if (error || !found?.message.fetched || !this.session) return next(error);
+      settle(
+        () => this.hooks.received(this, found.message),
+        () => next(),
+        (failure) => this.hooks.onError(failure),
+      );
+    });
+  }
+
+  override command_QUIT(): void {
+    const session = this.session;
+    const listing = session ? session.listing : undefined;
+    if (!session || session.state !== 'TRANSACTION' || !listing) {
+      this.session = false;
+      this.send('+OK kzymy signing off');
+      this.close();
+      return;
+    }
+    // RFC 1939 §6: QUIT in the TRANSACTION state enters UPDATE and removes what is marked.
+    session.state = 'UPDATE';
+    const doomed = listing.messages.filter((message) => message.popped || message.fetched);
+    settle(
+      () => this.hooks.commit(session, doomed),
+      (outcome) => {
+        this.quitCommitted = true;
+        this.session = false;
+        if (outcome.ok) this.send(`+OK kzymy signing off (${outcome.value} messages deleted)`);
+        else this.send('-ERR [SYS/TEMP] some deleted messages not removed');
+        this.close();
+      },
+      (failure) => this.hooks.onError(failure),
+    );
+  }
+
+  /** The socket the connection writes to now (after STLS, the TLS socket). */
+  currentSocket(): Socket {
+    return this._socket;
+  }
+
+  private listing(): Listing | null {
+    const session = this.session;
+    return session && session.state === 'TRANSACTION' && session.listing ? session.listing : null;
+  }
+
+  private refuse(next: Next): void {
+    this.send('-ERR Command not accepted');
+    next();
+  }
+
+  /** A message by its number (RFC 1939 §3 msg), unless it does not exist or is marked deleted. */
+  private numbered(
+    listing: Listing,
+    args: string,
+  ): { index: number; message: ListedMessage } | null {
+    const text = args.trim();
+    if (!/^[1-9][0-9]{0,8}$/.test(text)) return null;
+    const index = Number(text);
+    const message = listing.messages[index - 1];
+    return message && !message.popped ? { index, message } : null;
+  }
+}
+
+function numberedLines(listing: Listing, value: (message: ListedMessage) => string): string[] {
+  const lines: string[] = [];
+  listing.messages.forEach((message, i) => {
+    if (!message.popped) lines.push(`${i + 1} ${value(message)}`);
+  });
+  return lines;
+}

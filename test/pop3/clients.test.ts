@@ -1,0 +1,114 @@
+/**
+ * Real POP3 clients from Debian against real kzymy POP3 servers: fetchmail (STLS and POP3S) and
+ * getmail6. Each fetches everything; what it wrote is the stored PGP/MIME message (after its
+ * own documented local changes), gpg decrypts it to the original, and the server keeps nothing.
+ */
+import { expect } from 'chai';
+import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
+import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import {
+  asSent,
+  createAccount,
+  expectedPlaintext,
+  expectMailboxEmpty,
+  PgpFixture,
+  runFetchmail,
+  runGetmail,
+  storeMessages,
+  toLf,
+  type ClientTarget,
+  type TestAccount,
+} from '../helpers/clients';
+
+type Stored = Awaited<ReturnType<typeof storeMessages>>;
+
+describe('POP3 with real clients', function () {
+  this.timeout(120_000);
+  let deps: TestDeps;
+  let servers: Pop3Servers;
+  let pgp: PgpFixture;
+
+  before(async function () {
+    deps = await makeTestDeps({ pop3: { port: 0, tlsPort: 0 } });
+    servers = await startPop3Servers(deps);
+    pgp = await PgpFixture.create();
+  });
+
+  after(async function () {
+    await servers?.plain.close();
+    await servers?.tls.close();
+    await pgp?.dispose();
+    await deps?.close();
+  });
+
+  async function mailbox(count: number): Promise<{ account: TestAccount; stored: Stored }> {
+    const account = await createAccount(deps, {
+      fingerprint: pgp.fingerprint,
+      publicKey: pgp.publicKey,
+    });
+    return { account, stored: await storeMessages(deps, pgp, account.user.id, count) };
+  }
+
+  function target(account: TestAccount, tls = false): ClientTarget {
+    return {
+      port: tls ? servers.tls.port : servers.plain.port,
+      username: account.user.username,
+      password: account.password,
+      tls,
+    };
+  }
+
+  async function expectDelivered(stored: Stored, sent: Buffer[]): Promise<void> {
+    expect(sent).to.have.length(stored.length);
+    for (const message of stored) {
+      const copies = sent.filter((copy) => copy.equals(toLf(message.ciphertext)));
+      expect(copies, `message ${message.uid} delivered byte-exact`).to.have.length(1);
+      const plaintext = await pgp.decrypt(copies[0] as Buffer);
+      expect(plaintext.equals(expectedPlaintext(message.plaintext))).to.equal(true);
+    }
+  }
+
+  it('fetchmail over POP3 (STLS on the plain port)', async function () {
+    const { account, stored } = await mailbox(3);
+    const { result, delivered } = await runFetchmail('POP3', target(account));
+    expect(result.code, result.stderr).to.equal(0);
+    await expectDelivered(
+      stored,
+      delivered.map((copy) => asSent('fetchmail', copy)),
+    );
+    await expectMailboxEmpty(deps, account.user.id);
+  });
+
+  it('fetchmail over POP3S (implicit TLS)', async function () {
+    const { account, stored } = await mailbox(2);
+    const { result, delivered } = await runFetchmail('POP3', target(account, true));
+    expect(result.code, result.stderr).to.equal(0);
+    await expectDelivered(
+      stored,
+      delivered.map((copy) => asSent('fetchmail', copy)),
+    );
+    await expectMailboxEmpty(deps, account.user.id);
+  });
+
+  it('getmail6 over POP3', async function () {
+    const { account, stored } = await mailbox(3);
+    const { result, delivered } = await runGetmail('POP3', target(account));
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    await expectDelivered(
+      stored,
+      delivered.map((copy) => asSent('getmail', copy)),
+    );
+    await expectMailboxEmpty(deps, account.user.id);
+  });
+
+  it('getmail6 over POP3S', async function () {
+    const { account, stored } = await mailbox(1);
+    const { result, delivered } = await runGetmail('POP3', target(account, true));
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    await expectDelivered(
+      stored,
+      delivered.map((copy) => asSent('getmail', copy)),
+    );
+    await expectMailboxEmpty(deps, account.user.id);
+  });
+});
