@@ -8,6 +8,9 @@ import type { BackingServices } from './backing-services';
 import { aggregatedMetrics } from '../metrics/child-metrics';
 import { startAdminServer } from '../metrics/admin-server';
 import { startHaraka } from '../smtp/haraka-runner';
+import { startImapServers } from '../imap/server';
+import { startPop3Servers } from '../pop3/server';
+import { startSweeper } from '../sweeper/sweeper';
 import { startWebServer } from '../web/server';
 import type { ChildProcess } from 'node:child_process';
 import { createDaemonDeps } from './create-deps';
@@ -61,7 +64,26 @@ export async function startComponents(
       });
     }
     if (role !== 'smtp') {
+      if (config.imap.enabled) {
+        const imap = await startImapServers(deps);
+        stops.push(
+          () => imap.plain.close(),
+          () => imap.tls.close(),
+        );
+        Object.assign(ready, { imap: imap.plain.port, imaps: imap.tls.port });
+      }
+      if (config.pop3.enabled) {
+        const pop3 = await startPop3Servers(deps);
+        stops.push(
+          () => pop3.plain.close(),
+          () => pop3.tls.close(),
+        );
+        Object.assign(ready, { pop3: pop3.plain.port, pop3s: pop3.tls.port });
+      }
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
+      // Every daemon sweeps; deletions count only what each call removed, so that is safe.
+      const sweeper = startSweeper(deps);
+      stops.push(() => sweeper.stop());
     }
     // Every role has health and metrics: the container health checks ask each one.
     if (config.admin.enabled) {

@@ -51,6 +51,7 @@ export function installStoreExpungeSearch(server: IMAPServer, ctx: ImapContext):
           doomed.map((message) => message.id),
         );
         ctx.deps.logger.info('imap.expunged', { deleted: removed.length });
+        ctx.deps.metrics.messagesDeleted('expunged', removed.length);
         for (const message of doomed) {
           view.known.delete(message.uid);
           view.flags.delete(message.uid);

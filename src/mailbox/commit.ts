@@ -28,5 +28,8 @@ export async function commitReceived(
   if (messageIds.length === 0) return 0;
   const removed = await deps.store.messages.remove(userId, messageIds);
   deps.logger.info(`${protocol}.committed`, { deleted: removed.length });
+  // Counted at the commit point: a fetch that was never committed is not "fetched" yet.
+  for (let i = 0; i < removed.length; i++) deps.metrics.messageFetched(protocol);
+  deps.metrics.messagesDeleted('fetched', removed.length);
   return removed.length;
 }

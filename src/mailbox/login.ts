@@ -60,6 +60,7 @@ export async function checkLogin(
     return user;
   }
   const outcome = await limiter.recordFailure(account);
+  deps.metrics.loginFailed(protocol);
   if (outcome.lockedNow) {
     deps.logger.warn('auth.locked', { protocol, lockSeconds: deps.config.auth.lockSeconds });
   }

@@ -92,6 +92,9 @@ export class KzymyPop3Server extends POP3Server {
   }
 }
 
+/** Unknown commands a session may send before it is closed. */
+const MAX_UNKNOWN_COMMANDS = 10;
+
 export class KzymyPop3Connection extends POP3Connection {
   /** QUIT reached the UPDATE state and its commit finished (successfully or not). */
   quitCommitted = false;
@@ -100,6 +103,36 @@ export class KzymyPop3Connection extends POP3Connection {
 
   private get hooks(): KzymyPop3Hooks {
     return (this._server as KzymyPop3Server).kzymy;
+  }
+
+  /** Unknown commands so far in this session (see processQueue). */
+  private unknownCommands = 0;
+
+  /**
+   * RFC 1939 §3: an unrecognized command gets "-ERR" and the session goes on. The engine closes
+   * the connection instead, which breaks fetchmail's default POP3 poll: it sends the obsolete
+   * LAST (RFC 1460) and, on -ERR, falls back to UIDL. A client sending nothing but unknown
+   * commands is still cut off after MAX_UNKNOWN_COMMANDS.
+   */
+  override processQueue(): void {
+    const line = this.queue[0];
+    if (line !== undefined && typeof this._nextHandler !== 'function') {
+      const name = (line.trim().split(' ')[0] ?? '').toUpperCase();
+      const handler = (this as unknown as Record<string, unknown>)[`command_${name}`];
+      if (typeof handler !== 'function') {
+        this.queue.shift();
+        this.unknownCommands++;
+        this.send('-ERR unknown command');
+        if (this.unknownCommands >= MAX_UNKNOWN_COMMANDS) {
+          this.close();
+          return;
+        }
+        this._resetSocketTimeout();
+        this.processQueue();
+        return;
+      }
+    }
+    super.processQueue();
   }
 
   override init(): void {

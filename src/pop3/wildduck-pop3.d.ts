@@ -61,6 +61,12 @@ declare module '@zone-eu/wildduck/lib/pop3/connection' {
     write(payload: string | Buffer): void;
     close(): void;
     _setListeners(): void;
+    /** Lines received and not yet handled; the engine's processQueue takes them in order. */
+    queue: string[];
+    /** Set while a command (AUTH PLAIN) waits for a continuation line. */
+    _nextHandler: ((line: string, next: POP3Connection.Next) => void) | null;
+    processQueue(): void;
+    _resetSocketTimeout(): void;
     command_LIST(args: string, next: POP3Connection.Next): void;
     command_UIDL(args: string, next: POP3Connection.Next): void;
     command_RETR(args: string, next: POP3Connection.Next): void;

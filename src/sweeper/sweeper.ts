@@ -116,6 +116,9 @@ async function removeAll(
     // Another sweeper took them all: the next find would return the same or fewer.
     if (removedNow === 0 || found.length < BATCH) break;
   }
-  if (total > 0) deps.logger.info('sweep.deleted', { reason, count: total });
+  if (total > 0) {
+    deps.logger.info('sweep.deleted', { reason, count: total });
+    deps.metrics.messagesDeleted(reason === 'grace-expired' ? 'grace_expired' : 'retention', total);
+  }
   return total;
 }

@@ -2,6 +2,7 @@
  * Everything a web route needs, built once by startWebServer from the daemon's dependencies:
  * no route reads configuration or opens a connection of its own.
  */
+import type { KzymyMetrics } from '../metrics/registry';
 import type { Redis } from 'ioredis';
 import type { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
@@ -21,6 +22,7 @@ export interface WebContext {
   store: Store;
   redis: Redis;
   logger: Logger;
+  metrics: KzymyMetrics;
   clock: () => Date;
   forms: FormTokens;
   pow: ProofOfWork;

@@ -31,6 +31,7 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
     store: deps.store,
     redis,
     logger: deps.logger.child('web'),
+    metrics: deps.metrics,
     clock,
     forms: new FormTokens(keys.form, clock),
     pow: new ProofOfWork({

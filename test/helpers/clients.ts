@@ -544,6 +544,7 @@ function makeMaildir(dir: string): void {
 export async function runFetchmail(
   protocol: 'IMAP' | 'POP3',
   target: ClientTarget,
+  options: { fetchall?: boolean } = {},
 ): Promise<{ result: RunResult; delivered: Buffer[] }> {
   const dir = clientDir('kz-fetchmail-');
   const out = join(dir, 'out');
@@ -560,7 +561,8 @@ export async function runFetchmail(
       `poll 127.0.0.1 service ${target.port} protocol ${protocol}`,
       `  username "${target.username}" password "${target.password}"`,
       // The test certificate is self-signed: TLS without verification (STARTTLS on the plain port).
-      `  fetchall no rewrite ${target.tls ? 'ssl ' : ''}no sslcertck`,
+      // Without fetchall, fetchmail asks only for unseen mail (POP3: the obsolete LAST, then UIDL).
+      `  ${options.fetchall === false ? '' : 'fetchall '}no rewrite ${target.tls ? 'ssl ' : ''}no sslcertck`,
       `  mda "${mda}"`,
     ].join('\n') + '\n',
   );

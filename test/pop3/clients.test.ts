@@ -79,6 +79,17 @@ describe('POP3 with real clients', function () {
     await expectMailboxEmpty(deps, account.user.id);
   });
 
+  it("fetchmail's default poll (no fetchall: LAST first, then UIDL)", async function () {
+    const { account, stored } = await mailbox(2);
+    const { result, delivered } = await runFetchmail('POP3', target(account), { fetchall: false });
+    expect(result.code, result.stderr).to.equal(0);
+    await expectDelivered(
+      stored,
+      delivered.map((copy) => asSent('fetchmail', copy)),
+    );
+    await expectMailboxEmpty(deps, account.user.id);
+  });
+
   it('fetchmail over POP3S (implicit TLS)', async function () {
     const { account, stored } = await mailbox(2);
     const { result, delivered } = await runFetchmail('POP3', target(account, true));

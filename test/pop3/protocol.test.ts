@@ -117,6 +117,24 @@ describe('POP3 protocol and delete-after-fetch', function () {
     expect(await remainingUids(account)).to.deep.equal([stored[0]!.uid, stored[2]!.uid]);
   });
 
+  it('answers an unknown command with -ERR and goes on (RFC 1939 §3), up to a limit', async function () {
+    const account = await createAccount(deps);
+    await storeMessages(deps, pgp, account.user.id, 1);
+    const client = await login(account);
+    // fetchmail's default poll sends LAST (RFC 1460, obsolete) and falls back to UIDL on -ERR.
+    expect(await client.command('LAST')).to.equal('-ERR unknown command');
+    expect(await client.command('STAT')).to.match(/^\+OK 1 \d+$/);
+    for (let i = 2; i < 10; i++)
+      expect(await client.command('XTND XMIT')).to.equal('-ERR unknown command');
+    // The tenth unknown command ends the session: a client that speaks nothing else is cut off.
+    expect(await client.command('NONSENSE')).to.equal('-ERR unknown command');
+    const after = await client.command('STAT').then(
+      (reply) => reply,
+      (error: Error) => error.message,
+    );
+    expect(after).to.equal('POP3 connection closed');
+  });
+
   it('deletes nothing when the connection drops before QUIT; RETR left fetchedAt', async function () {
     const account = await createAccount(deps);
     const stored = await storeMessages(deps, pgp, account.user.id, 2);

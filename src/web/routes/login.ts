@@ -41,6 +41,7 @@ export function loginRoutes(ctx: WebContext): Hono<WebEnv> {
     const good = await verifyPassword(password, user?.passwordHash ?? (await decoy));
     if (!user || !good) {
       const outcome = await ctx.limiter.recordFailure(username);
+      ctx.metrics.loginFailed('web');
       if (outcome.lockedNow) ctx.logger.warn('auth.locked', { protocol: 'web' });
       ctx.logger.info('web.login_failed', { failures: outcome.failures });
       await ctx.limiter.hold(outcome);
