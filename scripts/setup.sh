@@ -12,7 +12,7 @@ FERRETDB_DIR=".tools/ferretdb-${FERRETDB_VERSION}"
 runtime_packages=(redis-server openssl tor)
 # Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, GnuPG, a SOCKS
 # proxy, procmail, hashcash, Chromium for the web pages).
-test_packages=(swaks fetchmail getmail6 isync gnupg microsocks procmail hashcash chromium)
+test_packages=(swaks fetchmail getmail6 isync gnupg microsocks procmail hashcash chromium netcat-openbsd torsocks)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
