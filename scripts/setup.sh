@@ -53,4 +53,6 @@ echo "${FERRETDB_VERSION}" > "$work/build/version/version.txt"
 mkdir -p "${FERRETDB_DIR}"
 (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$OLDPWD/${FERRETDB_DIR}/ferretdb.partial" ./cmd/ferretdb)
 mv "${FERRETDB_DIR}/ferretdb.partial" "${FERRETDB_DIR}/ferretdb"
-"${FERRETDB_DIR}/ferretdb" --version | head -1
+# Not `| head -1`: under pipefail, head closing the pipe early makes the step fail (SIGPIPE).
+version=$("${FERRETDB_DIR}/ferretdb" --version)
+echo "setup: built FerretDB ${version%%$'\n'*}"
