@@ -8,13 +8,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { ImapFlow } from 'imapflow';
 import { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
 import { asSent, runFetchmail } from '../helpers/clients';
 import { testMongoUrl } from '../helpers/services';
 import {
   decryptedForm,
+  imapClient,
+  imapFetchAll,
   newDeployment,
   originalMessage,
   sendWithSwaks,
@@ -55,34 +56,6 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
   });
 
   const node = (list: StackProcess[], i: number): StackProcess => list[i] as StackProcess;
-
-  function imapClient(
-    daemon: StackProcess,
-    account: { username: string; password: string },
-  ): ImapFlow {
-    return new ImapFlow({
-      host: '127.0.0.1',
-      port: daemon.ports.imap as number,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: account.username, pass: account.password },
-      logger: false,
-    });
-  }
-
-  async function imapFetchAll(
-    daemon: StackProcess,
-    account: { username: string; password: string },
-  ): Promise<Buffer[]> {
-    const client = imapClient(daemon, account);
-    await client.connect();
-    await client.mailboxOpen('INBOX');
-    const delivered: Buffer[] = [];
-    for await (const message of client.fetch('1:*', { source: true }))
-      delivered.push(message.source as Buffer);
-    await client.logout();
-    return delivered;
-  }
 
   async function deletedFetched(daemon: StackProcess): Promise<number> {
     const line = (await daemon.metrics())
@@ -126,7 +99,7 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
       `again@${account.domain}`,
       again,
     );
-    const viaA = await imapFetchAll(node(daemons, 0), account);
+    const viaA = await imapFetchAll(node(daemons, 0).ports.imap as number, account);
     expect(viaA).to.have.length(1);
     expect(
       (await gpg.decrypt(viaA[0] as Buffer)).equals(
@@ -143,7 +116,7 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
       [0, 1],
       [1, 0],
     ] as const) {
-      const client = imapClient(node(daemons, daemon), account);
+      const client = imapClient(node(daemons, daemon).ports.imap as number, account);
       await client.connect();
       await client.mailboxOpen('INBOX');
       const idling = client.idle().catch(() => undefined);
@@ -179,7 +152,7 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
       sent.push(decryptedForm(SENDER, to, original));
     }
     const [imap, pop3] = await Promise.all([
-      imapFetchAll(node(daemons, 0), account),
+      imapFetchAll(node(daemons, 0).ports.imap as number, account),
       runFetchmail('POP3', {
         port: node(daemons, 1).ports.pop3 as number,
         username: account.username,

@@ -9,7 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { ImapFlow } from 'imapflow';
 import { MongoClient, ObjectId } from 'mongodb';
 import { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
@@ -24,6 +23,8 @@ import {
 import { testMongoUrl } from '../helpers/services';
 import {
   decryptedForm,
+  imapClient,
+  imapFetchAll,
   newDeployment,
   originalMessage,
   sendWithSwaks,
@@ -136,26 +137,7 @@ describe('e2e: the whole stack, as npm start runs it', function () {
           asSent('mbsync', c),
         ),
     ],
-    [
-      'imapflow',
-      async (a) => {
-        const client = new ImapFlow({
-          host: '127.0.0.1',
-          port: stack.ports.imap as number,
-          secure: false,
-          doSTARTTLS: false,
-          auth: { user: a.username, pass: a.password },
-          logger: false,
-        });
-        await client.connect();
-        await client.mailboxOpen('INBOX');
-        const delivered: Buffer[] = [];
-        for await (const message of client.fetch('1:*', { source: true }))
-          delivered.push(message.source as Buffer);
-        await client.logout();
-        return delivered;
-      },
-    ],
+    ['imapflow', (a) => imapFetchAll(stack.ports.imap as number, a)],
   ];
 
   for (const [name, fetchAll] of clients) {
@@ -169,14 +151,7 @@ describe('e2e: the whole stack, as npm start runs it', function () {
 
   it('tells an idling IMAP client about mail accepted by Haraka within 2 seconds', async () => {
     const account = await stack.addUser(keyFile);
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: stack.ports.imap as number,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: account.username, pass: account.password },
-      logger: false,
-    });
+    const client = imapClient(stack.ports.imap as number, account);
     await client.connect();
     await client.mailboxOpen('INBOX');
     // imapflow would enter IDLE by itself only after 15 s without a command; start it now. The

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
 import { projectRoot } from '../../../src/services/paths';
 import {
   testDataDir,
@@ -204,4 +205,34 @@ export function decryptedForm(from: string, to: string, original: Buffer): Buffe
     Buffer.from(`Return-Path: <${from}>\r\nDelivered-To: ${to}\r\n`),
     original,
   ]);
+}
+
+/** An imapflow client for a kzymy IMAP port on loopback (plain: loopback is allowed without TLS). */
+export function imapClient(
+  port: number,
+  account: { username: string; password: string },
+): ImapFlow {
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: account.username, pass: account.password },
+    logger: false,
+  });
+}
+
+/** Fetches every message with imapflow and logs out: the commit point of delete-after-fetch. */
+export async function imapFetchAll(
+  port: number,
+  account: { username: string; password: string },
+): Promise<Buffer[]> {
+  const client = imapClient(port, account);
+  await client.connect();
+  await client.mailboxOpen('INBOX');
+  const delivered: Buffer[] = [];
+  for await (const message of client.fetch('1:*', { source: true }))
+    delivered.push(message.source as Buffer);
+  await client.logout();
+  return delivered;
 }
