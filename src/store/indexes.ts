@@ -8,6 +8,7 @@ export const COLLECTIONS = {
   users: 'users',
   messages: 'messages',
   chunks: 'chunks',
+  uploads: 'uploads',
 } as const;
 
 const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
@@ -23,6 +24,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   // Led by `user` so that a hashed {user} shard key can shard chunks (MongoDB requires every
   // unique index to start with the shard key) and every chunk query goes to one shard.
   chunks: [{ key: { user: 1, message: 1, n: 1 }, name: 'user_message_n_unique', unique: true }],
+  uploads: [{ key: { startedAt: 1 }, name: 'started' }],
 };
 
 /**

@@ -3,17 +3,19 @@
  * allows at rest (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the ciphertext in
  * pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like any other.
  *
- * Write order makes a message visible only when it is whole: chunks first, then a UID, then the
- * metadata document. A crash in between leaves chunks without metadata, which nobody can see and
- * which the sweeper removes (orphanChunks). Deletion runs the other way: metadata, then chunks.
+ * Write order makes a message visible only when it is whole: chunks first (announced by an upload
+ * marker), then a UID, then the metadata document. A crash in between leaves a marker, and the
+ * sweeper removes its chunks (removeOrphanChunks). Deletion runs the other way: metadata, then
+ * chunks. Chunk I/O, always by `_id`, is in chunks.ts.
  */
-import { Binary, MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
+import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
+import { CHUNK_BYTES, chunkCount, ChunkStore } from './chunks';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { COLLECTIONS } from './indexes';
 import { parseId, type UserStore } from './users';
 import type { StoredMessage } from './types';
 
-export const CHUNK_BYTES = 1024 * 1024;
+export { CHUNK_BYTES };
 const DUPLICATE_KEY = 11000;
 
 interface MessageDoc {
@@ -24,13 +26,6 @@ interface MessageDoc {
   flags: string[];
   fetchedAt: Date | null;
   chunks: number;
-}
-
-interface ChunkDoc {
-  message: ObjectId;
-  user: ObjectId;
-  n: number;
-  data: Binary;
 }
 
 export class MailboxGoneError extends Error {
@@ -51,7 +46,7 @@ function toMessage(doc: WithId<MessageDoc>): StoredMessage {
 
 export class MessageStore {
   private readonly messages: Collection<MessageDoc>;
-  private readonly chunks: Collection<ChunkDoc>;
+  private readonly chunks: ChunkStore;
   /** Serializes UID allocation per user inside this process, so retries stay rare. */
   private readonly uidLocks = new KeyedMutex();
 
@@ -60,7 +55,7 @@ export class MessageStore {
     private readonly users: UserStore,
   ) {
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
-    this.chunks = db.collection<ChunkDoc>(COLLECTIONS.chunks);
+    this.chunks = new ChunkStore(db);
   }
 
   /** Stores a ciphertext for an active user; throws MailboxGoneError if there is none. */
@@ -68,34 +63,21 @@ export class MessageStore {
     const user = parseId(userId);
     if (!user) throw new MailboxGoneError('no such mailbox');
     const messageId = new ObjectId();
-    const pieces: ChunkDoc[] = [];
-    for (let offset = 0, n = 0; offset < ciphertext.length || n === 0; offset += CHUNK_BYTES, n++) {
-      const data = ciphertext.subarray(offset, offset + CHUNK_BYTES);
-      pieces.push({ message: messageId, user, n, data: new Binary(data) });
-    }
     try {
-      // One chunk at a time keeps each wire message small (a 35 MB insertMany would be one
-      // 47 MB request once base64'd by some backends).
-      for (const piece of pieces) await this.chunks.insertOne(piece);
+      const chunks = await this.chunks.write(user, messageId, ciphertext, arrivedAt);
       const doc = await this.uidLocks.run(userId, () =>
         this.insertWithFreshUid(
           userId,
-          {
-            user,
-            uid: 0,
-            arrivedAt,
-            size: ciphertext.length,
-            flags: [],
-            fetchedAt: null,
-            chunks: pieces.length,
-          },
+          { user, uid: 0, arrivedAt, size: ciphertext.length, flags: [], fetchedAt: null, chunks },
           messageId,
         ),
       );
+      // The message is whole and visible; a marker left behind by a failure here is harmless.
+      await this.chunks.finish(messageId).catch(() => undefined);
       return toMessage({ ...doc, _id: messageId });
     } catch (error) {
-      // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the orphans.
-      await this.chunks.deleteMany({ user, message: messageId }).catch(() => undefined);
+      // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the marker.
+      await this.chunks.remove(messageId, chunkCount(ciphertext.length)).catch(() => undefined);
       throw error;
     }
   }
@@ -179,12 +161,7 @@ export class MessageStore {
     if (start >= last) return Buffer.alloc(0);
     const firstChunk = Math.floor(start / CHUNK_BYTES);
     const lastChunk = Math.floor((last - 1) / CHUNK_BYTES);
-    const docs = await this.chunks
-      .find({ user, message, n: { $gte: firstChunk, $lte: lastChunk } })
-      .sort({ n: 1 })
-      .toArray();
-    if (docs.length !== lastChunk - firstChunk + 1) throw new Error('message chunks missing');
-    const joined = Buffer.concat(docs.map((doc) => Buffer.from(doc.data.buffer)));
+    const joined = Buffer.concat(await this.chunks.read(user, message, firstChunk, lastChunk));
     const offset = start - firstChunk * CHUNK_BYTES;
     return joined.subarray(offset, offset + (last - start));
   }
@@ -227,9 +204,8 @@ export class MessageStore {
       const result = await this.messages.deleteOne({ _id, user });
       if (result.deletedCount === 1) removed.push(toMessage(doc));
     }
-    if (removed.length > 0) {
-      const ids = removed.map((message) => new ObjectId(message.id));
-      await this.chunks.deleteMany({ user, message: { $in: ids } });
+    for (const message of removed) {
+      await this.chunks.remove(new ObjectId(message.id), chunkCount(message.size));
     }
     return removed;
   }
@@ -239,7 +215,7 @@ export class MessageStore {
     const user = parseId(userId);
     if (!user) return;
     await this.messages.deleteMany({ user });
-    await this.chunks.deleteMany({ user });
+    await this.chunks.purgeUser(user);
   }
 
   /** Messages fetched before `cutoff` and never committed, for the sweeper. */
@@ -261,22 +237,13 @@ export class MessageStore {
   }
 
   /**
-   * Removes chunks written before `cutoff` whose message document does not exist: what a crash
-   * between the chunk writes and the metadata write leaves behind.
+   * Removes the chunks of uploads started before `cutoff` that never became a message: what a
+   * crash between the chunk writes and the metadata write leaves behind. Returns chunks removed.
    */
   async removeOrphanChunks(cutoff: Date): Promise<number> {
-    const candidates = (await this.chunks.distinct('message', {
-      _id: { $lt: ObjectId.createFromTime(Math.floor(cutoff.getTime() / 1000)) },
-    })) as ObjectId[];
-    if (candidates.length === 0) return 0;
-    const alive = new Set(
-      (
-        await this.messages.find({ _id: { $in: candidates } }, { projection: { _id: 1 } }).toArray()
-      ).map((doc) => doc._id.toHexString()),
+    return this.chunks.removeAbandoned(
+      cutoff,
+      async (id) => (await this.messages.findOne({ _id: id })) !== null,
     );
-    const orphans = candidates.filter((id) => !alive.has(id.toHexString()));
-    if (orphans.length === 0) return 0;
-    const result = await this.chunks.deleteMany({ message: { $in: orphans } });
-    return result.deletedCount;
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
+import { ChunkStore } from '../../src/store/chunks';
 import type { Store } from '../../src/store/store';
 import { openTestStore, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
 
@@ -87,7 +88,7 @@ describe('store: ciphertext chunks', () => {
     expect(await store.messages.usedBytes(user.id)).to.equal(0);
   });
 
-  it('sweeps chunks whose message was never written (a crash between the writes)', async () => {
+  it('sweeps the chunks of an upload that never became a message (a crash between the writes)', async () => {
     const user = await store.users.create({
       fingerprint: 'd',
       publicKey: 'pk',
@@ -95,17 +96,47 @@ describe('store: ciphertext chunks', () => {
       state: 'active',
     });
     const kept = await store.messages.add(user.id, Buffer.from('kept'), new Date());
-    const { ObjectId, Binary } = await import('mongodb');
-    await raw
-      .db(database)
-      .collection('chunks')
-      .insertOne({
-        message: new ObjectId(),
-        user: new ObjectId(user.id),
-        n: 0,
-        data: new Binary(Buffer.from('orphan')),
-      });
-    expect(await store.messages.removeOrphanChunks(new Date(Date.now() + 60_000))).to.equal(1);
+    // What add() has written when the process dies before the metadata: a marker and 3 chunks.
+    const db = raw.db(database);
+    const chunksBefore = await db.collection('chunks').countDocuments({});
+    const crashed = new ChunkStore(db);
+    await crashed.write(
+      new ObjectId(user.id),
+      new ObjectId(),
+      Buffer.alloc(2 * 1024 * 1024 + 1),
+      new Date(),
+    );
+    expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore + 3);
+
+    // Too young to be abandoned: a delivery may still be writing.
+    expect(await store.messages.removeOrphanChunks(new Date(Date.now() - 60_000))).to.equal(0);
+    expect(await store.messages.removeOrphanChunks(new Date(Date.now() + 60_000))).to.equal(3);
+    expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore);
+    expect(await db.collection('uploads').countDocuments({})).to.equal(0);
     expect((await store.messages.read(user.id, kept.id)).toString()).to.equal('kept');
+  });
+
+  it('addresses chunks by _id (the only filter FerretDB 1.x gives to SQLite)', async () => {
+    const user = await store.users.create({
+      fingerprint: 'e',
+      publicKey: 'pk',
+      passwordHash: 'h',
+      state: 'active',
+    });
+    const message = await store.messages.add(user.id, Buffer.alloc(1024 * 1024 + 5, 7), new Date());
+    const ids = (
+      await raw
+        .db(database)
+        .collection('chunks')
+        .find({ message: new ObjectId(message.id) })
+        .toArray()
+    ).map((doc) => doc._id);
+    expect(ids.sort()).to.deep.equal([`${message.id}:0`, `${message.id}:1`]);
+    expect(
+      await raw
+        .db(database)
+        .collection('uploads')
+        .countDocuments({ _id: new ObjectId(message.id) }),
+    ).to.equal(0);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { MongoClient, ObjectId } from 'mongodb';
+import { ChunkStore } from '../../src/store/chunks';
 import { startImapServers } from '../../src/imap/server';
 import { startPop3Servers } from '../../src/pop3/server';
 import { startSweeper } from '../../src/sweeper/sweeper';
@@ -154,12 +155,13 @@ describe('sweeper', function () {
     try {
       const chunks = client.db(deps.config.mongodb.database).collection('chunks');
       const orphan = new ObjectId();
-      await chunks.insertOne({
-        message: orphan,
-        user: new ObjectId(account.user.id),
-        n: 0,
-        data: Buffer.from('x'),
-      });
+      // What a delivery leaves when it dies before its metadata write: an upload marker and chunks.
+      await new ChunkStore(client.db(deps.config.mongodb.database)).write(
+        new ObjectId(account.user.id),
+        orphan,
+        Buffer.from('x'),
+        deps.clock(),
+      );
       expect((await sweepAt(0)).orphanChunks).to.equal(0);
       expect((await sweepAt(3700)).orphanChunks).to.equal(1);
       expect(await chunks.countDocuments({ message: orphan })).to.equal(0);
