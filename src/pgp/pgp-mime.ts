@@ -6,6 +6,7 @@
 // neutral To, Subject "...", the arrival Date and a fresh Message-ID. The sender's Content-Type
 // is never looked at: a message that claims to be encrypted already is wrapped like any other.
 // Format and rationale: docs/message-format.md.
+import { armorMessage } from './armor';
 import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { keyValidityDate, parsePublicKey } from './key-check';
@@ -63,19 +64,16 @@ export async function encryptToPgpMime(input: EncryptInput): Promise<Buffer> {
   );
   const payload = Buffer.concat([deliveryHeaders, input.raw]);
   const key = await parsePublicKey(input.publicKeyArmored);
-  const armored = await encryptPayload(payload, key, input.arrival);
-  return Buffer.from(
-    buildOuterMessage(armored, { domain, outerTo, arrival: input.arrival }),
-    'ascii',
-  );
+  const encrypted = await encryptPayload(payload, key, input.arrival);
+  return buildOuterMessage(armorMessage(encrypted), { domain, outerTo, arrival: input.arrival });
 }
 
-/** OpenPGP-encrypt `payload` as a binary literal in a SEIPDv1 packet; armored with CRLF. */
+/** OpenPGP-encrypt `payload` as a binary literal in a SEIPDv1 packet; binary packets out. */
 async function encryptPayload(
   payload: Uint8Array,
   key: openpgp.PublicKey,
   arrival: Date,
-): Promise<string> {
+): Promise<Uint8Array> {
   if (key.keyPacket.version !== 4) throw new Error('encryptToPgpMime: only v4 keys are supported');
   // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed).
   const date = keyValidityDate(key, arrival);
@@ -96,15 +94,15 @@ async function encryptPayload(
     config: ENCRYPT_CONFIG,
   });
   const sessionKey = { data: suggested.data, algorithm: suggested.algorithm };
-  const armored = await openpgp.encrypt({
+  // Binary out, armored by armor.ts: OpenPGP.js's own armor is slow and memory-hungry for large mail.
+  return openpgp.encrypt({
     message,
     encryptionKeys: key,
     sessionKey,
     date,
-    format: 'armored',
+    format: 'binary',
     config: ENCRYPT_CONFIG,
   });
-  return armored.replace(/\r?\n/g, CRLF);
 }
 
 interface OuterFields {
@@ -114,7 +112,7 @@ interface OuterFields {
 }
 
 /** RFC 3156 §4 multipart/encrypted around the armored ciphertext. */
-function buildOuterMessage(armored: string, f: OuterFields): string {
+function buildOuterMessage(armored: Buffer, f: OuterFields): Buffer {
   const boundary = `kzymy-${randomBytes(16).toString('hex')}`;
   const messageId = `<${randomBytes(16).toString('hex')}@${f.domain}>`;
   const lines = [
@@ -144,8 +142,12 @@ function buildOuterMessage(armored: string, f: OuterFields): string {
     'Content-Disposition: inline; filename="encrypted.asc"',
     '',
   ];
-  const armoredBody = armored.endsWith(CRLF) ? armored : armored + CRLF;
-  return lines.join(CRLF) + CRLF + armoredBody + CRLF + `--${boundary}--` + CRLF;
+  // armorMessage ends with CRLF; the blank line before the closing boundary follows RFC 2046 §5.1.1.
+  return Buffer.concat([
+    Buffer.from(lines.join(CRLF) + CRLF, 'ascii'),
+    armored,
+    Buffer.from(CRLF + `--${boundary}--` + CRLF, 'ascii'),
+  ]);
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
