@@ -1,0 +1,22 @@
+/**
+ * BENCH ONLY — preloaded (`NODE_OPTIONS=--require …`) into a child process the benchmark does
+ * not start itself (Haraka, through startHaraka), to record a V8 CPU profile like
+ * `node --cpu-prof` would: Node refuses `--cpu-prof` in NODE_OPTIONS. The profile covers the
+ * whole life of the process and is written to $KZYMY_BENCH_CPU_PROFILE when it exits.
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
+const out = process.env.KZYMY_BENCH_CPU_PROFILE;
+if (out) {
+  const session = new Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.start');
+  // The inspector answers a same-thread session synchronously, so this works inside 'exit'.
+  process.once('exit', () => {
+    session.post('Profiler.stop', (error, result) => {
+      if (!error) writeFileSync(out, JSON.stringify(result.profile));
+    });
+  });
+}

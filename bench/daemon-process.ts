@@ -1,0 +1,59 @@
+/** Starts bench/imap-daemon.js as a child and stops it; see that file. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { BenchEnv } from './env';
+
+export interface DaemonProcess {
+  pid: number;
+  imapPort: number;
+  close(): Promise<void>;
+}
+
+export async function startImapDaemon(
+  env: BenchEnv,
+  name: string,
+  nodeArgs: string[] = [],
+): Promise<DaemonProcess> {
+  const config = env.config(name, {
+    imap: { host: '127.0.0.1', port: 0, tlsPort: 0 },
+  });
+  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'imap-daemon.js')], {
+    env: { ...process.env, KZYMY_BENCH_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const imapPort = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(
+      () => reject(new Error('the IMAP daemon did not start in 30 s')),
+      30_000,
+    );
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { imapPort: number }).imapPort);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the IMAP daemon exited with ${code}: ${err.trim().slice(0, 2000)}`));
+    });
+  });
+  child.stdout.resume();
+  return { pid: child.pid ?? 0, imapPort, close: () => stop(child) };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

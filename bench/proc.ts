@@ -1,0 +1,150 @@
+/** Reading other processes from /proc (Linux): CPU time, memory high-water marks, lookup by command line. */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64 and arm64
+
+/**
+ * User + system CPU milliseconds a process has used so far (0 if it is gone); with
+ * `reapedChildren`, plus what its children that exited and were waited for used (cutime, cstime).
+ */
+export function cpuMs(pid: number, reapedChildren = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces: proc(5)
+    // numbers them from 1 = pid, so utime (14) is index 11 here.
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    const own = (fields[11] ?? 0) + (fields[12] ?? 0);
+    const children = reapedChildren ? (fields[13] ?? 0) + (fields[14] ?? 0) : 0;
+    return ((own + children) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU milliseconds of a process tree so far: every live process in it, plus the children that
+ * have exited (Dovecot starts an imap process per session; its time lands in the parent's
+ * cutime when it is reaped).
+ */
+export function treeCpuMs(pid: number): number {
+  return [pid, ...childPids(pid)].reduce((sum, p) => sum + cpuMs(p, true), 0);
+}
+
+/** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM, ...); NaN if unavailable. */
+export function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match ? Number(match[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Pids whose command line contains every one of `parts`. */
+export function findPids(...parts: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (parts.every((part) => cmdline.includes(part))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** CPU milliseconds used by each named process between `start()` and `stop()`. */
+export class CpuMeter {
+  private readonly before = new Map<string, number>();
+
+  constructor(private readonly pids: ReadonlyMap<string, number>) {}
+
+  start(): void {
+    for (const [name, pid] of this.pids) this.before.set(name, cpuMs(pid));
+  }
+
+  stop(): Map<string, number> {
+    const used = new Map<string, number>();
+    for (const [name, pid] of this.pids) used.set(name, cpuMs(pid) - (this.before.get(name) ?? 0));
+    return used;
+  }
+}
+
+/** Every descendant of `pid` (children, grandchildren, ...), now. */
+export function childPids(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const wanted = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child, parent] of parentOf) {
+      if (wanted.has(parent) && !wanted.has(child)) {
+        wanted.add(child);
+        out.push(child);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Resets a process's VmHWM to its current RSS (proc(5), /proc/PID/clear_refs, value 5), so a
+ * later VmHWM is the peak of what came after. Needs to own the process or be root; returns false
+ * when not possible.
+ */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples the summed VmRSS of some processes every `intervalMs`, keeping the maximum. */
+export class RssSampler {
+  private max = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pids: () => number[],
+    intervalMs = 5,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  /** Stops sampling; the largest sum seen, in KiB. */
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.max;
+  }
+
+  private sample(): void {
+    let sum = 0;
+    for (const pid of this.pids()) {
+      const kib = statusKiB(pid, 'VmRSS');
+      if (Number.isFinite(kib)) sum += kib;
+    }
+    if (sum > this.max) this.max = sum;
+  }
+}
