@@ -54,6 +54,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/haraka-plugins ./dist/haraka-plugins
+# Files the web server reads at start: its stylesheet and scripts, and the signup guide it renders.
+COPY src/web/static ./src/web/static
+COPY docs/signup.md ./docs/signup.md
 COPY config/kzymy.example.yaml ./config/kzymy.example.yaml
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/kzymy-entrypoint
 USER 10001:10001

@@ -116,6 +116,16 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('Dockerfile: the runtime image', () => {
+  it('holds the files kzymy reads from the project at run time, besides dist/', () => {
+    // src/web/static.ts serves src/web/static; src/web/server.ts renders docs/signup.md.
+    for (const path of ['src/web/static', 'docs/signup.md']) {
+      const copy = LINES.find((line) => /^COPY\s/.test(line) && line.includes(` ${path} `));
+      expect(copy, `COPY of ${path}`).to.not.equal(undefined);
+    }
+  });
+});
+
 describe('.dockerignore', () => {
   const rules = ignore().add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
   // Tracked files and files not yet committed, as the context of a build from this work tree.
@@ -136,6 +146,25 @@ describe('.dockerignore', () => {
       'deploy/docker/entrypoint.sh',
     ];
     for (const path of needed) expect(inContext(path), path).to.equal(true);
+    // Every path a COPY takes from the build context (not --from another stage) must be in it.
+    const copied = LINES.filter((line) => /^COPY\s/.test(line) && !/--from=/.test(line))
+      .map((line) =>
+        line
+          .replace(/^COPY\s+(--\S+\s+)*/, '')
+          .trim()
+          .split(/\s+/)
+          .slice(0, -1),
+      )
+      .flat()
+      .filter((path) => path !== '.');
+    for (const path of copied) {
+      const tracked = files.filter((f) => f === path || f.startsWith(path.replace(/\/?$/, '/')));
+      expect(tracked, `${path} exists`).to.not.deep.equal([]);
+      expect(
+        tracked.filter((f) => !inContext(f)),
+        `${path} reaches the build context`,
+      ).to.deep.equal([]);
+    }
     // tsconfig.json compiles these trees: every TypeScript file in them must reach the build.
     const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
       include: string[];
