@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { NewMailPublisher } from '../events/new-mail';
 import { connectRedis } from '../events/redis';
+import { redisUserLock } from '../events/user-lock';
 import { createLogger, errorKind, type Logger } from '../log/logger';
 import { answerMetricsRequests } from '../metrics/child-metrics';
 import { createMetrics, type KzymyMetrics } from '../metrics/registry';
@@ -67,17 +68,19 @@ export class SmtpRuntime {
 
   private async open(): Promise<SmtpDeps> {
     const { config, storeTimeoutMs } = this.settings;
-    const store = await Store.open({
-      url: config.mongodb.url,
-      database: config.mongodb.database,
-      clock: this.clock,
-      serverSelectionTimeoutMs: storeTimeoutMs,
-    });
-    let redis: Redis;
+    // Redis first: the store orders UIDs per user with a lock every SMTP node shares.
+    const redis = await connectRedis(config.redis.url);
+    let store: Store;
     try {
-      redis = await connectRedis(config.redis.url);
+      store = await Store.open({
+        url: config.mongodb.url,
+        database: config.mongodb.database,
+        clock: this.clock,
+        serverSelectionTimeoutMs: storeTimeoutMs,
+        userLock: redisUserLock(redis, config.redis.prefix),
+      });
     } catch (error) {
-      await store.close().catch(() => undefined);
+      redis.disconnect();
       throw error;
     }
     // ioredis reconnects by itself; without a listener it would print each error to the console.

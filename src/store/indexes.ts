@@ -30,20 +30,30 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
 /**
  * Creates the indexes that do not exist yet, by name. Re-declaring an existing compound index is
  * a no-op on MongoDB but panics the connection on FerretDB 1.24 ("slice bounds out of range"),
- * and every process applies indexes at startup, so only missing ones are sent.
+ * and every process applies indexes at startup, so only missing ones are sent. Processes starting
+ * together on a new database can still race to create the same index; the loser's connection
+ * drops, and it looks again and creates only what is still missing.
  */
 export async function applyIndexes(db: Db): Promise<void> {
-  for (const [collection, indexes] of Object.entries(INDEXES)) {
-    const existing = new Set(
-      (
-        await db
-          .collection(collection)
-          .listIndexes()
-          .toArray()
-          .catch(() => [])
-      ).map((index) => index.name as string),
-    );
-    const missing = indexes.filter((index) => !existing.has(index.name as string));
-    if (missing.length > 0) await db.collection(collection).createIndexes(missing);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for (const [collection, indexes] of Object.entries(INDEXES)) {
+        const existing = new Set(
+          (
+            await db
+              .collection(collection)
+              .listIndexes()
+              .toArray()
+              .catch(() => [])
+          ).map((index) => index.name as string),
+        );
+        const missing = indexes.filter((index) => !existing.has(index.name as string));
+        if (missing.length > 0) await db.collection(collection).createIndexes(missing);
+      }
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+    }
   }
 }

@@ -11,6 +11,9 @@
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
 import { CHUNK_BYTES, chunkCount, ChunkStore } from './chunks';
 import { KeyedMutex } from '../util/keyed-mutex';
+
+/** Runs `task` while no other writer of this user's mailbox, in any process, runs one. */
+export type UserLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
 import { COLLECTIONS } from './indexes';
 import { parseId, type UserStore } from './users';
 import type { StoredMessage } from './types';
@@ -47,15 +50,18 @@ function toMessage(doc: WithId<MessageDoc>): StoredMessage {
 export class MessageStore {
   private readonly messages: Collection<MessageDoc>;
   private readonly chunks: ChunkStore;
-  /** Serializes UID allocation per user inside this process, so retries stay rare. */
-  private readonly uidLocks = new KeyedMutex();
+  /** Serializes UID allocation and the metadata write per user (see StoreOptions.userLock). */
+  private readonly userLock: UserLock;
 
   constructor(
     db: Db,
     private readonly users: UserStore,
+    userLock?: UserLock,
   ) {
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
     this.chunks = new ChunkStore(db);
+    const local = new KeyedMutex();
+    this.userLock = userLock ?? ((userId, task) => local.run(userId, task));
   }
 
   /** Stores a ciphertext for an active user; throws MailboxGoneError if there is none. */
@@ -65,7 +71,7 @@ export class MessageStore {
     const messageId = new ObjectId();
     try {
       const chunks = await this.chunks.write(user, messageId, ciphertext, arrivedAt);
-      const doc = await this.uidLocks.run(userId, () =>
+      const doc = await this.userLock(userId, () =>
         this.insertWithFreshUid(
           userId,
           { user, uid: 0, arrivedAt, size: ciphertext.length, flags: [], fetchedAt: null, chunks },

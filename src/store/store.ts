@@ -1,7 +1,7 @@
 /** Opens the database, applies the indexes and hands out the typed collections. */
 import { MongoClient } from 'mongodb';
 import { applyIndexes } from './indexes';
-import { MessageStore } from './messages';
+import { MessageStore, type UserLock } from './messages';
 import { UserStore } from './users';
 
 export interface StoreOptions {
@@ -10,6 +10,12 @@ export interface StoreOptions {
   clock?: () => Date;
   /** How long to wait for the server before an operation fails (and SMTP answers 4xx). */
   serverSelectionTimeoutMs?: number;
+  /**
+   * Orders UID allocation and the metadata write per user. Processes that store mail (the SMTP
+   * nodes) pass a lock shared through Redis, so that messages become visible in UID order; the
+   * default only orders the writes of this process.
+   */
+  userLock?: UserLock;
 }
 
 export class Store {
@@ -30,7 +36,7 @@ export class Store {
     await applyIndexes(db);
     const clock = options.clock ?? (() => new Date());
     const users = new UserStore(db, clock);
-    const messages = new MessageStore(db, users);
+    const messages = new MessageStore(db, users, options.userLock);
     return new Store(client, users, messages);
   }
 
