@@ -8,9 +8,18 @@
 // What is accepted is what kzymy can encrypt to *and* what GnuPG 2.2 (Debian 12) and
 // Thunderbird can use: a single v4 key with a valid encryption-capable (sub)key, RSA ≥ 2048 or
 // ECC on the curves GnuPG 2.2 knows. See docs/message-format.md.
-import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import {
+  describeKey,
+  effectiveExpiry,
+  expiryWarnings,
+  isoDay,
+  userIdWarnings,
+} from './key-describe';
 import { listPackets, PacketFormatError, Tag, type PacketHeader } from './packets';
+
+export { clearKeyCache, keyCacheSize, parsePublicKey } from './key-cache';
+export { EXPIRY_WARNING_DAYS } from './key-describe';
 
 export type KeyProblem =
   | 'not-a-key'
@@ -44,8 +53,6 @@ export type KeyCheckResult =
 
 /** Largest upload accepted. A two-subkey RSA-4096 key is about 3 KiB armored. */
 export const MAX_KEY_BYTES = 64 * 1024;
-/** Warn when encryption to the key stops working within this many days. */
-export const EXPIRY_WARNING_DAYS = 30;
 /**
  * RSA moduli below this are refused. 2047, not 2048, as OpenPGP.js does (`minRSABits`):
  * some generators emit 2048-bit keys whose modulus has a leading zero bit.
@@ -402,131 +409,4 @@ async function whyNoEncryptionKey(key: openpgp.Key, now: Date): Promise<string> 
   if (reasons.has('expired')) return 'Its encryption subkey has expired.';
   if (reasons.has('revoked')) return 'Its encryption subkey has been revoked.';
   return 'It is a signing-only key.';
-}
-
-async function effectiveExpiry(
-  key: openpgp.Key,
-  encryptionKey: openpgp.Key | openpgp.Subkey,
-  now: Date,
-): Promise<Date | null> {
-  const dates = [await key.getExpirationTime()];
-  if (encryptionKey !== key)
-    dates.push(await (encryptionKey as openpgp.Subkey).getExpirationTime(now));
-  const finite = dates.filter((d): d is Date => d instanceof Date);
-  if (finite.length === 0) return null;
-  return new Date(Math.min(...finite.map((d) => d.getTime())));
-}
-
-function expiryWarnings(expiresAt: Date | null, now: Date): string[] {
-  if (!expiresAt) return [];
-  const days = (expiresAt.getTime() - now.getTime()) / 86_400_000;
-  if (days > EXPIRY_WARNING_DAYS) return [];
-  return [
-    `This key expires on ${isoDay(expiresAt)} (in ${Math.max(0, Math.floor(days))} days). ` +
-      'After that, incoming mail is refused until you extend it ' +
-      '(`gpg --quick-set-expire FINGERPRINT 1y "*"`) and upload it again.',
-  ];
-}
-
-function userIdWarnings(userIds: readonly string[]): string[] {
-  // Keep the user ID itself out of the text: it is the user's to see, not the log's.
-  if (userIds.some((u) => /[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+/.test(u))) {
-    return [
-      "The key's user ID contains an email address, and the server can read it. For a " +
-        'pseudonymous mailbox, use a key made for this purpose whose user ID does not identify you.',
-    ];
-  }
-  if (userIds.some((u) => u.trim() !== '')) {
-    return [
-      "The key's user ID is visible to the server. Make sure it is not a real name or anything " +
-        'else that identifies you.',
-    ];
-  }
-  return [];
-}
-
-/** 'rsa4096', 'ed25519+cv25519': the primary, plus the encryption subkey if it differs. */
-function describeKey(key: openpgp.Key, encryptionKey: openpgp.Key | openpgp.Subkey): string {
-  const primary = describeAlgorithm(key.getAlgorithmInfo());
-  if (encryptionKey === key) return primary;
-  const sub = describeAlgorithm(encryptionKey.getAlgorithmInfo());
-  return sub === primary ? primary : `${primary}+${sub}`;
-}
-
-function describeAlgorithm(info: openpgp.AlgorithmInfo): string {
-  switch (info.algorithm) {
-    case 'rsaEncryptSign':
-    case 'rsaEncrypt':
-    case 'rsaSign':
-      return `rsa${info.bits}`;
-    case 'dsa':
-      return `dsa${info.bits}`;
-    case 'elgamal':
-      return `elg${info.bits}`;
-    case 'eddsaLegacy':
-      return 'ed25519';
-    case 'ecdh':
-    case 'ecdsa':
-      // GnuPG's names: cv25519, nistp256, brainpoolP256r1, secp256k1.
-      if (info.curve === 'curve25519Legacy') return 'cv25519';
-      return (info.curve ?? 'unknown').replace(/^nistP/, 'nistp');
-    default:
-      return info.algorithm;
-  }
-}
-
-function isoDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsed-key cache. Parsing (and verifying the self-signatures of) a key costs more than the
-// encryption of a typical message (DESIGN.md: ~1 ms per 10 KB message), so keys are parsed once
-// per process and reused. Keyed by a hash of the exact armored text: a changed key is a new entry.
-
-const CACHE_LIMIT = 1000;
-const keyCache = new Map<string, Promise<openpgp.PublicKey>>();
-
-/**
- * Parse an armored public key (as stored from `KeyInfo.armored`), with an LRU cache.
- * Rejects a private key or several keys. The returned object is shared: do not mutate it.
- */
-export function parsePublicKey(armored: string): Promise<openpgp.PublicKey> {
-  const id = createHash('sha256').update(armored, 'utf8').digest('hex');
-  const hit = keyCache.get(id);
-  if (hit) {
-    keyCache.delete(id); // re-insert to mark as most recently used
-    keyCache.set(id, hit);
-    return hit;
-  }
-  const parsed = readPublicKey(armored);
-  keyCache.set(id, parsed);
-  // Do not cache failures.
-  parsed.catch(() => {
-    if (keyCache.get(id) === parsed) keyCache.delete(id);
-  });
-  while (keyCache.size > CACHE_LIMIT) {
-    const oldest = keyCache.keys().next().value;
-    if (oldest === undefined) break;
-    keyCache.delete(oldest);
-  }
-  return parsed;
-}
-
-async function readPublicKey(armored: string): Promise<openpgp.PublicKey> {
-  const keys = await openpgp.readKeys({ armoredKeys: armored });
-  if (keys.length !== 1) throw new Error(`expected one public key, found ${keys.length}`);
-  const key = keys[0] as openpgp.Key;
-  if (key.isPrivate()) throw new Error('refusing a private key');
-  return key as openpgp.PublicKey;
-}
-
-/** For tests and key replacement: forget every cached key. */
-export function clearKeyCache(): void {
-  keyCache.clear();
-}
-
-/** Number of cached keys (for tests). */
-export function keyCacheSize(): number {
-  return keyCache.size;
 }
