@@ -21,7 +21,10 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { generatePassword, hashPassword } from '../../src/auth/password';
-import type { DaemonDeps } from '../../src/daemon/deps';
+import type { DaemonDeps, RunningServer } from '../../src/daemon/deps';
+import { startImapServers } from '../../src/imap/server';
+import { startPop3Servers } from '../../src/pop3/server';
+import { makeTestDeps, type TestDeps } from './deps';
 import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
 import type { User } from '../../src/store/types';
 import { MongoClient, ObjectId } from 'mongodb';
@@ -729,4 +732,33 @@ export async function waitForLog(
     if (Date.now() > deadline) throw new Error(`no ${event} log line in time`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+export interface MailboxServers {
+  deps: TestDeps;
+  servers: { plain: RunningServer; tls: RunningServer };
+  pgp: PgpFixture;
+}
+
+/**
+ * Registers mocha hooks that start real IMAP or POP3 listeners (STARTTLS and implicit TLS, on free
+ * ports) over fresh deps, with a PGP fixture, and stop them afterwards. The returned object is
+ * filled in by the time the tests run.
+ */
+export function useMailboxServers(protocol: 'imap' | 'pop3'): MailboxServers {
+  const fixture = {} as MailboxServers;
+  before(async function () {
+    fixture.deps = await makeTestDeps({ [protocol]: { port: 0, tlsPort: 0 } });
+    fixture.servers = await (protocol === 'imap' ? startImapServers : startPop3Servers)(
+      fixture.deps,
+    );
+    fixture.pgp = await PgpFixture.create();
+  });
+  after(async function () {
+    await fixture.servers?.plain.close();
+    await fixture.servers?.tls.close();
+    await fixture.pgp?.dispose();
+    await fixture.deps?.close();
+  });
+  return fixture;
 }

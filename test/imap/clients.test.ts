@@ -7,8 +7,7 @@
  */
 import { expect } from 'chai';
 import { ImapFlow } from 'imapflow';
-import { startImapServers, type ImapServers } from '../../src/imap/server';
-import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
   createAccount,
@@ -23,28 +22,19 @@ import {
   toLf,
   type ClientTarget,
   type TestAccount,
+  useMailboxServers,
+  type MailboxServers,
 } from '../helpers/clients';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 
 describe('IMAP with real clients', function () {
   this.timeout(120_000);
+  const fixture = useMailboxServers('imap');
   let deps: TestDeps;
-  let servers: ImapServers;
+  let servers: MailboxServers['servers'];
   let pgp: PgpFixture;
-
-  before(async function () {
-    deps = await makeTestDeps({ imap: { port: 0, tlsPort: 0 } });
-    servers = await startImapServers(deps);
-    pgp = await PgpFixture.create();
-  });
-
-  after(async function () {
-    await servers?.plain.close();
-    await servers?.tls.close();
-    await pgp?.dispose();
-    await deps?.close();
-  });
+  before(() => ({ deps, servers, pgp } = fixture));
 
   async function mailbox(count: number): Promise<{ account: TestAccount; stored: Stored }> {
     const account = await createAccount(deps, {

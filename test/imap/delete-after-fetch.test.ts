@@ -4,8 +4,7 @@
  * once and is deleted at LOGOUT; a session that ends any other way deletes nothing.
  */
 import { expect } from 'chai';
-import { startImapServers, type ImapServers } from '../../src/imap/server';
-import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import type { TestDeps } from '../helpers/deps';
 import {
   createAccount,
   PgpFixture,
@@ -14,26 +13,17 @@ import {
   storeMessages,
   waitForLog,
   type TestAccount,
+  useMailboxServers,
+  type MailboxServers,
 } from '../helpers/clients';
 
 describe('IMAP delete-after-fetch', function () {
   this.timeout(60_000);
+  const fixture = useMailboxServers('imap');
   let deps: TestDeps;
-  let servers: ImapServers;
+  let servers: MailboxServers['servers'];
   let pgp: PgpFixture;
-
-  before(async function () {
-    deps = await makeTestDeps({ imap: { port: 0, tlsPort: 0 } });
-    servers = await startImapServers(deps);
-    pgp = await PgpFixture.create();
-  });
-
-  after(async function () {
-    await servers?.plain.close();
-    await servers?.tls.close();
-    await pgp?.dispose();
-    await deps?.close();
-  });
+  before(() => ({ deps, servers, pgp } = fixture));
 
   async function session(account: TestAccount): Promise<RawImap> {
     const client = await RawImap.connect({ port: servers.plain.port });

@@ -4,8 +4,7 @@
  * own documented local changes), gpg decrypts it to the original, and the server keeps nothing.
  */
 import { expect } from 'chai';
-import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
-import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
   createAccount,
@@ -18,28 +17,19 @@ import {
   toLf,
   type ClientTarget,
   type TestAccount,
+  useMailboxServers,
+  type MailboxServers,
 } from '../helpers/clients';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 
 describe('POP3 with real clients', function () {
   this.timeout(120_000);
+  const fixture = useMailboxServers('pop3');
   let deps: TestDeps;
-  let servers: Pop3Servers;
+  let servers: MailboxServers['servers'];
   let pgp: PgpFixture;
-
-  before(async function () {
-    deps = await makeTestDeps({ pop3: { port: 0, tlsPort: 0 } });
-    servers = await startPop3Servers(deps);
-    pgp = await PgpFixture.create();
-  });
-
-  after(async function () {
-    await servers?.plain.close();
-    await servers?.tls.close();
-    await pgp?.dispose();
-    await deps?.close();
-  });
+  before(() => ({ deps, servers, pgp } = fixture));
 
   async function mailbox(count: number): Promise<{ account: TestAccount; stored: Stored }> {
     const account = await createAccount(deps, {

@@ -4,7 +4,7 @@
  * nothing.
  */
 import { expect } from 'chai';
-import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
+import { startPop3Servers } from '../../src/pop3/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import {
   createAccount,
@@ -13,26 +13,17 @@ import {
   storeMessages,
   waitForLog,
   type TestAccount,
+  useMailboxServers,
+  type MailboxServers,
 } from '../helpers/clients';
 
 describe('POP3 protocol and delete-after-fetch', function () {
   this.timeout(60_000);
+  const fixture = useMailboxServers('pop3');
   let deps: TestDeps;
-  let servers: Pop3Servers;
+  let servers: MailboxServers['servers'];
   let pgp: PgpFixture;
-
-  before(async function () {
-    deps = await makeTestDeps({ pop3: { port: 0, tlsPort: 0 } });
-    servers = await startPop3Servers(deps);
-    pgp = await PgpFixture.create();
-  });
-
-  after(async function () {
-    await servers?.plain.close();
-    await servers?.tls.close();
-    await pgp?.dispose();
-    await deps?.close();
-  });
+  before(() => ({ deps, servers, pgp } = fixture));
 
   async function login(
     account: TestAccount,
