@@ -66,8 +66,6 @@ export const configSchema = z
         maxMessageBytes: positiveInt.default(25 * 1024 * 1024),
         /** Stored ciphertext per user; over it, RCPT gets 452 4.2.2 so the sender retries later. */
         quotaBytes: positiveInt.default(200 * 1024 * 1024),
-        /** Haraka worker processes; 0 runs in one process. */
-        nodes: z.number().int().min(0).max(64).default(0),
       })
       .strict()
       .prefault({}),

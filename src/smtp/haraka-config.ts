@@ -50,8 +50,10 @@ export function harakaFiles(input: HarakaFilesInput): Map<string, string> {
     'config/smtp.ini',
     lines(
       `listen=${listen}`,
-      // 0 runs one process; Haraka's default (unset) is a cluster of one worker.
-      `nodes=${config.smtp.nodes}`,
+      // One process (Haraka's default, unset, is a cluster of one worker). kzymy scales by running
+      // more SMTP processes, never Haraka's worker cluster, whose workers' counters the admin
+      // listener could not reach and which no test exercises.
+      'nodes=0',
       'daemonize=false',
       'inactivity_timeout=300',
       // SIGINT exits at once: an unfinished delivery has not been answered 250, so the sender

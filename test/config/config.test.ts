@@ -56,6 +56,11 @@ describe('config', () => {
     expect(result.ok ? [] : result.problems).to.deep.equal([]);
   });
 
+  it('refuses smtp.nodes: Haraka runs as one process, kzymy scales by processes', () => {
+    const result = validateConfig({ smtp: { nodes: 4 } });
+    expect(!result.ok && result.problems).to.deep.equal(['smtp.nodes: unknown setting']);
+  });
+
   it('names the file when it is not YAML or not a mapping', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kzymy-config-'));
     const broken = join(dir, 'broken.yaml');
