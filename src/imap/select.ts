@@ -15,6 +15,16 @@ import { requireUser, type ImapContext } from './session';
 
 const INBOX = 'INBOX';
 
+/** The one mailbox kzymy has, for SELECT/EXAMINE and STATUS; any other name does not exist. */
+async function loadInbox(ctx: ImapContext, state: Parameters<typeof requireUser>[0], path: string) {
+  // normalizeMailbox has already upper-cased INBOX in any spelling.
+  if (path !== INBOX) return 'NONEXISTENT' as const;
+  const user = requireUser(state);
+  const account = await ctx.deps.store.users.byId(user.id);
+  if (!account) return 'NONEXISTENT' as const;
+  return { account, messages: await ctx.deps.store.messages.list(user.id) };
+}
+
 export function installSelect(server: IMAPServer, ctx: ImapContext): void {
   // The engine filters this by the client's pattern and adds \HasNoChildren.
   const folders = (_query: string, _session: ImapSession, callback: Done<[ListedFolder[]]>): void =>
@@ -26,12 +36,9 @@ export function installSelect(server: IMAPServer, ctx: ImapContext): void {
     const state = ctx.sessions.get(session);
     settle<MailboxData | string>(
       async () => {
-        // normalizeMailbox has already upper-cased INBOX in any spelling.
-        if (path !== INBOX) return 'NONEXISTENT';
-        const user = requireUser(state);
-        const account = await ctx.deps.store.users.byId(user.id);
-        if (!account) return 'NONEXISTENT';
-        const messages = await ctx.deps.store.messages.list(user.id);
+        const inbox = await loadInbox(ctx, state, path);
+        if (inbox === 'NONEXISTENT') return inbox;
+        const { account, messages } = inbox;
         const uidList = messages.map((message) => message.uid);
         const key = state.nextViewKey();
         ctx.sessions.select(state, {
@@ -60,11 +67,9 @@ export function installSelect(server: IMAPServer, ctx: ImapContext): void {
     const state = ctx.sessions.get(session);
     settle<StatusData | string>(
       async () => {
-        if (path !== INBOX) return 'NONEXISTENT';
-        const user = requireUser(state);
-        const account = await ctx.deps.store.users.byId(user.id);
-        if (!account) return 'NONEXISTENT';
-        const messages = await ctx.deps.store.messages.list(user.id);
+        const inbox = await loadInbox(ctx, state, path);
+        if (inbox === 'NONEXISTENT') return inbox;
+        const { account, messages } = inbox;
         return {
           messages: messages.length,
           uidNext: account.uidNext,
