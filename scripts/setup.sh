@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FERRETDB_VERSION=v1.24.2
-FERRETDB_DIR=".tools/ferretdb-${FERRETDB_VERSION}"
+# The build carries kzymy's patches (scripts/ferretdb/*.patch, docs/decisions/0004): a new
+# suffix here makes machines with an older build rebuild. Keep in step with src/services/paths.ts.
+FERRETDB_BUILD="${FERRETDB_VERSION}-kzymy1"
+FERRETDB_DIR=".tools/ferretdb-${FERRETDB_BUILD}"
 
 runtime_packages=(redis-server openssl tor)
 # Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, GnuPG, a SOCKS
@@ -40,7 +43,7 @@ if ! command -v go >/dev/null; then
   echo "setup: Go is needed once to build FerretDB ${FERRETDB_VERSION} (apt-get install golang, or set MONGODB_URL)" >&2
   exit 1
 fi
-echo "setup: building FerretDB ${FERRETDB_VERSION} (SQLite backend) — once, about two minutes"
+echo "setup: building FerretDB ${FERRETDB_BUILD} (SQLite backend) — once, about two minutes"
 # `go install` of the module builds a binary that panics at start: the module zip lacks
 # build/version/version.txt, which the build embeds. So copy the module source and write it.
 module_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@${FERRETDB_VERSION}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
@@ -49,7 +52,12 @@ work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 cp -r "$module_dir/." "$work/"
 chmod -R u+w "$work"
-echo "${FERRETDB_VERSION}" > "$work/build/version/version.txt"
+echo "${FERRETDB_BUILD}" > "$work/build/version/version.txt"
+for patch in scripts/ferretdb/*.patch; do
+  # git apply works outside a repository too, and refuses a patch that does not apply exactly.
+  (cd "$work" && git apply -p1 "$OLDPWD/$patch") ||
+    { echo "setup: FerretDB patch $patch does not apply" >&2; exit 1; }
+done
 mkdir -p "${FERRETDB_DIR}"
 (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$OLDPWD/${FERRETDB_DIR}/ferretdb.partial" ./cmd/ferretdb)
 mv "${FERRETDB_DIR}/ferretdb.partial" "${FERRETDB_DIR}/ferretdb"

@@ -14,12 +14,14 @@ export function projectRoot(): string {
 }
 
 export const FERRETDB_VERSION = 'v1.24.2';
+/** The build directory's suffix: kzymy's patches (scripts/ferretdb, docs/decisions/0004). */
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-kzymy1`;
 
-/** The FerretDB binary scripts/build-ferretdb.sh builds; KZYMY_FERRETDB_BIN overrides it. */
+/** The FerretDB binary scripts/setup.sh builds; KZYMY_FERRETDB_BIN overrides it. */
 export function ferretdbBinary(env: NodeJS.ProcessEnv = process.env): string {
   return (
     env.KZYMY_FERRETDB_BIN ||
-    join(projectRoot(), '.tools', `ferretdb-${FERRETDB_VERSION}`, 'ferretdb')
+    join(projectRoot(), '.tools', `ferretdb-${FERRETDB_BUILD}`, 'ferretdb')
   );
 }
 

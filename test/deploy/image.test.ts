@@ -190,7 +190,7 @@ describe('.dockerignore', () => {
       'config/kzymy.yaml',
       'src/some/node_modules/x.js',
       'test/fixtures/server.pem',
-      '.tools/ferretdb-v1.24.2/ferretdb',
+      '.tools/ferretdb-v1.24.2-kzymy1/ferretdb',
     ]) {
       expect(inContext(path), path).to.equal(false);
     }
