@@ -67,7 +67,7 @@ export async function runMemory(options: BenchOptions): Promise<ScenarioReport> 
       const waiting = await env.store.messages.list(user.user.id);
       const stored = waiting.find((m) => m.size > BIG_BYTES);
       if (!stored) throw new Error('the big message was not stored');
-      const ciphertext = await env.store.messages.read(user.user.id, stored.id);
+      const ciphertext = await env.store.messages.read(user.user.id, stored);
       if (run < daemonRuns) {
         (series[2] as Series).growths.push(
           await fetchFromDaemon(env, user, ciphertext, small, run),

@@ -34,7 +34,7 @@ export async function runStoreOps(options: BenchOptions): Promise<ScenarioReport
       [
         'IMAP FETCH',
         'messages.read (whole message)',
-        () => messages.read(probe.user.id, target.id),
+        () => messages.read(probe.user.id, target),
       ],
       [
         'IMAP FETCH',

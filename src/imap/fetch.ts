@@ -133,11 +133,11 @@ async function resolveValues(
     if (to <= from) return '';
     if (to - from <= INLINE_LITERAL_BYTES) {
       // A 'binary' string: the engine measures literals in characters, so one per byte.
-      return (await store.readRange(userId, message.id, from, to)).toString('binary');
+      return (await store.readRange(userId, message, from, to)).toString('binary');
     }
     const stream: StreamValue = {
       type: 'stream',
-      value: new MessageReader(store, userId, message.id, from, to),
+      value: new MessageReader(store, userId, message, from, to),
       expectedLength: to - from,
     };
     return stream;
@@ -250,7 +250,7 @@ class Trees {
     if (!this.headerTree) {
       const bytes = await this.ctx.deps.store.messages.readRange(
         this.userId,
-        this.message.id,
+        this.message,
         0,
         await this.headerEnd(),
       );
@@ -261,7 +261,7 @@ class Trees {
 
   async full(): Promise<unknown> {
     if (!this.fullTree) {
-      const bytes = await this.ctx.deps.store.messages.read(this.userId, this.message.id);
+      const bytes = await this.ctx.deps.store.messages.read(this.userId, this.message);
       this.fullTree = new Indexer().parseMimeTree(bytes);
     }
     return this.fullTree;

@@ -93,12 +93,12 @@ export function installStoreExpungeSearch(server: IMAPServer, ctx: ImapContext):
           };
           if (needsBody) {
             candidate.mimeTree = new Indexer().parseMimeTree(
-              await ctx.deps.store.messages.read(user.id, message.id),
+              await ctx.deps.store.messages.read(user.id, message),
             );
           } else if (needsHeader) {
             const end = await headerLength(ctx.deps.store.messages, user.id, message);
             candidate.mimeTree = new Indexer().parseMimeTree(
-              await ctx.deps.store.messages.readRange(user.id, message.id, 0, end),
+              await ctx.deps.store.messages.readRange(user.id, message, 0, end),
             );
           }
           if (await matchesQuery(session, candidate, options.query)) matches.push(uid);

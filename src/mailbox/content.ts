@@ -4,7 +4,7 @@
  * TOP are cut there, RFC 5322 §2.1: the header, an empty line, then the body).
  */
 import { Readable } from 'node:stream';
-import { CHUNK_BYTES, type MessageStore } from '../store/messages';
+import { CHUNK_BYTES, type MessageRef, type MessageStore } from '../store/messages';
 import type { StoredMessage } from '../store/types';
 
 /** Reads bytes [start, end) of a message, one stored chunk at a time, as the consumer pulls. */
@@ -16,7 +16,7 @@ export class MessageReader extends Readable {
   constructor(
     private readonly messages: MessageStore,
     private readonly userId: string,
-    private readonly messageId: string,
+    private readonly message: MessageRef,
     start: number,
     private readonly end: number,
   ) {
@@ -39,7 +39,7 @@ export class MessageReader extends Readable {
     this.reading = true;
     // Aligned to stored chunks, so each read touches one chunk document.
     const until = Math.min(this.end, (Math.floor(this.position / CHUNK_BYTES) + 1) * CHUNK_BYTES);
-    this.messages.readRange(this.userId, this.messageId, this.position, until).then(
+    this.messages.readRange(this.userId, this.message, this.position, until).then(
       (piece) => {
         this.reading = false;
         if (this.aborted) {
@@ -73,7 +73,7 @@ export async function headerLength(
   // Outer headers are a few hundred bytes; read a little first, then whole chunks.
   let window = Math.min(message.size, 16 * 1024);
   for (;;) {
-    const head = await messages.readRange(userId, message.id, 0, window);
+    const head = await messages.readRange(userId, message, 0, window);
     const end = blankLineEnd(head);
     if (end !== null) return end;
     if (window >= message.size) return message.size;

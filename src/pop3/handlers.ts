@@ -82,10 +82,10 @@ export function installHandlers(server: KzymyPop3Server, ctx: Pop3Context): void
       async () => {
         const user = userOf(session);
         // Gone since the listing (the sweeper, another session's QUIT): say so before "+OK".
-        if (!(await ctx.deps.store.messages.byUid(user.id, message.uid))) {
+        if (!(await ctx.deps.store.messages.exists(user.id, message.id))) {
           throw new Error('message no longer exists');
         }
-        return new MessageReader(ctx.deps.store.messages, user.id, message.id, 0, message.size);
+        return new MessageReader(ctx.deps.store.messages, user.id, message, 0, message.size);
       },
       (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(outcome.error)),
       (error) => ctx.onError(error, 'retr'),

@@ -68,20 +68,33 @@ export class ChunkStore {
     await this.uploads.deleteOne({ _id: message });
   }
 
-  /** Chunks first..last of a message, checked to belong to `user`. */
-  async read(user: ObjectId, message: ObjectId, first: number, last: number): Promise<Buffer[]> {
+  /**
+   * Chunks first..last of a message, or null if any is missing or belongs to another user (the
+   * message was deleted meanwhile, or the id is not this user's).
+   */
+  async read(
+    user: ObjectId,
+    message: ObjectId,
+    first: number,
+    last: number,
+  ): Promise<Buffer[] | null> {
     const pieces: Buffer[] = [];
     for (let n = first; n <= last; n++) {
       const doc = await this.chunks.findOne({ _id: chunkId(message, n) });
-      if (!doc || !doc.user.equals(user)) throw new Error('message chunks missing');
+      if (!doc || !doc.user.equals(user)) return null;
       pieces.push(Buffer.from(doc.data.buffer));
     }
     return pieces;
   }
 
-  /** Deletes a message's chunks and any upload marker left for it. */
+  /** Deletes a message's chunks (its upload marker went when the message became visible). */
   async remove(message: ObjectId, count: number): Promise<void> {
     for (let n = 0; n < count; n++) await this.chunks.deleteOne({ _id: chunkId(message, n) });
+  }
+
+  /** Deletes an upload that never became a message: its chunks and its marker. */
+  async abandon(message: ObjectId, count: number): Promise<void> {
+    await this.remove(message, count);
     await this.uploads.deleteOne({ _id: message });
   }
 
@@ -97,7 +110,7 @@ export class ChunkStore {
    */
   async removeAbandoned(
     cutoff: Date,
-    messageExists: (id: ObjectId) => Promise<boolean>,
+    messageExists: (user: ObjectId, id: ObjectId) => Promise<boolean>,
   ): Promise<number> {
     const stale = await this.uploads
       .find({ startedAt: { $lt: cutoff } })
@@ -105,11 +118,11 @@ export class ChunkStore {
       .toArray();
     let removed = 0;
     for (const upload of stale) {
-      if (await messageExists(upload._id)) {
+      if (await messageExists(upload.user, upload._id)) {
         await this.uploads.deleteOne({ _id: upload._id });
         continue;
       }
-      await this.remove(upload._id, upload.chunks);
+      await this.abandon(upload._id, upload.chunks);
       removed += upload.chunks;
     }
     return removed;

@@ -6,6 +6,8 @@ import type { Db, IndexDescription } from 'mongodb';
 
 export const COLLECTIONS = {
   users: 'users',
+  /** username → user id, keyed by the name: RCPT's lookup is then an `_id` lookup (users.ts). */
+  usernames: 'usernames',
   messages: 'messages',
   chunks: 'chunks',
   uploads: 'uploads',
@@ -16,6 +18,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { username: 1 }, name: 'username_unique', unique: true },
     { key: { state: 1, createdAt: 1 }, name: 'state_created' },
   ],
+  usernames: [],
   messages: [
     { key: { user: 1, uid: 1 }, name: 'user_uid_unique', unique: true },
     { key: { arrivedAt: 1 }, name: 'arrived' },

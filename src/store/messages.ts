@@ -7,6 +7,12 @@
  * marker), then a UID, then the metadata document. A crash in between leaves a marker, and the
  * sweeper removes its chunks (removeOrphanChunks). Deletion runs the other way: metadata, then
  * chunks. Chunk I/O, always by `_id`, is in chunks.ts.
+ *
+ * Every per-message call names the document by `_id` alone, and that `_id` is
+ * `<user>:<message>`: a lookup can only ever find the caller's own message (ownership by
+ * construction, no second filter field), and it is an index lookup on MongoDB and on the
+ * embedded FerretDB, which hands SQLite no filter but a lone `_id` (docs/decisions/0004). Only
+ * the per-session listing and the sweeper's passes read by other fields.
  */
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
 import { CHUNK_BYTES, chunkCount, ChunkStore } from './chunks';
@@ -22,22 +28,40 @@ export { CHUNK_BYTES };
 const DUPLICATE_KEY = 11000;
 
 interface MessageDoc {
+  _id: string;
   user: ObjectId;
   uid: number;
   arrivedAt: Date;
   size: number;
   flags: string[];
-  fetchedAt: Date | null;
+  /**
+   * Absent until a client first receives the message whole. Absent rather than null so that
+   * `$min` sets it once and keeps the first time (BSON orders null below every date).
+   */
+  fetchedAt?: Date;
   chunks: number;
+}
+
+/** What a read needs of a message: which one, and how long its ciphertext is. */
+export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
+
+/** The document `_id` of a user's message. */
+function docId(user: ObjectId, message: ObjectId): string {
+  return `${user.toHexString()}:${message.toHexString()}`;
+}
+
+/** The message part of a document `_id`: what the rest of kzymy knows as the message id. */
+function messageIdOf(id: string): string {
+  return id.slice(id.indexOf(':') + 1);
 }
 
 export class MailboxGoneError extends Error {
   override name = 'MailboxGoneError';
 }
 
-function toMessage(doc: WithId<MessageDoc>): StoredMessage {
+function toMessage(doc: MessageDoc): StoredMessage {
   return {
-    id: doc._id.toHexString(),
+    id: messageIdOf(doc._id),
     userId: doc.user.toHexString(),
     uid: doc.uid,
     arrivedAt: doc.arrivedAt,
@@ -72,18 +96,22 @@ export class MessageStore {
     try {
       const chunks = await this.chunks.write(user, messageId, ciphertext, arrivedAt);
       const doc = await this.userLock(userId, () =>
-        this.insertWithFreshUid(
-          userId,
-          { user, uid: 0, arrivedAt, size: ciphertext.length, flags: [], fetchedAt: null, chunks },
-          messageId,
-        ),
+        this.insertWithFreshUid(userId, {
+          _id: docId(user, messageId),
+          user,
+          uid: 0,
+          arrivedAt,
+          size: ciphertext.length,
+          flags: [],
+          chunks,
+        }),
       );
       // The message is whole and visible; a marker left behind by a failure here is harmless.
       await this.chunks.finish(messageId).catch(() => undefined);
-      return toMessage({ ...doc, _id: messageId });
+      return toMessage(doc);
     } catch (error) {
       // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the marker.
-      await this.chunks.remove(messageId, chunkCount(ciphertext.length)).catch(() => undefined);
+      await this.chunks.abandon(messageId, chunkCount(ciphertext.length)).catch(() => undefined);
       throw error;
     }
   }
@@ -93,17 +121,13 @@ export class MessageStore {
    * $inc is atomic, but FerretDB 1.x implements it as read-modify-write, so two processes can draw
    * the same UID; the loser gets a duplicate-key error and draws again (docs/decisions/0001-store.md).
    */
-  private async insertWithFreshUid(
-    userId: string,
-    doc: MessageDoc,
-    messageId: ObjectId,
-  ): Promise<MessageDoc> {
+  private async insertWithFreshUid(userId: string, doc: MessageDoc): Promise<MessageDoc> {
     for (let attempt = 0; ; attempt++) {
       const uid = await this.users.allocateUid(userId);
       if (uid === null) throw new MailboxGoneError('no such active mailbox');
       const withUid = { ...doc, uid };
       try {
-        await this.messages.insertOne({ ...withUid, _id: messageId });
+        await this.messages.insertOne(withUid);
         return withUid;
       } catch (error) {
         if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY) || attempt >= 50)
@@ -112,7 +136,7 @@ export class MessageStore {
     }
   }
 
-  /** The user's messages in UID order. */
+  /** The user's messages in UID order: once per session, the one read that is not by `_id`. */
   async list(userId: string): Promise<StoredMessage[]> {
     const user = parseId(userId);
     if (!user) return [];
@@ -141,6 +165,7 @@ export class MessageStore {
     return user ? this.messages.countDocuments({ user }) : 0;
   }
 
+  /** A message by UID (a scan on the embedded FerretDB: for tools and tests, not per message). */
   async byUid(userId: string, uid: number): Promise<StoredMessage | null> {
     const user = parseId(userId);
     if (!user) return null;
@@ -148,46 +173,58 @@ export class MessageStore {
     return doc ? toMessage(doc) : null;
   }
 
-  /** The whole ciphertext. The owner is part of every query, so one user cannot read another's. */
-  async read(userId: string, messageId: string): Promise<Buffer> {
-    return this.readRange(userId, messageId, 0, Number.MAX_SAFE_INTEGER);
+  /** Whether the message is still stored (another session may have deleted it). */
+  async exists(userId: string, messageId: string): Promise<boolean> {
+    return (await this.byDocIds(this.docIds(userId, [messageId]))).length === 1;
   }
 
-  /** Bytes [start, end) of the ciphertext, reading only the chunks that hold them. */
-  async readRange(userId: string, messageId: string, start: number, end: number): Promise<Buffer> {
+  /** The whole ciphertext. */
+  async read(userId: string, message: MessageRef): Promise<Buffer> {
+    return this.readRange(userId, message, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * Bytes [start, end) of the ciphertext, reading only the chunks that hold them. The size comes
+   * from the caller's listing, so a read costs only the chunk lookups; each chunk is checked to
+   * belong to `userId`, so one user cannot read another's, and a message deleted meanwhile
+   * reads as MailboxGoneError.
+   */
+  async readRange(
+    userId: string,
+    message: MessageRef,
+    start: number,
+    end: number,
+  ): Promise<Buffer> {
     const user = parseId(userId);
-    const message = parseId(messageId);
-    if (!user || !message) throw new MailboxGoneError('no such message');
-    const meta = await this.messages.findOne(
-      { _id: message, user },
-      { projection: { size: 1, chunks: 1 } },
-    );
-    if (!meta) throw new MailboxGoneError('no such message');
-    const last = Math.min(end, meta.size);
+    const id = parseId(message.id);
+    if (!user || !id) throw new MailboxGoneError('no such message');
+    const last = Math.min(end, message.size);
     if (start >= last) return Buffer.alloc(0);
     const firstChunk = Math.floor(start / CHUNK_BYTES);
     const lastChunk = Math.floor((last - 1) / CHUNK_BYTES);
-    const joined = Buffer.concat(await this.chunks.read(user, message, firstChunk, lastChunk));
+    const pieces = await this.chunks.read(user, id, firstChunk, lastChunk);
+    if (!pieces) throw new MailboxGoneError('no such message');
+    const joined = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
     const offset = start - firstChunk * CHUNK_BYTES;
     return joined.subarray(offset, offset + (last - start));
   }
 
-  /** Marks messages as received by a client, keeping the first time (the grace period counts from it). */
+  /**
+   * Marks messages as received by a client. `$min` keeps the first time, which the grace period
+   * counts from. One message (a client fetching one at a time) is one `_id` update; several are
+   * one `$in` update, which MongoDB serves from the `_id` index and FerretDB with one pass.
+   */
   async markFetched(userId: string, messageIds: string[], at: Date): Promise<void> {
-    const user = parseId(userId);
-    const ids = messageIds.map(parseId).filter((id): id is ObjectId => id !== null);
-    if (!user || ids.length === 0) return;
-    await this.messages.updateMany(
-      { _id: { $in: ids }, user, fetchedAt: null },
-      { $set: { fetchedAt: at } },
-    );
+    const ids = this.docIds(userId, messageIds);
+    const update = { $min: { fetchedAt: at } };
+    if (ids.length === 1) await this.messages.updateOne({ _id: ids[0] as string }, update);
+    else if (ids.length > 1) await this.messages.updateMany({ _id: { $in: ids } }, update);
   }
 
   async setFlags(userId: string, messageId: string, flags: string[]): Promise<boolean> {
-    const user = parseId(userId);
-    const message = parseId(messageId);
-    if (!user || !message) return false;
-    const result = await this.messages.updateOne({ _id: message, user }, { $set: { flags } });
+    const [id] = this.docIds(userId, [messageId]);
+    if (!id) return false;
+    const result = await this.messages.updateOne({ _id: id }, { $set: { flags } });
     return result.matchedCount === 1;
   }
 
@@ -196,24 +233,38 @@ export class MessageStore {
    * when two sessions delete the same message at once exactly one of them counts it.
    */
   async remove(userId: string, messageIds: string[]): Promise<StoredMessage[]> {
-    const user = parseId(userId);
-    if (!user) return [];
     const removed: StoredMessage[] = [];
-    for (const id of messageIds) {
-      const _id = parseId(id);
-      if (!_id) continue;
-      const doc = await this.messages.findOne({ _id, user });
-      if (!doc) continue;
+    for (const doc of await this.byDocIds(this.docIds(userId, messageIds))) {
       // deletedCount, not findOneAndDelete, decides who removed it: FerretDB 1.x answers a
       // findOneAndDelete with the document to every concurrent caller, while its deleteOne
       // count comes from the database itself (MongoDB is exact either way).
-      const result = await this.messages.deleteOne({ _id, user });
+      const result = await this.messages.deleteOne({ _id: doc._id });
       if (result.deletedCount === 1) removed.push(toMessage(doc));
     }
     for (const message of removed) {
       await this.chunks.remove(new ObjectId(message.id), chunkCount(message.size));
     }
     return removed;
+  }
+
+  /** Document `_id`s of a user's messages; ids that are not message ids are dropped. */
+  private docIds(userId: string, messageIds: readonly string[]): string[] {
+    const user = parseId(userId);
+    if (!user) return [];
+    return messageIds
+      .map(parseId)
+      .filter((id): id is ObjectId => id !== null)
+      .map((id) => docId(user, id));
+  }
+
+  /** The documents that still exist, by `_id`: one lookup for one, one `$in` query for several. */
+  private async byDocIds(ids: readonly string[]): Promise<MessageDoc[]> {
+    if (ids.length === 0) return [];
+    if (ids.length === 1) {
+      const doc = await this.messages.findOne({ _id: ids[0] as string });
+      return doc ? [doc] : [];
+    }
+    return this.messages.find({ _id: { $in: [...ids] } }).toArray();
   }
 
   /** Removes every message and chunk of a user (account deletion). */
@@ -227,7 +278,7 @@ export class MessageStore {
   /** Messages fetched before `cutoff` and never committed, for the sweeper. */
   async fetchedBefore(cutoff: Date, limit = 500): Promise<StoredMessage[]> {
     const docs = await this.messages
-      .find({ fetchedAt: { $ne: null, $lt: cutoff } })
+      .find({ fetchedAt: { $lt: cutoff } })
       .limit(limit)
       .toArray();
     return docs.map(toMessage);
@@ -249,7 +300,7 @@ export class MessageStore {
   async removeOrphanChunks(cutoff: Date): Promise<number> {
     return this.chunks.removeAbandoned(
       cutoff,
-      async (id) => (await this.messages.findOne({ _id: id })) !== null,
+      async (user, id) => (await this.messages.findOne({ _id: docId(user, id) })) !== null,
     );
   }
 }

@@ -19,7 +19,22 @@ export interface UserDoc {
   uidNext: number;
 }
 
+/**
+ * The name register: `_id` is the username, so the lookup on every RCPT TO is by `_id` — an index
+ * lookup on MongoDB and on the embedded FerretDB alike, where a filter on any other field reads
+ * and decodes every user document, public keys and all (docs/decisions/0004). Its `_id` is also
+ * what makes a name unique: the claim is the insert.
+ */
+interface UsernameDoc {
+  _id: string;
+  user: ObjectId;
+}
+
 const DUPLICATE_KEY = 11000;
+
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
 
 export class UsernameTakenError extends Error {
   override name = 'UsernameTakenError';
@@ -46,22 +61,30 @@ export function parseId(id: string): ObjectId | null {
 
 export class UserStore {
   private readonly users: Collection<UserDoc>;
+  private readonly names: Collection<UsernameDoc>;
 
   constructor(
     db: Db,
     private readonly clock: () => Date,
   ) {
     this.users = db.collection<UserDoc>(COLLECTIONS.users);
+    this.names = db.collection<UsernameDoc>(COLLECTIONS.usernames);
   }
 
   /**
-   * Creates a user. Without a given username one is drawn at random; the unique index decides
-   * races, and a collision (vanishingly rare at 54 bits) simply draws again.
+   * Creates a user. Without a given username one is drawn at random; claiming the name (its
+   * register entry's `_id`) decides races, and a collision (vanishingly rare at 54 bits) simply
+   * draws again.
    */
   async create(input: NewUser): Promise<User> {
     for (let attempt = 0; attempt < 16; attempt++) {
       const username = input.username ?? randomUsername();
       if (isReservedUsername(username)) throw new UsernameTakenError('that username is reserved');
+      const _id = new ObjectId();
+      if (!(await this.claimName(username, _id))) {
+        if (input.username) throw new UsernameTakenError('that username is taken');
+        continue;
+      }
       const doc: UserDoc = {
         username,
         state: input.state,
@@ -78,18 +101,40 @@ export class UserStore {
         uidNext: 1,
       };
       try {
-        const result = await this.users.insertOne(doc);
-        return toUser({ ...doc, _id: result.insertedId });
+        await this.users.insertOne({ ...doc, _id });
+        return toUser({ ...doc, _id });
       } catch (error) {
-        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        await this.names.deleteOne({ _id: username, user: _id }).catch(() => undefined);
+        if (!isDuplicateKey(error)) throw error;
         if (input.username) throw new UsernameTakenError('that username is taken');
       }
     }
     throw new Error('could not allocate a unique username');
   }
 
+  /**
+   * Registers `username` for `user`; false if another user holds it. An entry whose user is gone
+   * (a crash between the two deletes of removeDocument) is taken over.
+   */
+  private async claimName(username: string, user: ObjectId): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.names.insertOne({ _id: username, user });
+        return true;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const holder = await this.names.findOne({ _id: username });
+      if (holder && (await this.users.findOne({ _id: holder.user }))) return false;
+      if (holder) await this.names.deleteOne({ _id: username, user: holder.user });
+    }
+    return false;
+  }
+
   async byName(username: string): Promise<User | null> {
-    const doc = await this.users.findOne({ username: username.toLowerCase() });
+    const entry = await this.names.findOne({ _id: username.toLowerCase() });
+    if (!entry) return null;
+    const doc = await this.users.findOne({ _id: entry.user });
     return doc ? toUser(doc) : null;
   }
 
@@ -160,20 +205,25 @@ export class UserStore {
   async allocateUid(id: string): Promise<number | null> {
     const _id = parseId(id);
     if (!_id) return null;
+    // By `_id` alone, the state checked on the answer: a filter with a second field is a scan of
+    // every user on the embedded FerretDB. A UID drawn for an inactive user is simply never used.
     const before = await this.users.findOneAndUpdate(
-      { _id, state: 'active' },
+      { _id },
       { $inc: { uidNext: 1 } },
       // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
       { returnDocument: 'before' },
     );
-    return before ? before.uidNext : null;
+    return before?.state === 'active' ? before.uidNext : null;
   }
 
-  /** Removes the user document itself; MessageStore purges the messages first. */
+  /** Removes the user document and frees its name; MessageStore purges the messages first. */
   async removeDocument(id: string): Promise<boolean> {
     const _id = parseId(id);
     if (!_id) return false;
+    const doc = await this.users.findOne({ _id });
     const result = await this.users.deleteOne({ _id });
+    // Two fields in the filter: only this user's entry goes, should the name have moved on.
+    if (doc) await this.names.deleteOne({ _id: doc.username, user: _id });
     return result.deletedCount === 1;
   }
 

@@ -142,7 +142,7 @@ describe('IMAP delete-after-fetch', function () {
     expect(closed).to.include({ logout: false, received: 0 });
     const after = await deps.store.messages.byUid(account.user.id, stored.uid);
     expect(after?.fetchedAt).to.equal(null);
-    expect((await deps.store.messages.read(account.user.id, stored.id)).equals(big)).to.equal(true);
+    expect((await deps.store.messages.read(account.user.id, stored)).equals(big)).to.equal(true);
     await deps.store.messages.remove(account.user.id, [stored.id]);
   });
 

@@ -31,11 +31,11 @@ describe('store: ciphertext chunks', () => {
     expect(stored.size).to.equal(ciphertext.length);
     expect(await store.messages.usedBytes(user.id)).to.equal(ciphertext.length);
 
-    const back = await store.messages.read(user.id, stored.id);
+    const back = await store.messages.read(user.id, stored);
     expect(back.equals(ciphertext)).to.equal(true);
     // A range across a chunk boundary reads exactly those bytes.
     const start = 1024 * 1024 - 7;
-    const slice = await store.messages.readRange(user.id, stored.id, start, start + 100);
+    const slice = await store.messages.readRange(user.id, stored, start, start + 100);
     expect(slice.equals(ciphertext.subarray(start, start + 100))).to.equal(true);
 
     const removed = await store.messages.remove(user.id, [stored.id]);
@@ -60,10 +60,10 @@ describe('store: ciphertext chunks', () => {
     });
     const message = await store.messages.add(alice.id, Buffer.from('for alice'), new Date());
     let failure: unknown;
-    await store.messages.read(bob.id, message.id).catch((error: unknown) => (failure = error));
+    await store.messages.read(bob.id, message).catch((error: unknown) => (failure = error));
     expect(failure).to.be.instanceOf(Error);
     expect(await store.messages.remove(bob.id, [message.id])).to.deep.equal([]);
-    expect((await store.messages.read(alice.id, message.id)).toString()).to.equal('for alice');
+    expect((await store.messages.read(alice.id, message)).toString()).to.equal('for alice');
   });
 
   it('counts each message deleted by several sessions at once exactly once', async () => {
@@ -113,7 +113,7 @@ describe('store: ciphertext chunks', () => {
     expect(await store.messages.removeOrphanChunks(new Date(Date.now() + 60_000))).to.equal(3);
     expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore);
     expect(await db.collection('uploads').countDocuments({})).to.equal(0);
-    expect((await store.messages.read(user.id, kept.id)).toString()).to.equal('kept');
+    expect((await store.messages.read(user.id, kept)).toString()).to.equal('kept');
   });
 
   it('addresses chunks by _id (the only filter FerretDB 1.x gives to SQLite)', async () => {

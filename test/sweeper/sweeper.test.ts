@@ -168,7 +168,7 @@ describe('sweeper', function () {
       // The live message is whole.
       const message = await deps.store.messages.byUid(account.user.id, live!.uid);
       expect(
-        (await deps.store.messages.read(account.user.id, message!.id)).equals(live!.ciphertext),
+        (await deps.store.messages.read(account.user.id, message!)).equals(live!.ciphertext),
       ).to.equal(true);
     } finally {
       await client.close();

@@ -11,7 +11,7 @@ import {
   type RunningHaraka,
   type StartHarakaOptions,
 } from '../../../src/smtp/haraka-runner';
-import type { User, UserState } from '../../../src/store/types';
+import type { StoredMessage, User, UserState } from '../../../src/store/types';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
 import { GpgHome, type TestKey, type TestKeyKind } from '../../helpers/gpg';
 
@@ -98,7 +98,7 @@ export class SmtpHarness {
     const messages = await this.deps.store.messages.list(user.id);
     if (messages.length !== 1)
       throw new Error(`expected 1 stored message, found ${messages.length}`);
-    return this.deps.store.messages.read(user.id, (messages[0] as { id: string }).id);
+    return this.deps.store.messages.read(user.id, messages[0] as StoredMessage);
   }
 
   async count(user: User): Promise<number> {
