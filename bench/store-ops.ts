@@ -31,11 +31,7 @@ export async function runStoreOps(options: BenchOptions): Promise<ScenarioReport
         () => messages.add(other.user.id, ciphertext, new Date()),
       ],
       ['IMAP SELECT', 'messages.list', () => messages.list(probe.user.id)],
-      [
-        'IMAP FETCH',
-        'messages.read (whole message)',
-        () => messages.read(probe.user.id, target),
-      ],
+      ['IMAP FETCH', 'messages.read (whole message)', () => messages.read(probe.user.id, target)],
       [
         'IMAP FETCH',
         'messages.markFetched',

@@ -14,7 +14,7 @@
  * embedded FerretDB, which hands SQLite no filter but a lone `_id` (docs/decisions/0004). Only
  * the per-session listing and the sweeper's passes read by other fields.
  */
-import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
+import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
 import { CHUNK_BYTES, chunkCount, ChunkStore } from './chunks';
 import { KeyedMutex } from '../util/keyed-mutex';
 
