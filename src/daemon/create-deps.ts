@@ -2,6 +2,7 @@
 import type { KzymyConfig } from '../config/schema';
 import { NewMailPublisher, NewMailSubscriber } from '../events/new-mail';
 import { connectRedis } from '../events/redis';
+import { redisUsageCache } from '../events/usage-cache';
 import type { Logger } from '../log/logger';
 import { createMetrics } from '../metrics/registry';
 import { resolveDataDir } from '../services/paths';
@@ -19,8 +20,16 @@ export async function createDaemonDeps(
   services: BackingServices,
   logger: Logger,
 ): Promise<OwnedDeps> {
-  const store = await Store.open({ url: services.mongoUrl, database: config.mongodb.database });
   const redis = await connectRedis(services.redisUrl);
+  // Deletions here move the stored-bytes total the SMTP nodes check the quota against.
+  const store = await Store.open({
+    url: services.mongoUrl,
+    database: config.mongodb.database,
+    usage: redisUsageCache(redis, config.redis.prefix),
+  }).catch((error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
   // Without a listener ioredis prints connection errors to the console, with hosts in them.
   redis.on('error', () => logger.warn('redis.error', { kind: 'connection' }));
   const subscriber = await NewMailSubscriber.connect(services.redisUrl, config.redis.prefix);

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { NewMailPublisher } from '../events/new-mail';
 import { connectRedis } from '../events/redis';
+import { redisUsageCache } from '../events/usage-cache';
 import { redisUserLock } from '../events/user-lock';
 import { createLogger, errorKind, type Logger } from '../log/logger';
 import { answerMetricsRequests } from '../metrics/child-metrics';
@@ -78,6 +79,7 @@ export class SmtpRuntime {
         clock: this.clock,
         serverSelectionTimeoutMs: storeTimeoutMs,
         userLock: redisUserLock(redis, config.redis.prefix),
+        usage: redisUsageCache(redis, config.redis.prefix),
       });
     } catch (error) {
       redis.disconnect();

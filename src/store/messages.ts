@@ -20,6 +20,17 @@ import { KeyedMutex } from '../util/keyed-mutex';
 
 /** Runs `task` while no other writer of this user's mailbox, in any process, runs one. */
 export type UserLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
+
+/**
+ * A cache of each user's stored bytes shared by every process (src/events/usage-cache.ts), so the
+ * quota check need not sum the messages. `get` answers null when it holds no total.
+ */
+export interface UsageCache {
+  get(userId: string): Promise<number | null>;
+  fill(userId: string, bytes: number): Promise<void>;
+  add(userId: string, deltaBytes: number): Promise<void>;
+  forget(userId: string): Promise<void>;
+}
 import { COLLECTIONS } from './indexes';
 import { parseId, type UserStore } from './users';
 import type { StoredMessage } from './types';
@@ -81,6 +92,7 @@ export class MessageStore {
     db: Db,
     private readonly users: UserStore,
     userLock?: UserLock,
+    private readonly usage?: UsageCache,
   ) {
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
     this.chunks = new ChunkStore(db);
@@ -108,6 +120,7 @@ export class MessageStore {
       );
       // The message is whole and visible; a marker left behind by a failure here is harmless.
       await this.chunks.finish(messageId).catch(() => undefined);
+      await this.usage?.add(userId, doc.size).catch(() => undefined);
       return toMessage(doc);
     } catch (error) {
       // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the marker.
@@ -145,11 +158,21 @@ export class MessageStore {
   }
 
   /**
-   * Bytes of ciphertext the user holds, for the quota. Summed from the messages rather than kept
-   * as a counter: FerretDB 1.x applies $inc as read-modify-write, so concurrent deliveries would
-   * make a counter drift (docs/decisions/0001-store.md).
+   * Bytes of ciphertext the user holds, for the quota: from the usage cache when it has a total,
+   * else summed from the messages and cached. Not a counter in the user document: FerretDB 1.x
+   * applies $inc as read-modify-write, so concurrent deliveries would make it drift
+   * (docs/decisions/0001-store.md).
    */
   async usedBytes(userId: string): Promise<number> {
+    const cached = await this.usage?.get(userId).catch(() => null);
+    if (cached !== undefined && cached !== null) return cached;
+    const bytes = await this.sumBytes(userId);
+    await this.usage?.fill(userId, bytes).catch(() => undefined);
+    return bytes;
+  }
+
+  /** The store's own total, always summed: what the cache returns to. */
+  async sumBytes(userId: string): Promise<number> {
     const user = parseId(userId);
     if (!user) return 0;
     const [total] = await this.messages
@@ -241,6 +264,8 @@ export class MessageStore {
       const result = await this.messages.deleteOne({ _id: doc._id });
       if (result.deletedCount === 1) removed.push(toMessage(doc));
     }
+    const freed = removed.reduce((sum, message) => sum + message.size, 0);
+    if (freed > 0) await this.usage?.add(userId, -freed).catch(() => undefined);
     for (const message of removed) {
       await this.chunks.remove(new ObjectId(message.id), chunkCount(message.size));
     }
@@ -273,6 +298,7 @@ export class MessageStore {
     if (!user) return;
     await this.messages.deleteMany({ user });
     await this.chunks.purgeUser(user);
+    await this.usage?.forget(userId).catch(() => undefined);
   }
 
   /** Messages fetched before `cutoff` and never committed, for the sweeper. */

@@ -1,7 +1,7 @@
 /** Opens the database, applies the indexes and hands out the typed collections. */
 import { MongoClient } from 'mongodb';
 import { applyIndexes } from './indexes';
-import { MessageStore, type UserLock } from './messages';
+import { MessageStore, type UsageCache, type UserLock } from './messages';
 import { UserStore } from './users';
 
 export interface StoreOptions {
@@ -16,6 +16,8 @@ export interface StoreOptions {
    * default only orders the writes of this process.
    */
   userLock?: UserLock;
+  /** Every process that stores or deletes mail passes the shared cache of stored bytes. */
+  usage?: UsageCache;
 }
 
 export class Store {
@@ -36,7 +38,7 @@ export class Store {
     await applyIndexes(db);
     const clock = options.clock ?? (() => new Date());
     const users = new UserStore(db, clock);
-    const messages = new MessageStore(db, users, options.userLock);
+    const messages = new MessageStore(db, users, options.userLock, options.usage);
     return new Store(client, users, messages);
   }
 

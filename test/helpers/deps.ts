@@ -10,6 +10,7 @@ import type { KzymyConfig } from '../../src/config/schema';
 import type { DaemonDeps } from '../../src/daemon/deps';
 import { NewMailPublisher, NewMailSubscriber } from '../../src/events/new-mail';
 import { connectRedis } from '../../src/events/redis';
+import { redisUsageCache } from '../../src/events/usage-cache';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/registry';
 import { loadTls } from '../../src/services/tls';
@@ -38,8 +39,13 @@ export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Pro
   const result = validateConfig(document);
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   const config = result.config;
-  const store = await Store.open({ url: config.mongodb.url, database: config.mongodb.database });
   const redis = await connectRedis(config.redis.url);
+  // As createDaemonDeps: deletions move the stored-bytes total the SMTP side checks.
+  const store = await Store.open({
+    url: config.mongodb.url,
+    database: config.mongodb.database,
+    usage: redisUsageCache(redis, config.redis.prefix),
+  });
   const subscriber = await NewMailSubscriber.connect(config.redis.url, config.redis.prefix);
   const logLines: string[] = [];
   const logger = createLogger({
