@@ -76,6 +76,30 @@ async function fetchMessages(
   const user = requireUser(state);
   const store = ctx.deps.store.messages;
   const stored = new Map((await store.list(user.id)).map((message) => [message.uid, message]));
+  // Marked received once per command (one update for `FETCH 1:*`). Should the command end early,
+  // what was sent whole is still marked; should marking fail, the messages stay unmarked and
+  // are simply fetched again next time.
+  const received: string[] = [];
+  try {
+    await sendMessages(ctx, state, session, options, stored, received);
+  } catch (error) {
+    await markReceived(ctx.deps, user.id, received).catch(() => undefined);
+    throw error;
+  }
+  await markReceived(ctx.deps, user.id, received);
+  return true;
+}
+
+async function sendMessages(
+  ctx: ImapContext,
+  state: ImapSessionState,
+  session: ImapSession,
+  options: FetchOptions,
+  stored: Map<number, StoredMessage>,
+  received: string[],
+): Promise<void> {
+  const user = requireUser(state);
+  const store = ctx.deps.store.messages;
   for (const uid of options.messages) {
     if (state.closed.signal.aborted) throw new ConnectionClosedError('connection closed');
     // Gone (expunged by another session or the sweeper): its EXPUNGE comes as a notification.
@@ -84,7 +108,7 @@ async function fetchMessages(
     if (options.markAsSeen && !message.flags.includes('\\Seen')) {
       // RFC 3501 §6.4.5: BODY[...] (not .PEEK) and RFC822 set \Seen.
       const flags = [...message.flags, '\\Seen'];
-      if (await store.setFlags(user.id, message.id, flags)) {
+      if ((await store.setFlags(user.id, [message.id], flags)) === 1) {
         message.flags = flags;
         state.view?.flags.set(uid, flagKey(flags));
       }
@@ -106,9 +130,8 @@ async function fetchMessages(
     for (const [start, end] of ranges) {
       if (state.ledger.record(message.id, message.size, start, end)) completed = true;
     }
-    if (completed) await markReceived(ctx.deps, user.id, [message.id]);
+    if (completed) received.push(message.id);
   }
-  return true;
 }
 
 async function resolveValues(

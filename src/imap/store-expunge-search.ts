@@ -50,8 +50,8 @@ export function installStoreExpungeSearch(server: IMAPServer, ctx: ImapContext):
           user.id,
           doomed.map((message) => message.id),
         );
-        ctx.deps.logger.info('imap.expunged', { deleted: removed.length });
-        ctx.deps.metrics.messagesDeleted('expunged', removed.length);
+        ctx.deps.logger.info('imap.expunged', { deleted: removed });
+        ctx.deps.metrics.messagesDeleted('expunged', removed);
         for (const message of doomed) {
           view.known.delete(message.uid);
           view.flags.delete(message.uid);
@@ -122,24 +122,36 @@ async function storeFlags(
   // STORE through; STORE it answers itself).
   if (isReadOnly(session)) return true;
   const byUid = await listByUid(ctx, user.id);
-  let changedAny = false;
+  const results: { uid: number; flags: string[] }[] = [];
+  // Messages that end with the same flags are written together: `STORE 1:* +FLAGS (\Deleted)`
+  // is one database update, not one per message.
+  const changes = new Map<string, { flags: string[]; ids: string[] }>();
   for (const uid of update.messages) {
     const message = byUid.get(uid);
     if (!message) continue;
     const next = applyFlags(message.flags, update);
-    if (flagKey(next) !== flagKey(message.flags)) {
-      if (!(await ctx.deps.store.messages.setFlags(user.id, message.id, next))) continue;
-      changedAny = true;
+    const key = flagKey(next);
+    if (key !== flagKey(message.flags)) {
+      const group = changes.get(key) ?? { flags: next, ids: [] };
+      group.ids.push(message.id);
+      changes.set(key, group);
     }
-    state.view?.flags.set(uid, flagKey(next));
+    results.push({ uid, flags: next });
+  }
+  for (const { flags, ids } of changes.values()) {
+    await ctx.deps.store.messages.setFlags(user.id, ids, flags);
+  }
+  for (const { uid, flags } of results) {
+    state.view?.flags.set(uid, flagKey(flags));
     if (!update.silent) {
-      // RFC 3501 §6.4.6: the new flags of each message (and its UID for UID STORE).
+      // RFC 3501 §6.4.6: the new flags of each message (and its UID for UID STORE). A message
+      // expunged by another session meanwhile still answers; its EXPUNGE follows.
       session.writeStream.write(
-        session.formatResponse('FETCH', uid, { uid: update.isUid ? uid : false, flags: next }),
+        session.formatResponse('FETCH', uid, { uid: update.isUid ? uid : false, flags }),
       );
     }
   }
-  if (changedAny) ctx.wake(user.id, session);
+  if (changes.size > 0) ctx.wake(user.id, session);
   return true;
 }
 

@@ -27,9 +27,9 @@ export async function commitReceived(
 ): Promise<number> {
   if (messageIds.length === 0) return 0;
   const removed = await deps.store.messages.remove(userId, messageIds);
-  deps.logger.info(`${protocol}.committed`, { deleted: removed.length });
+  deps.logger.info(`${protocol}.committed`, { deleted: removed });
   // Counted at the commit point: a fetch that was never committed is not "fetched" yet.
-  for (let i = 0; i < removed.length; i++) deps.metrics.messageFetched(protocol);
-  deps.metrics.messagesDeleted('fetched', removed.length);
-  return removed.length;
+  for (let i = 0; i < removed; i++) deps.metrics.messageFetched(protocol);
+  deps.metrics.messagesDeleted('fetched', removed);
+  return removed;
 }

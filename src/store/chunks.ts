@@ -12,6 +12,8 @@ import { Binary, type Collection, type Db, type ObjectId } from 'mongodb';
 import { COLLECTIONS } from './indexes';
 
 export const CHUNK_BYTES = 1024 * 1024;
+/** Chunk deletes per request: keeps each request small (a 1,000-message EXPUNGE is a few). */
+const DELETE_BATCH = 200;
 
 interface ChunkDoc {
   _id: string;
@@ -90,6 +92,23 @@ export class ChunkStore {
   /** Deletes a message's chunks (its upload marker went when the message became visible). */
   async remove(message: ObjectId, count: number): Promise<void> {
     for (let n = 0; n < count; n++) await this.chunks.deleteOne({ _id: chunkId(message, n) });
+  }
+
+  /**
+   * Deletes the chunks of many messages: one request carrying a delete by `_id` per chunk, which
+   * MongoDB and the embedded FerretDB each serve from the `_id` index.
+   */
+  async removeAll(messages: readonly { message: ObjectId; count: number }[]): Promise<void> {
+    const ids = messages.flatMap(({ message, count }) =>
+      Array.from({ length: count }, (_, n) => chunkId(message, n)),
+    );
+    for (let i = 0; i < ids.length; i += DELETE_BATCH) {
+      const batch = ids.slice(i, i + DELETE_BATCH);
+      await this.chunks.bulkWrite(
+        batch.map((_id) => ({ deleteOne: { filter: { _id } } })),
+        { ordered: false },
+      );
+    }
   }
 
   /** Deletes an upload that never became a message: its chunks and its marker. */

@@ -244,31 +244,41 @@ export class MessageStore {
     else if (ids.length > 1) await this.messages.updateMany({ _id: { $in: ids } }, update);
   }
 
-  async setFlags(userId: string, messageId: string, flags: string[]): Promise<boolean> {
-    const [id] = this.docIds(userId, [messageId]);
-    if (!id) return false;
-    const result = await this.messages.updateOne({ _id: id }, { $set: { flags } });
-    return result.matchedCount === 1;
+  /** Gives the messages these flags (one STORE sets many alike); returns how many exist. */
+  async setFlags(userId: string, messageIds: string[], flags: string[]): Promise<number> {
+    const ids = this.docIds(userId, messageIds);
+    const update = { $set: { flags } };
+    if (ids.length === 0) return 0;
+    if (ids.length === 1)
+      return (await this.messages.updateOne({ _id: ids[0] as string }, update)).matchedCount;
+    return (await this.messages.updateMany({ _id: { $in: ids } }, update)).matchedCount;
   }
 
   /**
-   * Deletes messages outright: no archive, no trash. Returns the ones this call removed, so that
-   * when two sessions delete the same message at once exactly one of them counts it.
+   * Deletes messages outright: no archive, no trash. Returns how many this call removed, so that
+   * when two sessions delete the same messages at once each message is counted exactly once.
+   * deletedCount, not findOneAndDelete, decides: FerretDB 1.x answers a findOneAndDelete with
+   * the document to every concurrent caller, while its delete count comes from SQLite itself.
    */
-  async remove(userId: string, messageIds: string[]): Promise<StoredMessage[]> {
-    const removed: StoredMessage[] = [];
-    for (const doc of await this.byDocIds(this.docIds(userId, messageIds))) {
-      // deletedCount, not findOneAndDelete, decides who removed it: FerretDB 1.x answers a
-      // findOneAndDelete with the document to every concurrent caller, while its deleteOne
-      // count comes from the database itself (MongoDB is exact either way).
-      const result = await this.messages.deleteOne({ _id: doc._id });
-      if (result.deletedCount === 1) removed.push(toMessage(doc));
+  async remove(userId: string, messageIds: string[]): Promise<number> {
+    const docs = await this.byDocIds(this.docIds(userId, messageIds));
+    if (docs.length === 0) return 0;
+    const ids = docs.map((doc) => doc._id);
+    const removed =
+      ids.length === 1
+        ? (await this.messages.deleteOne({ _id: ids[0] as string })).deletedCount
+        : (await this.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
+    if (removed === docs.length) {
+      const freed = docs.reduce((sum, doc) => sum + doc.size, 0);
+      await this.usage?.add(userId, -freed).catch(() => undefined);
+    } else {
+      // Another session took some of them; which ones is not told, so the total is summed anew.
+      await this.usage?.forget(userId).catch(() => undefined);
     }
-    const freed = removed.reduce((sum, message) => sum + message.size, 0);
-    if (freed > 0) await this.usage?.add(userId, -freed).catch(() => undefined);
-    for (const message of removed) {
-      await this.chunks.remove(new ObjectId(message.id), chunkCount(message.size));
-    }
+    // Every listed message is gone now, by this call or another: either way its chunks go.
+    await this.chunks.removeAll(
+      docs.map((doc) => ({ message: new ObjectId(messageIdOf(doc._id)), count: doc.chunks })),
+    );
     return removed;
   }
 

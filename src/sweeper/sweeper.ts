@@ -110,7 +110,7 @@ async function removeAll(
     }
     let removedNow = 0;
     for (const [userId, ids] of byUser) {
-      removedNow += (await deps.store.messages.remove(userId, ids)).length;
+      removedNow += await deps.store.messages.remove(userId, ids);
     }
     total += removedNow;
     // Another sweeper took them all: the next find would return the same or fewer.

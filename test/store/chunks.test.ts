@@ -38,8 +38,7 @@ describe('store: ciphertext chunks', () => {
     const slice = await store.messages.readRange(user.id, stored, start, start + 100);
     expect(slice.equals(ciphertext.subarray(start, start + 100))).to.equal(true);
 
-    const removed = await store.messages.remove(user.id, [stored.id]);
-    expect(removed.map((message) => message.id)).to.deep.equal([stored.id]);
+    expect(await store.messages.remove(user.id, [stored.id])).to.equal(1);
     const chunks = await raw.db(database).collection('chunks').countDocuments({});
     expect(chunks).to.equal(0);
     expect(await store.messages.usedBytes(user.id)).to.equal(0);
@@ -62,7 +61,7 @@ describe('store: ciphertext chunks', () => {
     let failure: unknown;
     await store.messages.read(bob.id, message).catch((error: unknown) => (failure = error));
     expect(failure).to.be.instanceOf(Error);
-    expect(await store.messages.remove(bob.id, [message.id])).to.deep.equal([]);
+    expect(await store.messages.remove(bob.id, [message.id])).to.equal(0);
     expect((await store.messages.read(alice.id, message)).toString()).to.equal('for alice');
   });
 
@@ -82,9 +81,8 @@ describe('store: ciphertext chunks', () => {
     const sessions = await Promise.all(
       Array.from({ length: 4 }, () => store.messages.remove(user.id, ids)),
     );
-    const removed = sessions.flat().map((message) => message.id);
-    expect(removed).to.have.length(10);
-    expect(new Set(removed).size).to.equal(10);
+    // Each session learns how many it removed; together, each message exactly once.
+    expect(sessions.reduce((sum, count) => sum + count, 0)).to.equal(10);
     expect(await store.messages.usedBytes(user.id)).to.equal(0);
   });
 

@@ -44,7 +44,23 @@ describe('store: messages by id', () => {
     // The sweeper's grace pass finds exactly the fetched ones.
     const fetched = await store.messages.fetchedBefore(new Date(3_000));
     expect(fetched.map((m) => m.id).sort()).to.deep.equal([one.id, two.id, three.id].sort());
-    expect(await store.messages.remove(alice.id, [one.id, two.id, three.id])).to.have.length(3);
+    expect(await store.messages.remove(alice.id, [one.id, two.id, three.id])).to.equal(3);
+  });
+
+  it('sets flags on several messages in one call, and only on those that still exist', async () => {
+    const stored = await Promise.all(
+      ['a', 'b', 'c'].map((body) => store.messages.add(alice.id, Buffer.from(body), new Date())),
+    );
+    const ids = stored.map((message) => message.id);
+    expect(await store.messages.remove(alice.id, [ids[2] as string])).to.equal(1);
+    expect(await store.messages.setFlags(alice.id, ids, ['\\Deleted', '\\Seen'])).to.equal(2);
+    for (const message of stored.slice(0, 2)) {
+      expect((await store.messages.byUid(alice.id, message.uid))?.flags).to.deep.equal([
+        '\\Deleted',
+        '\\Seen',
+      ]);
+    }
+    expect(await store.messages.remove(alice.id, ids)).to.equal(2);
   });
 
   it('lets no call on one user’s message ids touch another user’s messages', async () => {
@@ -52,9 +68,9 @@ describe('store: messages by id', () => {
 
     await store.messages.markFetched(bob.id, [message.id], new Date(1_000));
     await store.messages.markFetched(bob.id, [message.id, message.id], new Date(1_000));
-    expect(await store.messages.setFlags(bob.id, message.id, ['\\Seen'])).to.equal(false);
+    expect(await store.messages.setFlags(bob.id, [message.id], ['\\Seen'])).to.equal(0);
     expect(await store.messages.exists(bob.id, message.id)).to.equal(false);
-    expect(await store.messages.remove(bob.id, [message.id])).to.deep.equal([]);
+    expect(await store.messages.remove(bob.id, [message.id])).to.equal(0);
     const reading = await store.messages.read(bob.id, message).then(
       () => 'read',
       (error: Error) => error.name,
@@ -65,14 +81,14 @@ describe('store: messages by id', () => {
     expect(untouched).to.include({ fetchedAt: null });
     expect(untouched?.flags).to.deep.equal([]);
     expect((await store.messages.read(alice.id, message)).toString()).to.equal('for alice');
-    expect(await store.messages.remove(alice.id, [message.id])).to.have.length(1);
+    expect(await store.messages.remove(alice.id, [message.id])).to.equal(1);
   });
 
   it('ignores ids that are not message ids, and reads a deleted message as gone', async () => {
     const message = await store.messages.add(alice.id, Buffer.from('brief'), new Date());
     await store.messages.markFetched(alice.id, ['nope', '{"$ne":null}'], new Date());
-    expect(await store.messages.remove(alice.id, ['nope', ''])).to.deep.equal([]);
-    expect(await store.messages.remove(alice.id, [message.id])).to.have.length(1);
+    expect(await store.messages.remove(alice.id, ['nope', ''])).to.equal(0);
+    expect(await store.messages.remove(alice.id, [message.id])).to.equal(1);
     const reading = await store.messages.read(alice.id, message).then(
       () => 'read',
       (error: Error) => error.name,
