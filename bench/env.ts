@@ -6,6 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../src/events/redis';
+import { redisUsageCache } from '../src/events/usage-cache';
 import { hashPassword } from '../src/auth/password';
 import { validateConfig } from '../src/config/load';
 import type { KzymyConfig } from '../src/config/schema';
@@ -17,6 +20,7 @@ import type { User } from '../src/store/types';
 import { GpgHome } from '../test/helpers/gpg';
 
 export const BENCH_DOMAIN = 'kzymy.test';
+const BENCH_REDIS_PREFIX = 'kzymy-bench:';
 
 export interface BenchUser {
   user: User;
@@ -43,6 +47,7 @@ export interface BenchEnv {
 export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kzymy-bench-'));
   const services: RunningService[] = [];
+  const redisClients: Redis[] = [];
   let gpg: GpgHome | undefined;
   let store: Store | undefined;
   try {
@@ -51,7 +56,14 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     const redis = await startRedis({ dataDir, port: 0 });
     services.push(redis);
     const tls = await loadTls({ key: '', cert: '', dataDir, domain: BENCH_DOMAIN });
-    store = await Store.open({ url: ferret.url, database });
+    // Like every kzymy process, the benchmark's own store moves the quota's cached totals.
+    const redisClient = await connectRedis(redis.url);
+    redisClients.push(redisClient);
+    store = await Store.open({
+      url: ferret.url,
+      database,
+      usage: redisUsageCache(redisClient, BENCH_REDIS_PREFIX),
+    });
     gpg = await GpgHome.create();
     const key = await gpg.generateKey('curve25519');
     const armored = (await gpg.exportPublic(key.fingerprint)).toString('utf8');
@@ -74,7 +86,7 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
           log: { level: 'warn' },
           ...settings,
           mongodb: { url: ferret.url, database },
-          redis: { url: redis.url, prefix: 'kzymy-bench:' },
+          redis: { url: redis.url, prefix: BENCH_REDIS_PREFIX },
           tls: { key: tls.keyFile, cert: tls.certFile },
         });
         if (!result.ok) throw new Error(`bench config invalid: ${result.problems.join('; ')}`);
@@ -98,6 +110,7 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
       },
       async close() {
         await openStore.close().catch(() => undefined);
+        for (const client of redisClients) client.disconnect();
         await home.dispose().catch(() => undefined);
         await Promise.all(services.map((s) => s.stop()));
         rmSync(dataDir, { recursive: true, force: true });
@@ -105,6 +118,7 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     };
   } catch (error) {
     await store?.close().catch(() => undefined);
+    for (const client of redisClients) client.disconnect();
     await gpg?.dispose().catch(() => undefined);
     await Promise.all(services.map((s) => s.stop()));
     rmSync(dataDir, { recursive: true, force: true });

@@ -62,21 +62,25 @@ const FINDINGS = `
 ## What the numbers say
 
 1. **The store decides inbound and fetch speed.** On the embedded FerretDB 1.24 (SQLite
-   backend) only \`_id\` conditions reach SQLite; every other query reads and decodes the whole
-   collection, every user's documents, in Go (FerretDB issues #3235, #3599). Ciphertext chunks
-   are therefore read and deleted by a derived \`_id\` (\`<message>:<n>\`), so a fetch no longer
-   decodes every stored ciphertext; even so, SQLite answers an \`_id\` lookup with a table scan
-   (no index is used), so chunk reads still grow with the bytes stored (docs/decisions/0001).
-   Per message, the RCPT quota check (\`messages.usedBytes\`) and \`messages.list\` scan the
-   small \`messages\` documents, which is why both grow with the mail waiting server-wide. Next
-   steps: keep the quota sum out of the per-RCPT path (an atomic per-user counter in Redis, or
-   a short cache), and avoid per-user scans of \`messages\` where an \`_id\` lookup will do.
-   With MongoDB (production) the declared indexes serve all of these; it is not measured here
-   (no MongoDB package on Debian 12).
+   backend) only a filter that is a lone \`_id\` reaches SQLite; every other query reads and
+   decodes the whole collection, every user's documents, in Go (FerretDB issues #3235, #3599),
+   and even the \`_id\` lookups were table scans, because FerretDB's query spelled the \`_id\`
+   expression differently from its index. kzymy now builds FerretDB with a one-line patch
+   (docs/decisions/0004), names every per-recipient and per-message document by \`_id\` alone
+   (\`<user>:<message>\`, a username register), keeps the quota total in Redis, and batches
+   per IMAP command what it wrote per message. Inbound no longer slows as mail waits, and
+   fetching is linear in the messages fetched instead of quadratic. What remains is
+   FerretDB's cost per call — about a millisecond, most of it decoding JSON text and one SQLite
+   transaction with an fsync per write — times the calls a delivery or a fetch needs. With
+   MongoDB (production) the declared indexes serve all of these; it is not measured here (no
+   MongoDB package on Debian 12).
 2. **Haraka's share**: with the kzymy plugin Haraka spends several times the CPU per message of
-   the discard configuration, most of it in the MongoDB driver (see its profile): each delivery
-   makes about eight round trips (user lookup at RCPT and again at DATA, quota sum, chunk insert,
-   UID, metadata insert, event publish).
+   the discard configuration, much of it in the MongoDB driver (see its profile): a delivery
+   makes about ten store and Redis calls (the user by name at RCPT and at DATA, the upload
+   marker, the chunk, the UID lock, the UID, the metadata, the marker's removal, the quota
+   total, the event). Fewer calls — the user carried from RCPT to DATA, small messages stored
+   without a separate upload marker — is the next step; each saves about a millisecond of
+   FerretDB time per message.
 3. **Encryption of small messages** is bounded by OpenPGP.js's X25519 path (an ephemeral key,
    agreement and AES key wrap through WebCrypto jobs on the thread pool) and by re-checking the
    key's self-signatures on every call. The 40× goal is above what even the bare primitives allow
