@@ -61,6 +61,15 @@ function docId(user: ObjectId, message: ObjectId): string {
   return `${user.toHexString()}:${message.toHexString()}`;
 }
 
+/**
+ * The filter for documents by `_id`. One id is `{_id: id}`, the only filter the embedded
+ * FerretDB answers from its index (a client fetching one message at a time costs a lookup, not a
+ * pass over the collection); several are one `$in` query — MongoDB serves both from the index.
+ */
+function byIds(ids: readonly string[]): { _id: string | { $in: string[] } } {
+  return ids.length === 1 ? { _id: ids[0] as string } : { _id: { $in: [...ids] } };
+}
+
 /** The message part of a document `_id`: what the rest of kzymy knows as the message id. */
 function messageIdOf(id: string): string {
   return id.slice(id.indexOf(':') + 1);
@@ -232,26 +241,17 @@ export class MessageStore {
     return joined.subarray(offset, offset + (last - start));
   }
 
-  /**
-   * Marks messages as received by a client. `$min` keeps the first time, which the grace period
-   * counts from. One message (a client fetching one at a time) is one `_id` update; several are
-   * one `$in` update, which MongoDB serves from the `_id` index and FerretDB with one pass.
-   */
+  /** Marks messages as received by a client. `$min` keeps the first time (the grace counts from it). */
   async markFetched(userId: string, messageIds: string[], at: Date): Promise<void> {
     const ids = this.docIds(userId, messageIds);
-    const update = { $min: { fetchedAt: at } };
-    if (ids.length === 1) await this.messages.updateOne({ _id: ids[0] as string }, update);
-    else if (ids.length > 1) await this.messages.updateMany({ _id: { $in: ids } }, update);
+    if (ids.length > 0) await this.messages.updateMany(byIds(ids), { $min: { fetchedAt: at } });
   }
 
   /** Gives the messages these flags (one STORE sets many alike); returns how many exist. */
   async setFlags(userId: string, messageIds: string[], flags: string[]): Promise<number> {
     const ids = this.docIds(userId, messageIds);
-    const update = { $set: { flags } };
     if (ids.length === 0) return 0;
-    if (ids.length === 1)
-      return (await this.messages.updateOne({ _id: ids[0] as string }, update)).matchedCount;
-    return (await this.messages.updateMany({ _id: { $in: ids } }, update)).matchedCount;
+    return (await this.messages.updateMany(byIds(ids), { $set: { flags } })).matchedCount;
   }
 
   /**
@@ -263,11 +263,8 @@ export class MessageStore {
   async remove(userId: string, messageIds: string[]): Promise<number> {
     const docs = await this.byDocIds(this.docIds(userId, messageIds));
     if (docs.length === 0) return 0;
-    const ids = docs.map((doc) => doc._id);
-    const removed =
-      ids.length === 1
-        ? (await this.messages.deleteOne({ _id: ids[0] as string })).deletedCount
-        : (await this.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
+    const removed = (await this.messages.deleteMany(byIds(docs.map((doc) => doc._id))))
+      .deletedCount;
     if (removed === docs.length) {
       const freed = docs.reduce((sum, doc) => sum + doc.size, 0);
       await this.usage?.add(userId, -freed).catch(() => undefined);
@@ -292,14 +289,9 @@ export class MessageStore {
       .map((id) => docId(user, id));
   }
 
-  /** The documents that still exist, by `_id`: one lookup for one, one `$in` query for several. */
+  /** The documents that still exist. */
   private async byDocIds(ids: readonly string[]): Promise<MessageDoc[]> {
-    if (ids.length === 0) return [];
-    if (ids.length === 1) {
-      const doc = await this.messages.findOne({ _id: ids[0] as string });
-      return doc ? [doc] : [];
-    }
-    return this.messages.find({ _id: { $in: [...ids] } }).toArray();
+    return ids.length === 0 ? [] : this.messages.find(byIds(ids)).toArray();
   }
 
   /** Removes every message and chunk of a user (account deletion). */
