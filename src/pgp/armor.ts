@@ -1,8 +1,8 @@
 /**
- * ASCII armor for an OpenPGP message (RFC 4880 §6.2), built with Node's native base64 straight
- * into one Buffer. OpenPGP.js armors in JavaScript through strings, which for a 25 MB message
- * costs about half the encryption time and several hundred MiB of transient memory; this costs
- * one copy of the output.
+ * ASCII armor for an OpenPGP message (RFC 4880 §6.2), built with Node's native base64.
+ * OpenPGP.js armors in JavaScript through strings, which for a 25 MB message costs about half the
+ * encryption time and several hundred MiB of transient memory. `Armorer` takes the binary message
+ * piece by piece, so a large message is armored as it is encrypted and never held whole.
  */
 
 const BEGIN = '-----BEGIN PGP MESSAGE-----\r\n\r\n';
@@ -12,8 +12,6 @@ const BYTES_PER_LINE = 57;
 const CHARS_PER_LINE = 76;
 /** Bytes encoded per base64 call: whole lines, so no line straddles two calls. */
 const BLOCK_BYTES = BYTES_PER_LINE * 1024;
-/** "=" and the base64 of the 3-byte CRC (RFC 4880 §6.2), then CRLF: always 7 bytes. */
-const CRC_LINE = { length: 7 } as const;
 
 /** RFC 4880 §6.1 CRC-24 (init 0xB704CE, polynomial 0x1864CFB), table-driven. */
 const CRC24_TABLE = (() => {
@@ -29,8 +27,9 @@ const CRC24_TABLE = (() => {
   return table;
 })();
 
-export function crc24(data: Uint8Array): number {
-  let crc = 0xb704ce;
+const CRC24_INIT = 0xb704ce;
+
+function updateCrc24(crc: number, data: Uint8Array): number {
   for (let i = 0; i < data.length; i++) {
     crc =
       ((crc << 8) ^ (CRC24_TABLE[((crc >> 16) ^ (data[i] as number)) & 0xff] as number)) & 0xffffff;
@@ -38,20 +37,54 @@ export function crc24(data: Uint8Array): number {
   return crc;
 }
 
-/** The armored form, CRLF line ends, no Version or Comment header (nothing identifies the software). */
-export function armorMessage(binary: Uint8Array): Buffer {
-  const bytes = Buffer.from(binary.buffer, binary.byteOffset, binary.byteLength);
+export function crc24(data: Uint8Array): number {
+  return updateCrc24(CRC24_INIT, data);
+}
+
+/**
+ * Armors a binary OpenPGP message given in pieces of any size: `begin()`, then `push()` per
+ * piece, then `end()`; the concatenated outputs are the armored message, CRLF line ends, no
+ * Version or Comment header (nothing identifies the software). Each call returns only whole
+ * lines; up to 56 bytes wait for the next piece.
+ */
+export class Armorer {
+  private crc = CRC24_INIT;
+  private carry: Buffer = Buffer.alloc(0);
+
+  begin(): Buffer {
+    return Buffer.from(BEGIN, 'latin1');
+  }
+
+  push(piece: Uint8Array): Buffer {
+    const input = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    this.crc = updateCrc24(this.crc, input);
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, input]) : input;
+    const whole = bytes.length - (bytes.length % BYTES_PER_LINE);
+    // Copied: `piece` belongs to the caller and may be reused.
+    this.carry = Buffer.from(bytes.subarray(whole));
+    return encodeLines(bytes.subarray(0, whole));
+  }
+
+  end(): Buffer {
+    const tail = encodeLines(this.carry);
+    const crc = this.crc;
+    const checksum = Buffer.from([(crc >> 16) & 0xff, (crc >> 8) & 0xff, crc & 0xff]);
+    this.carry = Buffer.alloc(0);
+    return Buffer.concat([
+      tail,
+      Buffer.from(`=${checksum.toString('base64')}\r\n${END}`, 'latin1'),
+    ]);
+  }
+}
+
+/** Base64 in lines of 76 characters, each ending in CRLF; the last line may be shorter. */
+function encodeLines(bytes: Buffer): Buffer {
   const fullLines = Math.floor(bytes.length / BYTES_PER_LINE);
   const tail = bytes.length - fullLines * BYTES_PER_LINE;
   const tailChars = tail === 0 ? 0 : Math.ceil(tail / 3) * 4;
-  const size =
-    BEGIN.length +
-    fullLines * (CHARS_PER_LINE + 2) +
-    (tailChars > 0 ? tailChars + 2 : 0) +
-    CRC_LINE.length +
-    END.length;
+  const size = fullLines * (CHARS_PER_LINE + 2) + (tailChars > 0 ? tailChars + 2 : 0);
   const out = Buffer.allocUnsafe(size);
-  let at = out.write(BEGIN, 0, 'latin1');
+  let at = 0;
   for (let offset = 0; offset < bytes.length; offset += BLOCK_BYTES) {
     const block = bytes
       .subarray(offset, Math.min(offset + BLOCK_BYTES, bytes.length))
@@ -61,12 +94,12 @@ export function armorMessage(binary: Uint8Array): Buffer {
       at += out.write('\r\n', at, 'latin1');
     }
   }
-  const crc = crc24(bytes);
-  const checksum = Buffer.from([(crc >> 16) & 0xff, (crc >> 8) & 0xff, crc & 0xff]).toString(
-    'base64',
-  );
-  at += out.write(`=${checksum}\r\n`, at, 'latin1');
-  at += out.write(END, at, 'latin1');
   if (at !== size) throw new Error(`armor size mismatch: wrote ${at} of ${size} bytes`);
   return out;
+}
+
+/** The armored form of a whole binary message (see Armorer). */
+export function armorMessage(binary: Uint8Array): Buffer {
+  const armorer = new Armorer();
+  return Buffer.concat([armorer.begin(), armorer.push(binary), armorer.end()]);
 }

@@ -6,14 +6,18 @@
 // neutral To, Subject "...", the arrival Date and a fresh Message-ID. The sender's Content-Type
 // is never looked at: a message that claims to be encrypted already is wrapped like any other.
 // Format and rationale: docs/message-format.md.
-import { armorMessage } from './armor';
 import { randomBytes } from 'node:crypto';
+import { ReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
+import { armorMessage, Armorer } from './armor';
 import { keyValidityDate, parsePublicKey } from './key-check';
 
 export interface EncryptInput {
-  /** The whole original message, byte-exact; may be malformed (bare LF, NUL, 8-bit, no headers). */
-  raw: Buffer;
+  /**
+   * The whole original message, byte-exact, in one Buffer or as consecutive pieces; may be
+   * malformed (bare LF, NUL, 8-bit, no headers).
+   */
+  raw: Buffer | readonly Buffer[];
   publicKeyArmored: string;
   /** SMTP MAIL FROM, without angle brackets; '' for the null sender. */
   envelopeFrom: string;
@@ -32,6 +36,14 @@ export const STUB_SUBJECT = '...';
 const CRLF = '\r\n';
 
 /**
+ * Messages larger than this are encrypted as a stream: read piece by piece, armored and handed
+ * on as they are encrypted, so memory stays a small multiple of one piece instead of several
+ * copies of the message. Smaller ones are encrypted in one piece: OpenPGP.js's web streams cost
+ * about 3 ms per message, more than encrypting small mail itself (docs/BENCHMARKS.md).
+ */
+export const STREAM_ABOVE_BYTES = 1024 * 1024;
+
+/**
  * Every OpenPGP.js option that shapes the output, fixed here so that a change of library
  * defaults cannot silently change the format.
  */
@@ -47,6 +59,20 @@ const ENCRYPT_CONFIG: openpgp.PartialConfig = {
 
 /** Encrypt `input.raw` to the user's key and wrap it as a complete RFC 5322 message. */
 export async function encryptToPgpMime(input: EncryptInput): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of await encryptToPgpMimeParts(input)) parts.push(part);
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
+
+/** Consecutive pieces of one message: one Buffer for small mail, produced as read for large. */
+export type MessageParts = Iterable<Buffer> | AsyncIterable<Buffer>;
+
+/**
+ * The same message as consecutive parts, produced as they are read: a large message is never
+ * held whole. Everything that can be refused (the input, the key and its validity) is checked
+ * before this resolves; a failure while the parts are read is an internal one.
+ */
+export async function encryptToPgpMimeParts(input: EncryptInput): Promise<MessageParts> {
   const domain = checkDomain(input.domain);
   const outerTo = checkHeaderValue('outerTo', input.outerTo, /^[\x21-\x7e]+$/);
   // Envelope values may carry UTF-8 (RFC 6531) but never line breaks or other controls.
@@ -55,25 +81,69 @@ export async function encryptToPgpMime(input: EncryptInput): Promise<Buffer> {
   if (!(input.arrival instanceof Date) || Number.isNaN(input.arrival.getTime())) {
     throw new TypeError('encryptToPgpMime: arrival is not a valid Date');
   }
-  if (!Buffer.isBuffer(input.raw)) throw new TypeError('encryptToPgpMime: raw must be a Buffer');
+  const raw = Buffer.isBuffer(input.raw) ? [input.raw] : input.raw;
+  if (!Array.isArray(raw) || !raw.every((piece) => Buffer.isBuffer(piece))) {
+    throw new TypeError('encryptToPgpMime: raw must be a Buffer or an array of Buffers');
+  }
 
   // RFC 5321 §4.4: the delivery agent adds Return-Path; Delivered-To as Postfix/qmail do.
   const deliveryHeaders = Buffer.from(
     `Return-Path: <${envelopeFrom}>${CRLF}Delivered-To: ${recipient}${CRLF}`,
     'utf8',
   );
-  const payload = Buffer.concat([deliveryHeaders, input.raw]);
+  const payload = [deliveryHeaders, ...raw];
   const key = await parsePublicKey(input.publicKeyArmored);
-  const encrypted = await encryptPayload(payload, key, input.arrival);
-  return buildOuterMessage(armorMessage(encrypted), { domain, outerTo, arrival: input.arrival });
+  const encryption = await prepareEncryption(key, input.arrival);
+  const outer = outerParts({ domain, outerTo, arrival: input.arrival });
+  const size = payload.reduce((sum, piece) => sum + piece.length, 0);
+  if (size <= STREAM_ABOVE_BYTES) {
+    const armored = armorMessage(await encryption.encrypt(Buffer.concat(payload, size)));
+    return [Buffer.concat([outer.head, armored, outer.tail])];
+  }
+  return streamParts(outer, await encryption.encrypt(streamOf(payload)));
 }
 
-/** OpenPGP-encrypt `payload` as a binary literal in a SEIPDv1 packet; binary packets out. */
-async function encryptPayload(
-  payload: Uint8Array,
+async function* streamParts(
+  outer: { head: Buffer; tail: Buffer },
+  encrypted: AsyncIterable<Uint8Array>,
+): AsyncIterable<Buffer> {
+  const armorer = new Armorer();
+  yield Buffer.concat([outer.head, armorer.begin()]);
+  for await (const piece of encrypted) {
+    const lines = armorer.push(piece);
+    if (lines.length > 0) yield lines;
+  }
+  yield Buffer.concat([armorer.end(), outer.tail]);
+}
+
+/** A web stream handing out the pieces one at a time, as OpenPGP.js asks for them. */
+function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const piece = pieces[next++];
+        if (piece === undefined) controller.close();
+        else controller.enqueue(piece);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+interface PreparedEncryption {
+  encrypt(payload: Uint8Array): Promise<Uint8Array>;
+  encrypt(payload: ReadableStream<Uint8Array>): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/**
+ * Checks the key and draws the session key for encrypting a payload as a binary literal in a
+ * SEIPDv1 packet; binary packets out.
+ */
+async function prepareEncryption(
   key: openpgp.PublicKey,
   arrival: Date,
-): Promise<Uint8Array> {
+): Promise<PreparedEncryption> {
   if (key.keyPacket.version !== 4) throw new Error('encryptToPgpMime: only v4 keys are supported');
   // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed).
   const date = keyValidityDate(key, arrival);
@@ -81,8 +151,6 @@ async function encryptPayload(
   if (encryptionKey.keyPacket.version !== 4) {
     throw new Error('encryptToPgpMime: only v4 encryption subkeys are supported');
   }
-  // A binary literal ('b') so no implementation re-encodes line endings or charsets.
-  const message = await openpgp.createMessage({ binary: payload, format: 'binary', date: arrival });
   // OpenPGP.js 6 picks SEIPDv2 whenever the key's Features subpacket advertises it (as keys
   // made by OpenPGP.js with aeadProtect do), regardless of config.aeadProtect. A session key
   // without an aeadAlgorithm makes it emit SEIPDv1 with an MDC and a v3 PKESK, which GnuPG 2.2
@@ -94,15 +162,24 @@ async function encryptPayload(
     config: ENCRYPT_CONFIG,
   });
   const sessionKey = { data: suggested.data, algorithm: suggested.algorithm };
-  // Binary out, armored by armor.ts: OpenPGP.js's own armor is slow and memory-hungry for large mail.
-  return openpgp.encrypt({
-    message,
-    encryptionKeys: key,
-    sessionKey,
-    date,
-    format: 'binary',
-    config: ENCRYPT_CONFIG,
-  });
+  const encrypt = async (payload: Uint8Array | ReadableStream<Uint8Array>) => {
+    // A binary literal ('b') so no implementation re-encodes line endings or charsets.
+    const message = await openpgp.createMessage({
+      binary: payload,
+      format: 'binary',
+      date: arrival,
+    });
+    // Binary out, armored by armor.ts: OpenPGP.js's own armor is slow and memory-hungry for large mail.
+    return openpgp.encrypt({
+      message,
+      encryptionKeys: key,
+      sessionKey,
+      date,
+      format: 'binary',
+      config: ENCRYPT_CONFIG,
+    });
+  };
+  return { encrypt } as PreparedEncryption;
 }
 
 interface OuterFields {
@@ -111,8 +188,8 @@ interface OuterFields {
   arrival: Date;
 }
 
-/** RFC 3156 §4 multipart/encrypted around the armored ciphertext. */
-function buildOuterMessage(armored: Buffer, f: OuterFields): Buffer {
+/** RFC 3156 §4 multipart/encrypted: what goes before and after the armored ciphertext. */
+function outerParts(f: OuterFields): { head: Buffer; tail: Buffer } {
   const boundary = `kzymy-${randomBytes(16).toString('hex')}`;
   const messageId = `<${randomBytes(16).toString('hex')}@${f.domain}>`;
   const lines = [
@@ -142,12 +219,11 @@ function buildOuterMessage(armored: Buffer, f: OuterFields): Buffer {
     'Content-Disposition: inline; filename="encrypted.asc"',
     '',
   ];
-  // armorMessage ends with CRLF; the blank line before the closing boundary follows RFC 2046 §5.1.1.
-  return Buffer.concat([
-    Buffer.from(lines.join(CRLF) + CRLF, 'ascii'),
-    armored,
-    Buffer.from(CRLF + `--${boundary}--` + CRLF, 'ascii'),
-  ]);
+  // The armor ends with CRLF; the blank line before the closing boundary follows RFC 2046 §5.1.1.
+  return {
+    head: Buffer.from(lines.join(CRLF) + CRLF, 'ascii'),
+    tail: Buffer.from(CRLF + `--${boundary}--` + CRLF, 'ascii'),
+  };
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -7,9 +7,9 @@
 import type { NewMailPublisher } from '../events/new-mail';
 import { errorKind, type Logger } from '../log/logger';
 import { parseRecipient } from '../address/recipient';
-import { encryptToPgpMime } from '../pgp/pgp-mime';
+import { encryptToPgpMimeParts } from '../pgp/pgp-mime';
 import { MailboxGoneError, type MessageStore } from '../store/messages';
-import type { StoredMessage } from '../store/types';
+import type { StoredMessage, User } from '../store/types';
 import type { UserStore } from '../store/users';
 import { accept, REPLIES, tempfail, type Decision } from './decision';
 
@@ -34,11 +34,17 @@ export interface EnvelopeRecipient {
   address: string;
   /** local@domain with the domain lowercased (IDNA A-label), for the mailbox lookup. */
   canonical: string;
+  /**
+   * The mailbox as RCPT found it, which saves looking it up again. The commit still checks that
+   * it is active and has this key (MessageStore.add, `encryptedTo`).
+   */
+  user?: User;
 }
 
+/** @param raw the message, in one Buffer or as consecutive pieces (DataCapture.pieces()). */
 export async function deliverMessage(
   deps: DeliveryDeps,
-  raw: Buffer,
+  raw: Buffer | readonly Buffer[],
   envelope: Envelope,
   signal: AbortSignal,
 ): Promise<Decision> {
@@ -67,15 +73,15 @@ export async function deliverMessage(
 
 async function deliverOne(
   deps: DeliveryDeps,
-  raw: Buffer,
+  raw: Buffer | readonly Buffer[],
   envelope: Envelope,
   recipient: EnvelopeRecipient,
 ): Promise<StoredMessage> {
-  const parsed = parseRecipient(recipient.canonical, deps.domain);
-  const user = parsed ? await deps.users.byName(parsed.username) : null;
+  const user = recipient.user ?? (await lookUp(deps, recipient));
   // Accepted at RCPT but gone or suspended since: try again later, when RCPT will say so.
   if (!user || user.state !== 'active') throw new MailboxGoneError('mailbox not active');
-  const ciphertext = await encryptToPgpMime({
+  // A large message is encrypted as it is stored, never held whole as ciphertext.
+  const ciphertext = await encryptToPgpMimeParts({
     raw,
     publicKeyArmored: user.publicKey,
     envelopeFrom: envelope.from,
@@ -85,7 +91,14 @@ async function deliverOne(
     // The outer To names the mailbox, never the alias the sender used.
     outerTo: `${user.username}@${user.username}.${deps.domain}`,
   });
-  return deps.messages.add(user.id, ciphertext, envelope.arrival);
+  return deps.messages.add(user.id, ciphertext, envelope.arrival, {
+    encryptedTo: user.publicKey,
+  });
+}
+
+async function lookUp(deps: DeliveryDeps, recipient: EnvelopeRecipient): Promise<User | null> {
+  const parsed = parseRecipient(recipient.canonical, deps.domain);
+  return parsed ? deps.users.byName(parsed.username) : null;
 }
 
 async function rollback(deps: DeliveryDeps, stored: readonly StoredMessage[]): Promise<void> {

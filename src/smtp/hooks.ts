@@ -16,6 +16,7 @@ import { sanitizeHarakaLine } from './haraka-log';
 import type { HookContext } from './hook-adapter';
 import { checkRecipient } from './recipients';
 import type { SmtpRuntime } from './runtime';
+import type { User } from '../store/types';
 
 type Ctx<P> = HookContext<HarakaConnection, P>;
 type MailParams = [HarakaAddress, Record<string, string | null>];
@@ -23,6 +24,12 @@ type RcptParams = [HarakaAddress, Record<string, string | null>];
 
 /** Transactions whose message was stored: the queue hook says 250 for these and no others. */
 const delivered = new WeakSet<HarakaTransaction>();
+/**
+ * The mailbox behind each accepted recipient, keyed by the address object Haraka passed to the
+ * rcpt hook — the same object it keeps in transaction.rcpt_to (connection.js cmd_rcpt). Held in
+ * memory for the transaction only; gone with it.
+ */
+const mailboxes = new WeakMap<HarakaAddress, User>();
 
 export function createHandlers(runtime: SmtpRuntime) {
   const { config, maxLineBytes } = runtime.settings;
@@ -58,7 +65,7 @@ export function createHandlers(runtime: SmtpRuntime) {
 
     async rcpt({ params }: Ctx<RcptParams>): Promise<Decision> {
       const deps = await runtime.deps();
-      const decision = await checkRecipient(
+      const { decision, user } = await checkRecipient(
         {
           users: deps.store.users,
           messages: deps.store.messages,
@@ -67,6 +74,7 @@ export function createHandlers(runtime: SmtpRuntime) {
         },
         canonicalAddress(params[0]),
       );
+      if (user) mailboxes.set(params[0], user);
       return runtime.count(decision);
     },
 
@@ -94,12 +102,13 @@ export function createHandlers(runtime: SmtpRuntime) {
             domain: config.domain,
             logger: runtime.logger,
           },
-          capture.message(),
+          capture.pieces(),
           {
             from: transaction.mail_from?.address ?? '',
             recipients: transaction.rcpt_to.map((rcpt) => ({
               address: rcpt.address,
               canonical: canonicalAddress(rcpt),
+              user: mailboxes.get(rcpt),
             })),
             arrival: runtime.clock(),
           },

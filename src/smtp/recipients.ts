@@ -5,6 +5,7 @@
  */
 import { parseRecipient, policyAccepts } from '../address/recipient';
 import type { MessageStore } from '../store/messages';
+import type { User } from '../store/types';
 import type { UserStore } from '../store/users';
 import { accept, reject, REPLIES, tempfail, type Decision } from './decision';
 
@@ -16,24 +17,28 @@ export interface RecipientDeps {
 }
 
 /**
+ * The user comes back with an accepted recipient, so DATA need not look it up again.
  * @param address the forward-path as `local@domain` (the domain lowercased, as Haraka gives it).
  * Unknown, pending, deleting, disabled and foreign all get the same 550 5.1.1: the reply must not
  * tell a prober which usernames exist or which addresses a user has killed.
  */
-export async function checkRecipient(deps: RecipientDeps, address: string): Promise<Decision> {
+export async function checkRecipient(
+  deps: RecipientDeps,
+  address: string,
+): Promise<{ decision: Decision; user?: User }> {
   const recipient = parseRecipient(address, deps.domain);
-  if (!recipient) return reject(REPLIES.noSuchUser, 'foreign_domain');
+  if (!recipient) return { decision: reject(REPLIES.noSuchUser, 'foreign_domain') };
   try {
     const user = await deps.users.byName(recipient.username);
-    if (!user || user.state !== 'active') return reject(REPLIES.noSuchUser);
+    if (!user || user.state !== 'active') return { decision: reject(REPLIES.noSuchUser) };
     if (!policyAccepts(user.policy, recipient.local))
-      return reject(REPLIES.noSuchUser, 'disabled_address');
+      return { decision: reject(REPLIES.noSuchUser, 'disabled_address') };
     // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing.
     if ((await deps.messages.usedBytes(user.id)) >= deps.quotaBytes)
-      return tempfail(REPLIES.mailboxFull, undefined, 'quota');
-    return accept(REPLIES.recipientOk);
+      return { decision: tempfail(REPLIES.mailboxFull, undefined, 'quota') };
+    return { decision: accept(REPLIES.recipientOk), user };
   } catch (error) {
     // Store unreachable: the sender keeps the message and retries (RFC 5321 §4.2.5, 451).
-    return tempfail(REPLIES.localError, error);
+    return { decision: tempfail(REPLIES.localError, error) };
   }
 }

@@ -7,6 +7,7 @@
  *
  * A write in progress is announced in `uploads` first, a small collection the sweeper can scan
  * cheaply: a delivery that dies between its writes leaves a marker, never an unfindable chunk.
+ * Chunks are written in order from 0, so what a dead upload leaves is always chunks 0..k-1.
  */
 import { Binary, type Collection, type Db, type ObjectId } from 'mongodb';
 import { COLLECTIONS } from './indexes';
@@ -14,6 +15,16 @@ import { COLLECTIONS } from './indexes';
 export const CHUNK_BYTES = 1024 * 1024;
 /** Chunk deletes per request: keeps each request small (a 1,000-message EXPUNGE is a few). */
 const DELETE_BATCH = 200;
+/** Chunk ids tried per request when removing an upload of unknown length (most have one chunk). */
+const PREFIX_BATCH = 8;
+
+/** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
+export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface WrittenChunks {
+  chunks: number;
+  size: number;
+}
 
 interface ChunkDoc {
   _id: string;
@@ -26,16 +37,11 @@ interface ChunkDoc {
 interface UploadDoc {
   _id: ObjectId;
   user: ObjectId;
-  chunks: number;
   startedAt: Date;
 }
 
 export function chunkId(message: ObjectId, n: number): string {
   return `${message.toHexString()}:${n}`;
-}
-
-export function chunkCount(size: number): number {
-  return Math.max(1, Math.ceil(size / CHUNK_BYTES));
 }
 
 export class ChunkStore {
@@ -47,22 +53,58 @@ export class ChunkStore {
     this.uploads = db.collection<UploadDoc>(COLLECTIONS.uploads);
   }
 
-  /** Announces the upload, then writes the chunks; returns how many. */
-  async write(user: ObjectId, message: ObjectId, ciphertext: Buffer, now: Date): Promise<number> {
-    const count = chunkCount(ciphertext.length);
-    await this.uploads.insertOne({ _id: message, user, chunks: count, startedAt: now });
+  /**
+   * Announces the upload, then writes the chunks as the pieces arrive: a large ciphertext that is
+   * still being encrypted is never held whole. All or nothing: if a piece or a write fails, the
+   * chunks written so far and the marker are removed before the error is passed on.
+   */
+  async write(
+    user: ObjectId,
+    message: ObjectId,
+    pieces: CiphertextPieces,
+    now: Date,
+  ): Promise<WrittenChunks> {
+    await this.uploads.insertOne({ _id: message, user, startedAt: now });
+    let chunks = 0;
+    let size = 0;
     // One chunk per request keeps each wire message small.
-    for (let n = 0; n < count; n++) {
-      const data = ciphertext.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES);
+    const writeChunk = async (data: Uint8Array) => {
+      chunks++; // counted before the insert: a failed insert may still have landed
       await this.chunks.insertOne({
-        _id: chunkId(message, n),
+        _id: chunkId(message, chunks - 1),
         message,
         user,
-        n,
+        n: chunks - 1,
         data: new Binary(data),
       });
+    };
+    try {
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      for await (const piece of pieces) {
+        size += piece.length;
+        pending.push(piece);
+        pendingBytes += piece.length;
+        while (pendingBytes >= CHUNK_BYTES) {
+          const joined = Buffer.concat(pending, pendingBytes);
+          await writeChunk(joined.subarray(0, CHUNK_BYTES));
+          const rest = joined.subarray(CHUNK_BYTES);
+          pending = rest.length > 0 ? [rest] : [];
+          pendingBytes = rest.length;
+        }
+      }
+      // The last piece, or the only one; an empty ciphertext is one empty chunk.
+      if (pendingBytes > 0 || chunks === 0) {
+        await writeChunk(
+          pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending),
+        );
+      }
+      return { chunks, size };
+    } catch (error) {
+      // If this cleanup fails too, the sweeper finds the marker.
+      await this.abandon(message, chunks).catch(() => undefined);
+      throw error;
     }
-    return count;
   }
 
   /** The upload is complete (its message document exists): forget the marker. */
@@ -89,11 +131,6 @@ export class ChunkStore {
     return pieces;
   }
 
-  /** Deletes a message's chunks (its upload marker went when the message became visible). */
-  async remove(message: ObjectId, count: number): Promise<void> {
-    for (let n = 0; n < count; n++) await this.chunks.deleteOne({ _id: chunkId(message, n) });
-  }
-
   /**
    * Deletes the chunks of many messages: one request carrying a delete by `_id` per chunk, which
    * MongoDB and the embedded FerretDB each serve from the `_id` index.
@@ -102,19 +139,43 @@ export class ChunkStore {
     const ids = messages.flatMap(({ message, count }) =>
       Array.from({ length: count }, (_, n) => chunkId(message, n)),
     );
+    await this.deleteByIds(ids);
+  }
+
+  /** Deletes chunks by `_id`, a request per DELETE_BATCH; returns how many existed. */
+  private async deleteByIds(ids: readonly string[]): Promise<number> {
+    let deleted = 0;
     for (let i = 0; i < ids.length; i += DELETE_BATCH) {
       const batch = ids.slice(i, i + DELETE_BATCH);
-      await this.chunks.bulkWrite(
+      const result = await this.chunks.bulkWrite(
         batch.map((_id) => ({ deleteOne: { filter: { _id } } })),
         { ordered: false },
       );
+      deleted += result.deletedCount;
     }
+    return deleted;
   }
 
-  /** Deletes an upload that never became a message: its chunks and its marker. */
-  async abandon(message: ObjectId, count: number): Promise<void> {
-    await this.remove(message, count);
+  /**
+   * Deletes an upload that never became a message: its chunks and its marker. Without a count
+   * (a crashed upload) it deletes chunks 0, 1, 2, … until one is missing; returns how many went.
+   */
+  async abandon(message: ObjectId, count?: number): Promise<number> {
+    let removed = 0;
+    if (count !== undefined) {
+      removed = await this.deleteByIds(
+        Array.from({ length: count }, (_, n) => chunkId(message, n)),
+      );
+    } else {
+      for (let first = 0; ; first += PREFIX_BATCH) {
+        const ids = Array.from({ length: PREFIX_BATCH }, (_, i) => chunkId(message, first + i));
+        const deleted = await this.deleteByIds(ids);
+        removed += deleted;
+        if (deleted < ids.length) break;
+      }
+    }
     await this.uploads.deleteOne({ _id: message });
+    return removed;
   }
 
   /** Every chunk and marker of a user (account deletion: rare, so a scan is acceptable). */
@@ -141,8 +202,7 @@ export class ChunkStore {
         await this.uploads.deleteOne({ _id: upload._id });
         continue;
       }
-      await this.abandon(upload._id, upload.chunks);
-      removed += upload.chunks;
+      removed += await this.abandon(upload._id);
     }
     return removed;
   }

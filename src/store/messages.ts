@@ -15,7 +15,7 @@
  * the per-session listing and the sweeper's passes read by other fields.
  */
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
-import { CHUNK_BYTES, chunkCount, ChunkStore } from './chunks';
+import { CHUNK_BYTES, ChunkStore, type CiphertextPieces } from './chunks';
 import { KeyedMutex } from '../util/keyed-mutex';
 
 /** Runs `task` while no other writer of this user's mailbox, in any process, runs one. */
@@ -109,22 +109,35 @@ export class MessageStore {
     this.userLock = userLock ?? ((userId, task) => local.run(userId, task));
   }
 
-  /** Stores a ciphertext for an active user; throws MailboxGoneError if there is none. */
-  async add(userId: string, ciphertext: Buffer, arrivedAt: Date): Promise<StoredMessage> {
+  /**
+   * Stores a ciphertext for an active user; throws MailboxGoneError if there is none. The
+   * ciphertext may come in pieces still being produced (a large message being encrypted), each
+   * written as it arrives. With `encryptedTo`, the user must still have exactly that key when the
+   * message is committed (it was encrypted to the key seen at RCPT; a key replaced meanwhile
+   * makes the delivery fail, and the sender's retry is encrypted to the new one).
+   */
+  async add(
+    userId: string,
+    ciphertext: Buffer | CiphertextPieces,
+    arrivedAt: Date,
+    options: { encryptedTo?: string } = {},
+  ): Promise<StoredMessage> {
     const user = parseId(userId);
     if (!user) throw new MailboxGoneError('no such mailbox');
     const messageId = new ObjectId();
+    const pieces = Buffer.isBuffer(ciphertext) ? [ciphertext] : ciphertext;
+    // Written or removed as a whole by ChunkStore.write; from here on, abandoned if commit fails.
+    const written = await this.chunks.write(user, messageId, pieces, arrivedAt);
     try {
-      const chunks = await this.chunks.write(user, messageId, ciphertext, arrivedAt);
       const doc = await this.userLock(userId, () =>
-        this.insertWithFreshUid(userId, {
+        this.insertWithFreshUid(userId, options.encryptedTo, {
           _id: docId(user, messageId),
           user,
           uid: 0,
           arrivedAt,
-          size: ciphertext.length,
+          size: written.size,
           flags: [],
-          chunks,
+          chunks: written.chunks,
         }),
       );
       // The message is whole and visible; a marker left behind by a failure here is harmless.
@@ -133,7 +146,7 @@ export class MessageStore {
       return toMessage(doc);
     } catch (error) {
       // Nothing half-written stays behind; if this cleanup fails too, the sweeper finds the marker.
-      await this.chunks.abandon(messageId, chunkCount(ciphertext.length)).catch(() => undefined);
+      await this.chunks.abandon(messageId, written.chunks).catch(() => undefined);
       throw error;
     }
   }
@@ -143,10 +156,14 @@ export class MessageStore {
    * $inc is atomic, but FerretDB 1.x implements it as read-modify-write, so two processes can draw
    * the same UID; the loser gets a duplicate-key error and draws again (docs/decisions/0001-store.md).
    */
-  private async insertWithFreshUid(userId: string, doc: MessageDoc): Promise<MessageDoc> {
+  private async insertWithFreshUid(
+    userId: string,
+    publicKey: string | undefined,
+    doc: MessageDoc,
+  ): Promise<MessageDoc> {
     for (let attempt = 0; ; attempt++) {
-      const uid = await this.users.allocateUid(userId);
-      if (uid === null) throw new MailboxGoneError('no such active mailbox');
+      const uid = await this.users.allocateUid(userId, publicKey);
+      if (uid === null) throw new MailboxGoneError('no such active mailbox, or its key changed');
       const withUid = { ...doc, uid };
       try {
         await this.messages.insertOne(withUid);

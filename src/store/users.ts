@@ -200,9 +200,10 @@ export class UserStore {
 
   /**
    * Takes the next UID of an active user's mailbox. UIDs only ever grow and are never handed out
-   * twice (RFC 3501 §2.3.1.1), even when the message that took one is later deleted.
+   * twice (RFC 3501 §2.3.1.1), even when the message that took one is later deleted. With
+   * `publicKey`, null also when the user's key is no longer that one.
    */
-  async allocateUid(id: string): Promise<number | null> {
+  async allocateUid(id: string, publicKey?: string): Promise<number | null> {
     const _id = parseId(id);
     if (!_id) return null;
     // By `_id` alone, the state checked on the answer: a filter with a second field is a scan of
@@ -213,7 +214,9 @@ export class UserStore {
       // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
       { returnDocument: 'before' },
     );
-    return before?.state === 'active' ? before.uidNext : null;
+    if (!before || before.state !== 'active') return null;
+    if (publicKey !== undefined && before.publicKey !== publicKey) return null;
+    return before.uidNext;
   }
 
   /** Removes the user document and frees its name; MessageStore purges the messages first. */

@@ -1,6 +1,7 @@
 /** Access to the services the root hooks started, with a fresh database per caller. */
 import { randomBytes } from 'node:crypto';
 import { Store } from '../../src/store/store';
+import type { User } from '../../src/store/types';
 
 export function testMongoUrl(): string {
   const url = process.env.KZYMY_TEST_MONGODB_URL;
@@ -28,4 +29,21 @@ export function uniqueDatabaseName(prefix = 't'): string {
 
 export async function openTestStore(database = uniqueDatabaseName()): Promise<Store> {
   return Store.open({ url: testMongoUrl(), database });
+}
+
+/**
+ * A user for store tests that need a mailbox, not a real key: `publicKey` is only compared,
+ * never parsed, by src/store.
+ */
+export function createTestUser(
+  store: Store,
+  fields: { username?: string; publicKey?: string; state?: 'active' | 'pending' } = {},
+): Promise<User> {
+  return store.users.create({
+    ...(fields.username === undefined ? {} : { username: fields.username }),
+    fingerprint: randomBytes(20).toString('hex'),
+    publicKey: fields.publicKey ?? 'pk',
+    passwordHash: 'h',
+    state: fields.state ?? 'active',
+  });
 }

@@ -4,7 +4,9 @@ import * as openpgp from 'openpgp';
 import { checkPublicKey, type KeyInfo } from '../../src/pgp/key-check';
 import {
   encryptToPgpMime,
+  encryptToPgpMimeParts,
   formatRfc5322Date,
+  STREAM_ABOVE_BYTES,
   STUB_SUBJECT,
   type EncryptInput,
 } from '../../src/pgp/pgp-mime';
@@ -113,7 +115,11 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
   let rsa: KeyInfo;
   let cv: KeyInfo;
 
-  const input = (key: KeyInfo, raw: Buffer, extra: Partial<EncryptInput> = {}): EncryptInput => ({
+  const input = (
+    key: KeyInfo,
+    raw: EncryptInput['raw'],
+    extra: Partial<EncryptInput> = {},
+  ): EncryptInput => ({
     raw,
     publicKeyArmored: key.armored,
     envelopeFrom: ENVELOPE_FROM,
@@ -178,6 +184,54 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       expect(
         plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
       ).to.equal(true);
+    });
+  });
+
+  describe('large messages, encrypted as a stream', () => {
+    /** `raw` cut into pieces of uneven sizes, as DataCapture hands them over. */
+    function cut(raw: Buffer): Buffer[] {
+      const pieces: Buffer[] = [];
+      for (let at = 0, n = 0; at < raw.length; n++) {
+        const size = [1, 16 * 1024, 300_001, 57, 256 * 1024][n % 5]!;
+        pieces.push(raw.subarray(at, at + size));
+        at += size;
+      }
+      return pieces;
+    }
+
+    for (const size of [STREAM_ABOVE_BYTES - 200, STREAM_ABOVE_BYTES + 1, 3 * 1024 * 1024 + 11]) {
+      it(`carries ${size} bytes given in pieces unchanged (gpg --decrypt)`, async () => {
+        const raw = Buffer.concat([crlf('Subject: pieces\n\n'), randomBytes(size)]);
+        const parts: Buffer[] = [];
+        for await (const part of await encryptToPgpMimeParts(input(cv, cut(raw)))) parts.push(part);
+        const out = Buffer.concat(parts);
+        // A streamed message is produced in parts, none of them the whole message.
+        if (size > STREAM_ABOVE_BYTES) {
+          expect(parts.length).to.be.greaterThan(3);
+          expect(Math.max(...parts.map((part) => part.length))).to.be.below(512 * 1024);
+        } else {
+          expect(parts).to.have.length(1);
+        }
+        const outer = parseOuter(out);
+        expect(outer.headerNames).to.include('Content-Type');
+        expect(/^[\x20-\x7e\r\n]*$/.test(out.toString('latin1'))).to.equal(true);
+        const plaintext = await gpg.decrypt(outer.armored);
+        expect(
+          plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
+        ).to.equal(true);
+      });
+    }
+
+    it('refuses an expired key before producing anything, streamed or not', async () => {
+      const raw = randomBytes(STREAM_ABOVE_BYTES + 1);
+      const later = new Date(Date.now() + 11 * 86_400_000);
+      const expiring = await gpg.generateKey('expiring-soon');
+      const key = await checked(await gpg.exportPublic(expiring.fingerprint));
+      const failure = await encryptToPgpMimeParts(input(key, raw, { arrival: later })).then(
+        () => 'produced',
+        (error: Error) => error.message,
+      );
+      expect(failure).not.to.equal('produced');
     });
   });
 

@@ -30,4 +30,34 @@ describe('smtp: users’ keys', function () {
       expect(status.some((line) => line.startsWith('GOODMDC'))).to.equal(true);
     });
   }
+
+  it('answers 451 and stores nothing when the key is replaced between RCPT and DATA; the retry uses the new key', async () => {
+    // RCPT hands the mailbox to DATA, which no longer looks it up: the commit must notice.
+    const user = await h.addUser({ kind: 'curve25519' });
+    const original = Buffer.from('Subject: rotated\r\n\r\nbody\r\n');
+    const client = await SmtpClient.ready(h.port);
+    await client.command('MAIL FROM:<a@example.org>', 250);
+    await client.command(`RCPT TO:<${user.address()}>`, 250);
+    const rsa = await h.gpg.generateKey('rsa4096');
+    const newKey = (await h.gpg.exportPublic(rsa.fingerprint)).toString('utf8');
+    expect(await h.deps.store.users.setKey(user.user.id, rsa.fingerprint, newKey)).to.equal(true);
+    await client.command('DATA', 354);
+    client.write(`${original.toString()}.\r\n`);
+    expect((await client.reply()).code).to.equal(451);
+    expect(await h.count(user.user)).to.equal(0);
+    expect(
+      await h.deps.store.messages.removeOrphanChunks(new Date(Date.now() + 3600_000)),
+    ).to.equal(0);
+
+    expect((await client.send('a@example.org', [user.address()], original)).code).to.equal(250);
+    await client.quit();
+    const { plaintext, status } = await h.gpg.decryptWithStatus(await h.onlyCiphertext(user.user));
+    expect(plaintext.equals(expectedPlaintext('a@example.org', user.address(), original))).to.equal(
+      true,
+    );
+    // Encrypted to the RSA key that replaced the Curve25519 one (public-key algorithm 1).
+    expect(status.filter((line) => line.startsWith('ENC_TO '))).to.satisfy(
+      (lines: string[]) => lines.length === 1 && lines[0]!.split(' ')[2] === '1',
+    );
+  });
 });

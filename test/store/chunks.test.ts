@@ -3,7 +3,12 @@ import { expect } from 'chai';
 import { MongoClient, ObjectId } from 'mongodb';
 import { ChunkStore } from '../../src/store/chunks';
 import type { Store } from '../../src/store/store';
-import { openTestStore, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import {
+  openTestStore,
+  testMongoUrl,
+  uniqueDatabaseName,
+  createTestUser,
+} from '../helpers/services';
 
 describe('store: ciphertext chunks', () => {
   const database = uniqueDatabaseName();
@@ -20,12 +25,7 @@ describe('store: ciphertext chunks', () => {
 
   it('round-trips a 35 MB ciphertext byte-exact, and deleting it leaves no chunk', async function () {
     this.timeout(120_000);
-    const user = await store.users.create({
-      fingerprint: 'f',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const user = await createTestUser(store);
     const ciphertext = randomBytes(35 * 1024 * 1024);
     const stored = await store.messages.add(user.id, ciphertext, new Date());
     expect(stored.size).to.equal(ciphertext.length);
@@ -45,18 +45,8 @@ describe('store: ciphertext chunks', () => {
   });
 
   it('does not let one user read or delete another user’s message', async () => {
-    const alice = await store.users.create({
-      fingerprint: 'a',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
-    const bob = await store.users.create({
-      fingerprint: 'b',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const alice = await createTestUser(store);
+    const bob = await createTestUser(store);
     const message = await store.messages.add(alice.id, Buffer.from('for alice'), new Date());
     let failure: unknown;
     await store.messages.read(bob.id, message).catch((error: unknown) => (failure = error));
@@ -66,12 +56,7 @@ describe('store: ciphertext chunks', () => {
   });
 
   it('counts each message deleted by several sessions at once exactly once', async () => {
-    const user = await store.users.create({
-      fingerprint: 'c',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const user = await createTestUser(store);
     const messages = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         store.messages.add(user.id, Buffer.alloc(100 + i), new Date()),
@@ -87,12 +72,7 @@ describe('store: ciphertext chunks', () => {
   });
 
   it('sweeps the chunks of an upload that never became a message (a crash between the writes)', async () => {
-    const user = await store.users.create({
-      fingerprint: 'd',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const user = await createTestUser(store);
     const kept = await store.messages.add(user.id, Buffer.from('kept'), new Date());
     // What add() has written when the process dies before the metadata: a marker and 3 chunks.
     const db = raw.db(database);
@@ -101,7 +81,7 @@ describe('store: ciphertext chunks', () => {
     await crashed.write(
       new ObjectId(user.id),
       new ObjectId(),
-      Buffer.alloc(2 * 1024 * 1024 + 1),
+      [Buffer.alloc(2 * 1024 * 1024 + 1)],
       new Date(),
     );
     expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore + 3);
@@ -115,12 +95,7 @@ describe('store: ciphertext chunks', () => {
   });
 
   it('addresses chunks by _id (the only filter FerretDB 1.x gives to SQLite)', async () => {
-    const user = await store.users.create({
-      fingerprint: 'e',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const user = await createTestUser(store);
     const message = await store.messages.add(user.id, Buffer.alloc(1024 * 1024 + 5, 7), new Date());
     const ids = (
       await raw
@@ -136,5 +111,63 @@ describe('store: ciphertext chunks', () => {
         .collection('uploads')
         .countDocuments({ _id: new ObjectId(message.id) }),
     ).to.equal(0);
+  });
+
+  it('writes a ciphertext given in pieces as they are produced, chunk by chunk', async () => {
+    const user = await createTestUser(store);
+    const ciphertext = randomBytes(2 * 1024 * 1024 + 333);
+    const sizes = [1, 700 * 1024, 900 * 1024, 3, 57];
+    async function* produced(): AsyncIterable<Buffer> {
+      let at = 0;
+      for (let n = 0; at < ciphertext.length; n++) {
+        const size = sizes[n % sizes.length]!;
+        yield ciphertext.subarray(at, at + size);
+        at += size;
+      }
+    }
+    const stored = await store.messages.add(user.id, produced(), new Date());
+    expect(stored.size).to.equal(ciphertext.length);
+    expect((await store.messages.read(user.id, stored)).equals(ciphertext)).to.equal(true);
+    const chunks = raw.db(database).collection('chunks');
+    expect(await chunks.countDocuments({ message: new ObjectId(stored.id) })).to.equal(3);
+    expect(await store.messages.usedBytes(user.id)).to.equal(ciphertext.length);
+  });
+
+  it('leaves nothing behind when the pieces fail midway (encryption died after two chunks)', async () => {
+    const user = await createTestUser(store);
+    const db = raw.db(database);
+    const chunksBefore = await db.collection('chunks').countDocuments({});
+    async function* failing(): AsyncIterable<Buffer> {
+      yield randomBytes(1024 * 1024);
+      yield randomBytes(1024 * 1024 + 10);
+      throw new Error('encryption failed');
+    }
+    const outcome = await store.messages.add(user.id, failing(), new Date()).then(
+      () => 'stored',
+      (error: Error) => error.message,
+    );
+    expect(outcome).to.equal('encryption failed');
+    expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore);
+    expect(await db.collection('uploads').countDocuments({})).to.equal(0);
+    expect(await store.messages.count(user.id)).to.equal(0);
+    expect(await store.messages.usedBytes(user.id)).to.equal(0);
+  });
+
+  it('refuses to commit a message encrypted to a key the user no longer has', async () => {
+    const user = await createTestUser(store, { publicKey: 'new key' });
+    const db = raw.db(database);
+    const chunksBefore = await db.collection('chunks').countDocuments({});
+    const outcome = await store.messages
+      .add(user.id, Buffer.from('to the old key'), new Date(), { encryptedTo: 'old key' })
+      .then(
+        () => 'stored',
+        (error: Error) => error.name,
+      );
+    expect(outcome).to.equal('MailboxGoneError');
+    expect(await store.messages.count(user.id)).to.equal(0);
+    expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore);
+    // The same key as the user's commits.
+    await store.messages.add(user.id, Buffer.from('ok'), new Date(), { encryptedTo: 'new key' });
+    expect(await store.messages.count(user.id)).to.equal(1);
   });
 });

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import type { Store } from '../../src/store/store';
 import type { User } from '../../src/store/types';
-import { openTestStore } from '../helpers/services';
+import { openTestStore, createTestUser } from '../helpers/services';
 
 describe('store: messages by id', () => {
   let store: Store;
@@ -14,8 +14,7 @@ describe('store: messages by id', () => {
 
   before(async () => {
     store = await openTestStore();
-    const make = () =>
-      store.users.create({ fingerprint: 'f', publicKey: 'pk', passwordHash: 'h', state: 'active' });
+    const make = () => createTestUser(store);
     alice = await make();
     bob = await make();
   });
@@ -97,24 +96,12 @@ describe('store: messages by id', () => {
   });
 
   it('finds a user by name through the name register, and frees the name on deletion', async () => {
-    const named = await store.users.create({
-      username: 'registered',
-      fingerprint: 'f',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const named = await createTestUser(store, { username: 'registered' });
     expect((await store.users.byName('REGISTERED'))?.id).to.equal(named.id);
     expect(await store.deleteUser(named.id)).to.equal(true);
     expect(await store.users.byName('registered')).to.equal(null);
-    const again = await store.users.create({
-      username: 'registered',
-      fingerprint: 'g',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
-    expect((await store.users.byName('registered'))?.fingerprint).to.equal('g');
+    const again = await createTestUser(store, { username: 'registered' });
+    expect((await store.users.byName('registered'))?.fingerprint).to.equal(again.fingerprint);
     expect(again.id).not.to.equal(named.id);
   });
 });

@@ -1,17 +1,17 @@
 import { expect } from 'chai';
 import { Store } from '../../src/store/store';
-import { openTestStore, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import {
+  openTestStore,
+  testMongoUrl,
+  uniqueDatabaseName,
+  createTestUser,
+} from '../helpers/services';
 
 describe('store: several processes on one database', () => {
   it('opens a store again on a database whose indexes exist (FerretDB 1.24 panicked on re-declared indexes)', async () => {
     const database = uniqueDatabaseName();
     const first = await openTestStore(database);
-    const user = await first.users.create({
-      fingerprint: 'f',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    const user = await createTestUser(first);
     const second = await Store.open({ url: testMongoUrl(), database });
     const third = await Store.open({ url: testMongoUrl(), database });
     try {

@@ -8,7 +8,12 @@ import { expect } from 'chai';
 import { redisUserLock } from '../../src/events/user-lock';
 import { connectRedis } from '../../src/events/redis';
 import { Store } from '../../src/store/store';
-import { testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
+import {
+  testMongoUrl,
+  testRedisUrl,
+  uniqueDatabaseName,
+  createTestUser,
+} from '../helpers/services';
 
 describe('store: UIDs become visible in order across processes', function () {
   this.timeout(120_000);
@@ -23,12 +28,7 @@ describe('store: UIDs become visible in order across processes', function () {
     );
     const reader = await Store.open({ url: testMongoUrl(), database });
     try {
-      const user = await reader.users.create({
-        fingerprint: 'f',
-        publicKey: 'pk',
-        passwordHash: 'h',
-        state: 'active',
-      });
+      const user = await createTestUser(reader);
       let writing = true;
       const snapshots: number[][] = [];
       const reading = (async () => {
@@ -65,12 +65,7 @@ describe('store: UIDs become visible in order across processes', function () {
       userLock: redisUserLock(redis, prefix),
     });
     try {
-      const user = await store.users.create({
-        fingerprint: 'f',
-        publicKey: 'pk',
-        passwordHash: 'h',
-        state: 'active',
-      });
+      const user = await createTestUser(store);
       // Another node holds the lock and never lets go (until its 10 s expiry).
       await redis.set(`${prefix}uid-lock:${user.id}`, 'someone-else', 'PX', 10_000);
       let failure: unknown;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Store } from '../../src/store/store';
-import { openTestStore } from '../helpers/services';
+import { openTestStore, createTestUser } from '../helpers/services';
 
 describe('store: UIDs', () => {
   let store: Store;
@@ -9,13 +9,7 @@ describe('store: UIDs', () => {
   });
   after(async () => store.close());
 
-  const activeUser = () =>
-    store.users.create({
-      fingerprint: 'f'.repeat(40),
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+  const activeUser = () => createTestUser(store);
 
   it('gives 50 concurrent deliveries for one user 50 distinct, increasing UIDs', async () => {
     const user = await activeUser();
@@ -42,12 +36,7 @@ describe('store: UIDs', () => {
   });
 
   it('refuses to store for a pending user, leaving no chunk behind', async () => {
-    const user = await store.users.create({
-      fingerprint: 'a',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'pending',
-    });
+    const user = await createTestUser(store, { state: 'pending' });
     let failure: unknown;
     await store.messages
       .add(user.id, Buffer.from('x'), new Date())

@@ -9,7 +9,12 @@ import { connectRedis } from '../../src/events/redis';
 import { redisUsageCache } from '../../src/events/usage-cache';
 import { Store } from '../../src/store/store';
 import type { User } from '../../src/store/types';
-import { testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
+import {
+  testMongoUrl,
+  testRedisUrl,
+  uniqueDatabaseName,
+  createTestUser,
+} from '../helpers/services';
 
 describe('store: the cached stored-bytes total for the quota', () => {
   const database = uniqueDatabaseName();
@@ -30,12 +35,7 @@ describe('store: the cached stored-bytes total for the quota', () => {
       });
     smtp = await open();
     daemon = await open();
-    user = await smtp.users.create({
-      fingerprint: 'f',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-    });
+    user = await createTestUser(smtp);
   });
   after(async () => {
     await smtp.close();

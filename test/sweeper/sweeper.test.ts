@@ -159,7 +159,7 @@ describe('sweeper', function () {
       await new ChunkStore(client.db(deps.config.mongodb.database)).write(
         new ObjectId(account.user.id),
         orphan,
-        Buffer.from('x'),
+        [Buffer.from('x')],
         deps.clock(),
       );
       expect((await sweepAt(0)).orphanChunks).to.equal(0);
