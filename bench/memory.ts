@@ -88,7 +88,10 @@ export async function runMemory(options: BenchOptions): Promise<ScenarioReport> 
     writeFileSync(keyFile, user.user.publicKey);
     const parts: Part[] = [];
     for (const [label, args] of [
-      ['`encryptToPgpMime` (src/pgp)', ['encrypt-memory', keyFile, String(BIG_BYTES)]],
+      [
+        '`encryptToPgpMimeParts` (src/pgp, streamed, parts dropped as made)',
+        ['encrypt-memory', keyFile, String(BIG_BYTES)],
+      ],
       ['SMTP data capture (src/smtp/data-capture.ts)', ['capture-memory', String(BIG_BYTES)]],
     ] as const) {
       const growths: number[] = [];
@@ -301,9 +304,9 @@ function memoryReport(
     targets,
     notes: [
       ...(missingDovecot ? [`**Dovecot anchor not measured:** ${missingDovecot}.`] : []),
-      "**Where Haraka's memory goes**: the two steps of kzymy's delivery that hold the whole " +
-        'message, each measured alone in a fresh process (bench/profile-child.ts, same ' +
-        `message, after a warm-up; ${runs} runs): ` +
+      "**Where Haraka's memory goes**: the two steps of kzymy's delivery, each measured alone " +
+        'in a fresh process (bench/profile-child.ts, same message, after a warm-up; ' +
+        `${runs} runs): ` +
         parts
           .map(
             (p) =>
@@ -311,8 +314,10 @@ function memoryReport(
               `(${fmt((p.growthMiB.median * MB) / BIG_BYTES)}× the message)`,
           )
           .join('; ') +
-        '. The rest of the peak is garbage not yet collected from both, plus the MongoDB ' +
-        "driver's buffers for the chunk writes.",
+        '. The captured message is the one whole copy (in slabs of up to 256 KiB); the ' +
+        'encryption streams it through OpenPGP.js, the armor and the 1 MiB chunk writes, so ' +
+        'the rest of the peak is those pieces, the MongoDB driver buffers for one chunk, and ' +
+        'garbage not yet collected.',
     ],
   };
 }

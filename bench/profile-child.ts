@@ -6,8 +6,8 @@
  *   node dist/bench/profile-child.js encrypt-memory KEYFILE SIZE
  *   node dist/bench/profile-child.js capture-memory SIZE
  *
- * The memory jobs print {"growthKiB": N}: VmHWM after one encryption (or one SMTP data capture,
- * line by line as Haraka hands it over) minus VmRSS before, after a warm-up.
+ * The memory jobs print {"growthKiB": N}: VmHWM after one encryption as a delivery makes it (or
+ * one SMTP data capture, line by line as Haraka hands it over) minus VmRSS before, after a warm-up.
  * OpenPGP.js is loaded from its unminified build so that the profile names real functions
  * (`getEncryptionKey`, not `Gr`); the code is the same, only the names differ.
  */
@@ -15,6 +15,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Module from 'node:module';
 import { DataCapture } from '../src/smtp/data-capture';
+import type { EncryptInput } from '../src/pgp/pgp-mime';
 import { makeMessage } from './messages';
 import { resetPeak, statusKiB } from './proc';
 
@@ -34,23 +35,41 @@ async function main(): Promise<void> {
   throw new Error('usage: profile-child encrypt|encrypt-memory|capture-memory ...');
 }
 
-function encrypter(keyFile: string): (raw: Buffer) => Promise<Buffer> {
+type PgpMime = typeof import('../src/pgp/pgp-mime');
+
+function loadPgpMime(keyFile: string): { pgpMime: PgpMime; input: (raw: Buffer) => EncryptInput } {
   // Loaded after the resolver patch, so pgp-mime gets the unminified OpenPGP.js.
-  type PgpMime = typeof import('../src/pgp/pgp-mime');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pgpMime = require('../src/pgp/pgp-mime') as PgpMime;
-  const { encryptToPgpMime } = pgpMime;
   const armored = readFileSync(keyFile, 'utf8');
-  return (raw) =>
-    encryptToPgpMime({
-      raw,
-      publicKeyArmored: armored,
-      envelopeFrom: 'sender@example.org',
-      recipient: 'inbox@bench.kzymy.test',
-      arrival: new Date(),
-      domain: 'kzymy.test',
-      outerTo: 'bench@bench.kzymy.test',
-    });
+  const input = (raw: Buffer): EncryptInput => ({
+    raw,
+    publicKeyArmored: armored,
+    envelopeFrom: 'sender@example.org',
+    recipient: 'inbox@bench.kzymy.test',
+    arrival: new Date(),
+    domain: 'kzymy.test',
+    outerTo: 'bench@bench.kzymy.test',
+  });
+  return { pgpMime, input };
+}
+
+function encrypter(keyFile: string): (raw: Buffer) => Promise<Buffer> {
+  const { pgpMime, input } = loadPgpMime(keyFile);
+  return (raw) => pgpMime.encryptToPgpMime(input(raw));
+}
+
+/**
+ * Encrypts as a delivery does: the parts go on as they are made (to the chunk writes there,
+ * dropped here), so only what the encryption itself holds is measured.
+ */
+function deliveryEncrypter(keyFile: string): (raw: Buffer) => Promise<number> {
+  const { pgpMime, input } = loadPgpMime(keyFile);
+  return async (raw) => {
+    let bytes = 0;
+    for await (const part of await pgpMime.encryptToPgpMimeParts(input(raw))) bytes += part.length;
+    return bytes;
+  };
 }
 
 async function profileEncrypt([keyFile, size, count, out]: string[]): Promise<void> {
@@ -72,7 +91,7 @@ async function profileEncrypt([keyFile, size, count, out]: string[]): Promise<vo
 
 async function encryptMemory([keyFile, size]: string[]): Promise<void> {
   if (!keyFile || !size) throw new Error('usage: encrypt-memory KEYFILE SIZE');
-  const encrypt = encrypter(keyFile);
+  const encrypt = deliveryEncrypter(keyFile);
   const raw = makeMessage(Number(size));
   await encrypt(makeMessage(10 * 1024));
   const growth = await measureGrowth(() => encrypt(raw));
@@ -91,7 +110,7 @@ async function captureMemory([size]: string[]): Promise<void> {
       capture.push(raw.subarray(at, end));
       at = end;
     }
-    return capture.message();
+    return capture.pieces();
   });
   process.stdout.write(JSON.stringify({ growthKiB: growth }) + '\n');
 }
