@@ -4,6 +4,17 @@ import { applyIndexes } from './indexes';
 import { MessageStore, type UsageCache, type UserLock } from './messages';
 import { UserStore } from './users';
 
+/**
+ * Every write waits until it is in the journal of a majority of the replica set: SMTP says 250
+ * only after the commit write returns, and a message once accepted must survive a crash or a
+ * failover (DESIGN.md "lose nothing"). MongoDB's default is weaker where it matters: a standalone
+ * server acknowledges w:1 before its journal is flushed (up to 100 ms later), and a write
+ * acknowledged by one member can be rolled back after a failover — a commit that survived while a
+ * chunk it names did not would be a message that cannot be read. The embedded FerretDB commits
+ * each write to SQLite with a full sync anyway.
+ */
+export const DURABLE_WRITES = { w: 'majority', journal: true } as const;
+
 export interface StoreOptions {
   url: string;
   database: string;
@@ -32,6 +43,7 @@ export class Store {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
       // The driver would otherwise send the application name and OS details in its handshake.
       appName: 'kzymy',
+      writeConcern: DURABLE_WRITES,
     });
     await client.connect();
     const db = client.db(options.database);
