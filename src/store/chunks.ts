@@ -17,6 +17,10 @@ export const CHUNK_BYTES = 1024 * 1024;
 const DELETE_BATCH = 200;
 /** Chunk ids tried per request when removing an upload of unknown length (most have one chunk). */
 const PREFIX_BATCH = 8;
+/** Markers of finished uploads are removed in one request once this many wait… */
+const MARKER_BATCH = 100;
+/** …or this long after the first, whichever comes first. */
+const MARKER_DELAY_MS = 500;
 
 /** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
 export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -47,6 +51,10 @@ export function chunkId(message: ObjectId, n: number): string {
 export class ChunkStore {
   private readonly chunks: Collection<ChunkDoc>;
   private readonly uploads: Collection<UploadDoc>;
+  /** Markers of committed uploads waiting to be removed together (finish()). */
+  private readonly finished: ObjectId[] = [];
+  private finishTimer: NodeJS.Timeout | undefined;
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(db: Db) {
     this.chunks = db.collection<ChunkDoc>(COLLECTIONS.chunks);
@@ -107,9 +115,33 @@ export class ChunkStore {
     }
   }
 
-  /** The upload is complete (its message document exists): forget the marker. */
-  async finish(message: ObjectId): Promise<void> {
-    await this.uploads.deleteOne({ _id: message });
+  /**
+   * The upload is complete (its message document exists): its marker can go. Markers go in
+   * batches, one request for many deliveries and off each delivery's path; a marker that outlives
+   * its message's commit (a crash before the batch) is harmless: the sweeper finds the message
+   * and drops only the marker.
+   */
+  finish(message: ObjectId): void {
+    this.finished.push(message);
+    if (this.finished.length >= MARKER_BATCH) void this.flushFinished();
+    else this.finishTimer ??= setTimeout(() => void this.flushFinished(), MARKER_DELAY_MS).unref();
+  }
+
+  /** Removes the markers of finished uploads now, and waits for every removal under way. */
+  async flushFinished(): Promise<void> {
+    clearTimeout(this.finishTimer);
+    this.finishTimer = undefined;
+    const batch = this.finished.splice(0);
+    if (batch.length > 0) {
+      const filter = batch.length === 1 ? { _id: batch[0] as ObjectId } : { _id: { $in: batch } };
+      const removal = this.uploads.deleteMany(filter).then(
+        () => undefined,
+        () => undefined, // left for the sweeper
+      );
+      this.removals.add(removal);
+      void removal.then(() => this.removals.delete(removal));
+    }
+    await Promise.all(this.removals);
   }
 
   /**

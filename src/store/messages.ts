@@ -140,8 +140,8 @@ export class MessageStore {
           chunks: written.chunks,
         }),
       );
-      // The message is whole and visible; a marker left behind by a failure here is harmless.
-      await this.chunks.finish(messageId).catch(() => undefined);
+      // The message is whole and visible; its marker goes with the next batch.
+      this.chunks.finish(messageId);
       await this.usage?.add(userId, doc.size).catch(() => undefined);
       return toMessage(doc);
     } catch (error) {
@@ -309,6 +309,11 @@ export class MessageStore {
   /** The documents that still exist. */
   private async byDocIds(ids: readonly string[]): Promise<MessageDoc[]> {
     return ids.length === 0 ? [] : this.messages.find(byIds(ids)).toArray();
+  }
+
+  /** Completes background work (the removal of finished upload markers); close() calls it. */
+  async flush(): Promise<void> {
+    await this.chunks.flushFinished();
   }
 
   /** Removes every message and chunk of a user (account deletion). */

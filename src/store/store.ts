@@ -70,6 +70,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.messages.flush();
     await this.client.close();
   }
 }

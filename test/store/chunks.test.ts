@@ -105,6 +105,7 @@ describe('store: ciphertext chunks', () => {
         .toArray()
     ).map((doc) => doc._id);
     expect(ids.sort()).to.deep.equal([`${message.id}:0`, `${message.id}:1`]);
+    await store.messages.flush();
     expect(
       await raw
         .db(database)
@@ -147,6 +148,7 @@ describe('store: ciphertext chunks', () => {
       (error: Error) => error.message,
     );
     expect(outcome).to.equal('encryption failed');
+    await store.messages.flush(); // the earlier tests' markers
     expect(await db.collection('chunks').countDocuments({})).to.equal(chunksBefore);
     expect(await db.collection('uploads').countDocuments({})).to.equal(0);
     expect(await store.messages.count(user.id)).to.equal(0);
@@ -169,5 +171,34 @@ describe('store: ciphertext chunks', () => {
     // The same key as the user's commits.
     await store.messages.add(user.id, Buffer.from('ok'), new Date(), { encryptedTo: 'new key' });
     expect(await store.messages.count(user.id)).to.equal(1);
+  });
+
+  it('removes the markers of committed uploads in batches, by itself and at flush', async () => {
+    const user = await createTestUser(store);
+    const uploads = raw.db(database).collection('uploads');
+    await store.messages.flush();
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        new ObjectId((await store.messages.add(user.id, Buffer.from(`m${i}`), new Date())).id),
+      );
+    // They go together, off the deliveries' path, soon after without being asked…
+    for (let waited = 0; (await uploads.countDocuments({ _id: { $in: ids } })) > 0; waited += 100) {
+      expect(waited, 'markers still there after 5 s').to.be.below(5000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // …and at once when flushed (Store.close flushes).
+    const more = await store.messages.add(user.id, Buffer.from('m3'), new Date());
+    await store.messages.flush();
+    expect(await uploads.countDocuments({ _id: new ObjectId(more.id) })).to.equal(0);
+    // A marker left behind by a crash before its batch costs its message nothing.
+    await uploads.insertOne({
+      _id: new ObjectId(more.id),
+      user: new ObjectId(user.id),
+      startedAt: new Date(0),
+    });
+    expect(await store.messages.removeOrphanChunks(new Date())).to.equal(0);
+    expect(await uploads.countDocuments({ _id: new ObjectId(more.id) })).to.equal(0);
+    expect((await store.messages.read(user.id, more)).toString()).to.equal('m3');
   });
 });

@@ -59,6 +59,7 @@ describe('store: durable writes', () => {
       relay.sent.length = 0;
       const message = await store.messages.add(user.id, Buffer.alloc(1500, 1), new Date());
       await store.messages.remove(user.id, [message.id]);
+      await store.messages.flush();
       const writes = commandsIn(Buffer.concat(relay.sent)).filter((command) =>
         ['insert', 'update', 'delete', 'findAndModify'].some((name) => name in command),
       );
