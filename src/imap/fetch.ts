@@ -20,6 +20,8 @@ import {
   type StreamValue,
 } from '@zone-eu/wildduck/imap-core';
 import Indexer from '@zone-eu/wildduck/imap-core/lib/indexer/indexer';
+import type { Socket } from 'node:net';
+import type { Readable, Transform } from 'node:stream';
 import { markReceived } from '../mailbox/commit';
 import { MessageReader, headerLength } from '../mailbox/content';
 import { settle } from '../mailbox/settle';
@@ -124,7 +126,7 @@ async function sendMessages(
     const { values, ranges } = resolved;
     const response = session.formatResponse('FETCH', uid, { query: options.query, values });
     if (!response) continue;
-    await send(state, session, response);
+    await send(state, session, response, values.some(isStreamValue));
     // Every byte of this response is now with the operating system, on its way to the client.
     let completed = false;
     for (const [start, end] of ranges) {
@@ -292,28 +294,67 @@ class Trees {
 }
 
 /**
+ * Whether what the engine's response stream is given now reaches the socket before this call
+ * returns: nothing is queued in it and nothing holds it back. Only then does the empty write
+ * that follows a one-piece response call back after the response's bytes, as send() promises.
+ */
+function flowsThrough(writeStream: Transform, socket: Socket | undefined): boolean {
+  return (
+    socket !== undefined &&
+    !socket.writableNeedDrain &&
+    writeStream.readableLength === 0 &&
+    writeStream.readableFlowing === true
+  );
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  for await (const piece of stream) pieces.push(Buffer.from(piece as Uint8Array));
+  return Buffer.concat(pieces);
+}
+
+function isStreamValue(value: unknown): value is StreamValue {
+  return (value as StreamValue | null)?.type === 'stream';
+}
+
+/**
  * Writes one response through the engine's response stream and resolves when all its bytes
- * have been handed to the operating system (an empty write after them calls back only then).
+ * have been handed to the operating system (if the socket still holds some, an empty write
+ * after them calls back only then).
  * Rejects with ConnectionClosedError if the connection ends first.
+ *
+ * A response whose literals are all inline (up to INLINE_LITERAL_BYTES each) is compiled into
+ * one piece and leaves in one write; the engine's stream compiler would write the prefix, each
+ * literal, the closing parenthesis and the line end apart, a system call each, which costs more
+ * than the copy for all but large literals. Those (`streamed`) are still streamed.
  */
 async function send(
   state: ImapSessionState,
   session: ImapSession,
   response: ImapResponse,
+  streamed: boolean,
 ): Promise<void> {
   const signal = state.closed.signal;
   if (signal.aborted) throw new ConnectionClosedError('connection closed');
-  const compiled = imapHandler.compileStream(response);
+  const compiled =
+    streamed || !flowsThrough(session.writeStream, state.connection?._socket)
+      ? imapHandler.compileStream(response)
+      : // With `compiled` set, a string, the engine writes it and the line end in one piece
+        // (imap-composer.js). Compiled by the same stream compiler: imap-core's other compiler
+        // writes a partial's origin and length, where RFC 3501 §7.4.2 wants the origin only.
+        { compiled: (await collect(imapHandler.compileStream(response))).toString('binary') };
   await new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
-      compiled.destroy();
+      if ('destroy' in compiled) compiled.destroy();
       reject(new ConnectionClosedError('connection closed'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    compiled.once('error', (error: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(new BrokenResponseError('response failed', { cause: error }));
-    });
+    if ('once' in compiled) {
+      compiled.once('error', (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(new BrokenResponseError('response failed', { cause: error }));
+      });
+    }
     session.writeStream.write(compiled, () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
@@ -323,6 +364,10 @@ async function send(
   if (!socket || socket.destroyed || !socket.writable) {
     throw new ConnectionClosedError('connection closed');
   }
+  // A socket write the kernel took whole completes at once (Node's writeGeneric calls back
+  // synchronously when libuv's write did not have to queue): nothing held back means every byte
+  // written so far is with the operating system, and the empty write's system call is saved.
+  if (socket.writableLength === 0) return;
   await new Promise<void>((resolve, reject) => {
     const onAbort = (): void => reject(new ConnectionClosedError('connection closed'));
     signal.addEventListener('abort', onAbort, { once: true });
