@@ -58,6 +58,26 @@ describe('smtp: limits', function () {
     expect(plain.equals(expected)).to.equal(true);
   });
 
+  it('encrypts a large message separately for each recipient, as a stream, each copy whole', async () => {
+    // Above 1 MiB the captured message is streamed through OpenPGP.js once per recipient.
+    const bob = await h.addUser({ kind: 'rsa4096' });
+    const original = messageOfSize(3 * 1024 * 1024 + 7);
+    const client = await SmtpClient.ready(h.port);
+    const to = [alice.address('twice'), bob.address('twice')];
+    const reply = await client.send('big@example.org', to, dotStuff(original));
+    expect(reply.raw).to.match(/^250 2\.0\.0 /);
+    await client.quit();
+    for (const [user, address] of [
+      [bob, to[1]!],
+      [alice, to[0]!],
+    ] as const) {
+      const messages = await h.deps.store.messages.list(user.user.id);
+      const last = messages[messages.length - 1]!;
+      const plain = await h.gpg.decrypt(await h.deps.store.messages.read(user.user.id, last));
+      expect(plain.equals(expectedPlaintext('big@example.org', address, original))).to.equal(true);
+    }
+  });
+
   it('refuses 25 MB + 1 KB at the end of data with 552 5.3.4 and stays usable', async () => {
     const bob = await h.addUser();
     const client = await SmtpClient.ready(h.port);
