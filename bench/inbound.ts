@@ -252,7 +252,7 @@ function inboundReport(
       'DATA to reading the reply after the final dot (body transfer, encryption, storage). ' +
       '**Variants**: Haraka with its own `rcpt_to.in_host_list` and `queue/discard` and ' +
       "kzymy's generated configuration (the SMTP front end's ceiling); kzymy with encryption " +
-      'switched off (a bench-only preload makes `encryptToPgpMime` return its input); kzymy as ' +
+      'switched off (a bench-only preload makes `encryptToPgpMimeParts` hand back its input); kzymy as ' +
       '`npm start` runs it, on the embedded FerretDB (SQLite) and redis-server. Batches of ' +
       `${batchSize(1, options.quick)} (1 connection) and ${batchSize(20, options.quick)} ` +
       `(20 connections) messages, ${options.runs} runs, variant order rotated per run, the store ` +
@@ -280,9 +280,10 @@ function inboundReport(
         'fetched):',
       fillTable,
       'The rate should not fall as mail waits: every call on the delivery path is by `_id`, ' +
-        'and the quota check reads a cached total (see "Store calls" below). Before this ' +
-        'round it fell from 90 to 54 messages/s over the first 200 stored, because the RCPT ' +
-        'quota check summed the stored messages by reading the whole collection.',
+        'and the quota check reads a cached total (see "Store calls" below). Before the ' +
+        'quota total moved to Redis it fell from 90 to 54 messages/s over the first 200 ' +
+        'stored, because the RCPT quota check summed the stored messages by reading the whole ' +
+        'collection.',
       `**Haraka CPU profile** (kzymy, one batch at 20 connections, whole process life, so ` +
         '"node core (modules)" is start-up code loading; self time by module): ' +
         `${profile.modules}. The MongoDB driver and BSON take ` +
