@@ -43,7 +43,7 @@ parentheses. Ratios are computed per run between paired measurements, then summa
 
 \`\`\`sh
 bash bench/setup.sh          # once, as root: Debian dovecot-imapd for the fetch anchor
-npm run bench                # full run (about 15 minutes), rewrites this file
+npm run bench                # full run (about 7 minutes here), rewrites this file
 npm run bench -- --quick     # fewer messages and runs, under 3 minutes
 npm run bench -- --only encryption,inbound --runs 9
 \`\`\`
@@ -85,12 +85,13 @@ const FINDINGS = `
    call left costs about a millisecond of CPU between the driver and FerretDB; a write also
    costs FerretDB an SQLite transaction with an fsync, which kzymy wants: every write is sent
    with \`w: "majority", j: true\`, because a 250 must survive a crash.
-   **The 50% goal is out of reach on the embedded FerretDB on two cores**: half the discard
-   rate (about 400 of 800 messages/s) leaves 5 ms of CPU per message for all processes
-   together; the SMTP front end and the load generator use about 2 of them, so kzymy would have
-   about 3 ms for encryption and storage — and encrypting a 10 KB message to a Curve25519 key
-   alone takes about 3 ms of Haraka's CPU, the store calls several milliseconds more. MongoDB's per-call cost is a fraction of
-   FerretDB's, but it is not installable here to measure.
+   **The 50% goal is out of reach on the embedded FerretDB on two cores**: at half the
+   discard rate measured here (400–950 messages/s depending on the run and batch size), two
+   cores leave 2–5 ms of CPU per message for all processes together, the SMTP front end and the
+   load generator included — while encrypting a 10 KB message to a Curve25519 key alone costs
+   Haraka about 2–3 ms, and the store calls several milliseconds more between Haraka and
+   FerretDB (the CPU columns). MongoDB's per-call cost is a fraction of FerretDB's, but it is
+   not installable here to measure.
 3. **Encryption of small messages** is bounded by OpenPGP.js's X25519 path (an ephemeral key,
    agreement and AES key wrap through WebCrypto jobs on the thread pool), about 1.2 ms of
    \`openpgp.encrypt\` per message; the key checks around it are cached and cost about 0.1 ms.

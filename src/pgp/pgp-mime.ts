@@ -97,10 +97,10 @@ export async function encryptToPgpMimeParts(input: EncryptInput): Promise<Messag
   const outer = outerParts({ domain, outerTo, arrival: input.arrival });
   const size = payload.reduce((sum, piece) => sum + piece.length, 0);
   if (size <= STREAM_ABOVE_BYTES) {
-    const armored = armorMessage(await encryption.encrypt(Buffer.concat(payload, size)));
+    const armored = armorMessage(await encryptWhole(encryption, Buffer.concat(payload, size)));
     return [Buffer.concat([outer.head, armored, outer.tail])];
   }
-  return streamParts(outer, await encryption.encrypt(streamOf(payload)));
+  return streamParts(outer, await encryptStream(encryption, streamOf(payload)));
 }
 
 async function* streamParts(
@@ -131,19 +131,19 @@ function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
   );
 }
 
-interface PreparedEncryption {
-  encrypt(payload: Uint8Array): Promise<Uint8Array>;
-  encrypt(payload: ReadableStream<Uint8Array>): Promise<AsyncIterable<Uint8Array>>;
+/** What every encryption of one delivery shares: the key, its validity date, the session key. */
+interface Encryption {
+  key: openpgp.PublicKey;
+  date: Date;
+  arrival: Date;
+  sessionKey: { data: Uint8Array; algorithm: openpgp.enums.symmetricNames };
 }
 
 /**
  * Checks the key and draws the session key for encrypting a payload as a binary literal in a
  * SEIPDv1 packet; binary packets out.
  */
-async function prepareEncryption(
-  key: openpgp.PublicKey,
-  arrival: Date,
-): Promise<PreparedEncryption> {
+async function prepareEncryption(key: openpgp.PublicKey, arrival: Date): Promise<Encryption> {
   if (key.keyPacket.version !== 4) throw new Error('encryptToPgpMime: only v4 keys are supported');
   // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed).
   const date = keyValidityDate(key, arrival);
@@ -161,25 +161,45 @@ async function prepareEncryption(
     date,
     config: ENCRYPT_CONFIG,
   });
-  const sessionKey = { data: suggested.data, algorithm: suggested.algorithm };
-  const encrypt = async (payload: Uint8Array | ReadableStream<Uint8Array>) => {
-    // A binary literal ('b') so no implementation re-encodes line endings or charsets.
-    const message = await openpgp.createMessage({
-      binary: payload,
-      format: 'binary',
-      date: arrival,
-    });
-    // Binary out, armored by armor.ts: OpenPGP.js's own armor is slow and memory-hungry for large mail.
-    return openpgp.encrypt({
-      message,
-      encryptionKeys: key,
-      sessionKey,
-      date,
-      format: 'binary',
-      config: ENCRYPT_CONFIG,
-    });
+  return {
+    key,
+    date,
+    arrival,
+    sessionKey: { data: suggested.data, algorithm: suggested.algorithm },
   };
-  return { encrypt } as PreparedEncryption;
+}
+
+/** The options of openpgp.encrypt besides the message: binary out, armored by armor.ts. */
+function encryptOptions(e: Encryption) {
+  return {
+    encryptionKeys: e.key,
+    sessionKey: e.sessionKey,
+    date: e.date,
+    format: 'binary',
+    config: ENCRYPT_CONFIG,
+  } as const;
+}
+
+// Both encrypt a binary literal ('b'), so no implementation re-encodes line endings or charsets.
+async function encryptWhole(e: Encryption, payload: Uint8Array): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({
+    binary: payload,
+    format: 'binary',
+    date: e.arrival,
+  });
+  return openpgp.encrypt({ message, ...encryptOptions(e) });
+}
+
+async function encryptStream(
+  e: Encryption,
+  payload: ReadableStream<Uint8Array>,
+): Promise<AsyncIterable<Uint8Array>> {
+  const message = await openpgp.createMessage({
+    binary: payload,
+    format: 'binary',
+    date: e.arrival,
+  });
+  return openpgp.encrypt({ message, ...encryptOptions(e) });
 }
 
 interface OuterFields {
