@@ -13,7 +13,7 @@ import { encryptToPgpMime } from '../src/pgp/pgp-mime';
 import { GpgHome, type TestKeyKind } from '../test/helpers/gpg';
 import { floorEncrypt, type FloorKind } from './crypto-floor';
 import { profileEncryption } from './encryption-profile';
-import { makeMessage, sizeLabel } from './messages';
+import { benchEncryptInput, makeMessage, sizeLabel } from './messages';
 import { fmt, fmtSummary, mean, nowMs, pairedRatios, summarize, type Summary } from './stats';
 import type { BenchOptions, ScenarioReport, Target } from './types';
 
@@ -102,16 +102,7 @@ export async function runEncryption(options: BenchOptions): Promise<ScenarioRepo
       armoredKeys.set(kind, armored);
       const args = mailgateArgs(gpg.dir, key.fingerprint);
       const env = { ...process.env, GNUPGHOME: gpg.dir, LC_ALL: 'C' };
-      const kzymy: Encrypt = (raw) =>
-        encryptToPgpMime({
-          raw,
-          publicKeyArmored: armored,
-          envelopeFrom: 'sender@example.org',
-          recipient: 'inbox@bench.kzymy.test',
-          arrival: new Date(),
-          domain: 'kzymy.test',
-          outerTo: 'bench@bench.kzymy.test',
-        });
+      const kzymy: Encrypt = (raw) => encryptToPgpMime(benchEncryptInput(raw, armored));
       const anchor: Encrypt = (raw) => runProcess('gpg', args, raw, env);
       const mailgate: Encrypt | null = python
         ? (raw) => runProcess(python, ['-c', MAILGATE_PY, ...args], raw, env)

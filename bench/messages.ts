@@ -1,5 +1,6 @@
 /** Synthetic test mail: plausible headers and a text body of random printable lines. */
 import { randomBytes } from 'node:crypto';
+import type { EncryptInput } from '../src/pgp/pgp-mime';
 
 const CRLF = '\r\n';
 
@@ -42,4 +43,17 @@ export function sizeLabel(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MB`;
   if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KB`;
   return `${bytes} B`;
+}
+
+/** What the encryption benchmarks hand encryptToPgpMime: `raw` to this key, a fixed envelope. */
+export function benchEncryptInput(raw: Buffer, publicKeyArmored: string): EncryptInput {
+  return {
+    raw,
+    publicKeyArmored,
+    envelopeFrom: 'sender@example.org',
+    recipient: 'inbox@bench.kzymy.test',
+    arrival: new Date(),
+    domain: 'kzymy.test',
+    outerTo: 'bench@bench.kzymy.test',
+  };
 }

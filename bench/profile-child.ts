@@ -16,7 +16,7 @@ import { Session } from 'node:inspector/promises';
 import Module from 'node:module';
 import { DataCapture } from '../src/smtp/data-capture';
 import type { EncryptInput } from '../src/pgp/pgp-mime';
-import { makeMessage } from './messages';
+import { benchEncryptInput, makeMessage } from './messages';
 import { resetPeak, statusKiB } from './proc';
 
 type Resolver = (request: string, ...rest: unknown[]) => string;
@@ -42,15 +42,7 @@ function loadPgpMime(keyFile: string): { pgpMime: PgpMime; input: (raw: Buffer) 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pgpMime = require('../src/pgp/pgp-mime') as PgpMime;
   const armored = readFileSync(keyFile, 'utf8');
-  const input = (raw: Buffer): EncryptInput => ({
-    raw,
-    publicKeyArmored: armored,
-    envelopeFrom: 'sender@example.org',
-    recipient: 'inbox@bench.kzymy.test',
-    arrival: new Date(),
-    domain: 'kzymy.test',
-    outerTo: 'bench@bench.kzymy.test',
-  });
+  const input = (raw: Buffer): EncryptInput => benchEncryptInput(raw, armored);
   return { pgpMime, input };
 }
 
