@@ -116,15 +116,32 @@ async function* streamParts(
   yield Buffer.concat([armorer.end(), outer.tail]);
 }
 
-/** A web stream handing out the pieces one at a time, as OpenPGP.js asks for them. */
+/** Bytes handed to OpenPGP.js at a time when streaming: what it and the armor hold in flight. */
+const STREAM_PIECE_BYTES = 256 * 1024;
+
+/**
+ * A web stream handing out the pieces as OpenPGP.js asks for them, a large one in slices (views,
+ * not copies): given one 25 MB Buffer, OpenPGP.js would otherwise encrypt it as one chunk and
+ * hold several copies of it after all.
+ */
 function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
   let next = 0;
+  let offset = 0;
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
-        const piece = pieces[next++];
-        if (piece === undefined) controller.close();
-        else controller.enqueue(piece);
+        let piece = pieces[next];
+        while (piece !== undefined && offset >= piece.length) {
+          piece = pieces[++next];
+          offset = 0;
+        }
+        if (piece === undefined) {
+          controller.close();
+          return;
+        }
+        const slice = piece.subarray(offset, offset + STREAM_PIECE_BYTES);
+        offset += slice.length;
+        controller.enqueue(slice);
       },
     },
     { highWaterMark: 0 },

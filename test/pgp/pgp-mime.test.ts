@@ -224,6 +224,22 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       });
     }
 
+    it('streams a message given in one Buffer in slices too, never as one part', async () => {
+      const raw = randomBytes(5 * 1024 * 1024);
+      const sizes: number[] = [];
+      const parts: Buffer[] = [];
+      for await (const part of await encryptToPgpMimeParts(input(cv, raw))) {
+        sizes.push(part.length);
+        parts.push(part);
+      }
+      expect(sizes.length).to.be.greaterThan(10);
+      expect(Math.max(...sizes)).to.be.below(512 * 1024);
+      const plaintext = await gpg.decrypt(parseOuter(Buffer.concat(parts)).armored);
+      expect(
+        plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
+      ).to.equal(true);
+    });
+
     it('refuses an expired key before producing anything, streamed or not', async () => {
       const raw = randomBytes(STREAM_ABOVE_BYTES + 1);
       const later = new Date(Date.now() + 11 * 86_400_000);
