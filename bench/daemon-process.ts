@@ -1,6 +1,7 @@
 /** Starts bench/imap-daemon.js as a child and stops it; see that file. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { stopChild } from '../src/util/stop-child';
 import type { BenchEnv } from './env';
 
 export interface DaemonProcess {
@@ -43,17 +44,5 @@ export async function startImapDaemon(
     });
   });
   child.stdout.resume();
-  return { pid: child.pid ?? 0, imapPort, close: () => stop(child) };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  return { pid: child.pid ?? 0, imapPort, close: () => stopChild(child, 'SIGTERM', 10_000) };
 }

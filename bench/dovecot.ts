@@ -4,9 +4,10 @@
  * mail processes as `nobody`, started in the foreground (`dovecot -F -c CONF`) and stopped with
  * the benchmark. Only the settings needed to run it here are changed from Dovecot's defaults.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopChild } from '../src/util/stop-child';
 import { freePort, waitForPort } from '../src/services/ports';
 import { childPids } from './proc';
 
@@ -94,7 +95,7 @@ export async function startDovecot(dir: string): Promise<Dovecot> {
   try {
     await waitForPort('127.0.0.1', port, 30_000, alive);
   } catch (error) {
-    await stop(child);
+    await stopChild(child, 'SIGTERM', 10_000);
     throw new Error(`Dovecot did not start (see ${join(dir, 'dovecot.log')}): ${String(error)}`);
   }
   let serial = 0;
@@ -115,7 +116,7 @@ export async function startDovecot(dir: string): Promise<Dovecot> {
     count: () =>
       readdirSync(join(maildir, 'new')).length + readdirSync(join(maildir, 'cur')).length,
     async close() {
-      await stop(child);
+      await stopChild(child, 'SIGTERM', 10_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -126,16 +127,4 @@ function idOf(name: string): { uid: number; gid: number } {
   const group = spawnSync('id', ['-g', name], { encoding: 'utf8' });
   if (result.status !== 0 || group.status !== 0) throw new Error(`no user ${name}`);
   return { uid: Number(result.stdout.trim()), gid: Number(group.stdout.trim()) };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

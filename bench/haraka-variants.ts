@@ -9,10 +9,11 @@
  *   replaced by Haraka's own `rcpt_to.in_host_list` and `queue/discard`: the SMTP front end's
  *   ceiling on this machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stopChild } from '../src/util/stop-child';
 import { freePort, waitForPort } from '../src/services/ports';
 import { harakaFiles } from '../src/smtp/haraka-config';
 import { startHaraka } from '../src/smtp/haraka-runner';
@@ -119,21 +120,14 @@ async function startDiscard(
   try {
     await waitForPort(host, port, 30_000, alive);
   } catch (error) {
-    await stopChild(child);
+    await stopChild(child, 'SIGINT', 10_000);
     throw error;
   }
-  return { variant: 'discard', host, port, pid: child.pid ?? 0, close: () => stopChild(child) };
-}
-
-/** SIGINT (Haraka's shutdown), SIGKILL after 10 s. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
+  return {
+    variant: 'discard',
+    host,
+    port,
+    pid: child.pid ?? 0,
+    close: () => stopChild(child, 'SIGINT', 10_000),
+  };
 }

@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopChild } from '../util/stop-child';
 import { ferretdbBinary } from './paths';
 import { freePort, waitForPort } from './ports';
 
@@ -56,7 +57,7 @@ export async function startFerretDb(options: {
     join(options.dataDir, 'logs', 'ferretdb.log'),
   );
   await awaitReady(child, port, 'FerretDB');
-  return { url: `mongodb://${HOST}:${port}/`, port, stop: () => stopChild(child) };
+  return { url: `mongodb://${HOST}:${port}/`, port, stop: () => stopChild(child, 'SIGTERM', 5000) };
 }
 
 export async function startRedis(options: {
@@ -96,7 +97,7 @@ export async function startRedis(options: {
     join(options.dataDir, 'logs', 'redis.log'),
   );
   await awaitReady(child, port, 'redis-server');
-  return { url: `redis://${HOST}:${port}/0`, port, stop: () => stopChild(child) };
+  return { url: `redis://${HOST}:${port}/0`, port, stop: () => stopChild(child, 'SIGTERM', 5000) };
 }
 
 function startChild(command: string, args: string[], logFile: string): ChildProcess {
@@ -118,19 +119,7 @@ async function awaitReady(child: ChildProcess, port: number, name: string): Prom
       () => child.exitCode === null && child.signalCode === null,
     );
   } catch (error) {
-    await stopChild(child);
+    await stopChild(child, 'SIGTERM', 5000);
     throw new Error(`${name} did not start: ${(error as Error).message}`);
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

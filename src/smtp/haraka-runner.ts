@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stopChild } from '../util/stop-child';
 import type { KzymyConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { resolveDataDir } from '../services/paths';
@@ -141,7 +142,7 @@ export async function startHaraka(
       () => child.exitCode === null && child.signalCode === null,
     );
   } catch (error) {
-    await stop(child);
+    await stopChild(child, 'SIGINT', STOP_TIMEOUT_MS);
     throw new Error(`Haraka did not start (see ${logFile}): ${(error as Error).message}`);
   }
   options.logger.info('service.ready', { service: 'haraka', port });
@@ -153,24 +154,11 @@ export async function startHaraka(
     pid: child.pid ?? 0,
     process: child,
     exited,
-    close: () => stop(child),
+    close: () => stopChild(child, 'SIGINT', STOP_TIMEOUT_MS),
   };
 }
 
 /** node_modules/Haraka/bin/haraka, wherever npm put it. */
 function harakaBin(): string {
   return join(dirname(require.resolve('Haraka/package.json')), 'bin', 'haraka');
-}
-
-/** SIGINT (Haraka's shutdown signal), then SIGKILL if it has not exited in time. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
 }
