@@ -147,6 +147,19 @@ export async function storeMessages(
   return out;
 }
 
+/** A mailbox whose key is the fixture's (so clients can decrypt), holding `count` messages. */
+export async function mailboxWithMail(
+  fixture: Pick<MailboxServers, 'deps' | 'pgp'>,
+  count: number,
+): Promise<{ account: TestAccount; stored: Awaited<ReturnType<typeof storeMessages>> }> {
+  const { deps, pgp } = fixture;
+  const account = await createAccount(deps, {
+    fingerprint: pgp.fingerprint,
+    publicKey: pgp.publicKey,
+  });
+  return { account, stored: await storeMessages(deps, pgp, account.user.id, count) };
+}
+
 export interface ConnectOptions {
   port: number;
   host?: string;

@@ -10,7 +10,6 @@ import { ImapFlow } from 'imapflow';
 import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
-  createAccount,
   expectMailboxEmpty,
   expectedPlaintext,
   PgpFixture,
@@ -22,6 +21,7 @@ import {
   toLf,
   type ClientTarget,
   type TestAccount,
+  mailboxWithMail,
   useMailboxServers,
   type MailboxServers,
 } from '../helpers/clients';
@@ -36,14 +36,7 @@ describe('IMAP with real clients', function () {
   let pgp: PgpFixture;
   before(() => ({ deps, servers, pgp } = fixture));
 
-  async function mailbox(count: number): Promise<{ account: TestAccount; stored: Stored }> {
-    const account = await createAccount(deps, {
-      fingerprint: pgp.fingerprint,
-      publicKey: pgp.publicKey,
-    });
-    const stored = await storeMessages(deps, pgp, account.user.id, count);
-    return { account, stored };
-  }
+  const mailbox = (count: number) => mailboxWithMail(fixture, count);
 
   function target(account: TestAccount, tls = false): ClientTarget {
     return {

@@ -7,7 +7,6 @@ import { expect } from 'chai';
 import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
-  createAccount,
   expectedPlaintext,
   expectMailboxEmpty,
   PgpFixture,
@@ -17,6 +16,7 @@ import {
   toLf,
   type ClientTarget,
   type TestAccount,
+  mailboxWithMail,
   useMailboxServers,
   type MailboxServers,
 } from '../helpers/clients';
@@ -31,13 +31,7 @@ describe('POP3 with real clients', function () {
   let pgp: PgpFixture;
   before(() => ({ deps, servers, pgp } = fixture));
 
-  async function mailbox(count: number): Promise<{ account: TestAccount; stored: Stored }> {
-    const account = await createAccount(deps, {
-      fingerprint: pgp.fingerprint,
-      publicKey: pgp.publicKey,
-    });
-    return { account, stored: await storeMessages(deps, pgp, account.user.id, count) };
-  }
+  const mailbox = (count: number) => mailboxWithMail(fixture, count);
 
   function target(account: TestAccount, tls = false): ClientTarget {
     return {
