@@ -13,9 +13,13 @@ FERRETDB_BUILD="${FERRETDB_VERSION}-kzymy1"
 FERRETDB_DIR=".tools/ferretdb-${FERRETDB_BUILD}"
 
 runtime_packages=(redis-server openssl tor)
-# Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, GnuPG, a SOCKS
-# proxy, procmail, hashcash, Chromium for the web pages).
-test_packages=(swaks fetchmail getmail6 isync gnupg microsocks procmail hashcash chromium netcat-openbsd torsocks)
+# Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, offlineimap3,
+# neomutt, GnuPG, a SOCKS proxy, procmail, hashcash, Chromium for the web pages, systemd-analyze
+# for the unit files).
+# Installed without "Recommends", so a recommended package a test needs is named here:
+# libnet-ssleay-perl is what gives swaks STARTTLS. scripts/check-tools.sh checks them all.
+test_packages=(swaks libnet-ssleay-perl fetchmail getmail6 isync offlineimap3 neomutt gnupg microsocks
+  procmail hashcash chromium netcat-openbsd torsocks systemd)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
