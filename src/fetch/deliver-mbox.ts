@@ -44,7 +44,9 @@ export async function deliverToMbox(file: string, message: Buffer, sender: strin
 /** One mboxrd entry: separator line, quoted message with LF line endings, blank line. */
 export function mboxEntry(message: Buffer, sender: string, date: Date): Buffer {
   const body = toUnixLineEndings(message).toString('latin1');
-  const quoted = body.replace(/^(>*From )/gm, '>$1');
+  // mboxrd quotes "From " at the start of a line, and mbox lines end in LF only: with the `m`
+  // flag `^` would also match after a bare CR and add a ">" no reader takes off again.
+  const quoted = body.replace(/(^|\n)(>*From )/g, '$1>$2');
   const ending = quoted.endsWith('\n') ? '\n' : '\n\n';
   const from = /^[^\s]+$/.test(sender) ? sender : 'MAILER-DAEMON';
   return Buffer.from(`From ${from} ${asctime(date)}\n${quoted}${ending}`, 'latin1');
