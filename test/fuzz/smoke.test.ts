@@ -29,6 +29,7 @@ describe('fuzz: smoke run of every target (fixed seed)', function () {
           const result = await runEngine(target, context, {
             runs: target.smokeRuns,
             seed: SMOKE_SEED,
+            slowFactor: 10,
           });
           expect(result.failure, JSON.stringify(result.failure, null, 2)).to.equal(null);
           expect(result.inputs).to.equal(target.smokeRuns);
