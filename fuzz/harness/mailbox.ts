@@ -1,0 +1,146 @@
+/**
+ * What the IMAP and POP3 server targets share: real deps (FerretDB, Redis), an active account
+ * whose password hash is cheap to check, stored PGP/MIME messages, and a client side that talks
+ * to an engine connection over a MemorySocket.
+ *
+ * The account's hash is the production scrypt format with a tiny cost (N = 16): verifyPassword
+ * reads the cost from the hash, so each login takes microseconds instead of the deliberate
+ * ~70 ms. Wrong passwords are not generated (each would cost that hash against the decoy and
+ * the limiter's growing delay); test/imap/brute-force.test.ts covers failed logins.
+ */
+import { randomBytes, scryptSync } from 'node:crypto';
+import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
+import type { User } from '../../src/store/types';
+import type { TestDeps } from '../../test/helpers/deps';
+import { MemorySocket } from './memory-socket';
+import { recipientKeys } from './pgp-keys';
+import type { FuzzServices } from './services';
+
+export interface Mailbox {
+  deps: TestDeps;
+  user: User;
+  password: string;
+  publicKey: string;
+  /** Stores messages until the mailbox holds `count` (fuzz inputs fetch and delete them). */
+  refill(count: number): Promise<void>;
+}
+
+function cheapHash(password: string): string {
+  const salt = randomBytes(16);
+  const key = scryptSync(password, salt, 32, { N: 16, r: 8, p: 1 });
+  return ['scrypt', 16, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/** Bytes kzymy stores: what its SMTP side makes of a plain message. */
+function storedMessage(publicKey: string, i: number): Promise<Buffer> {
+  const raw = Buffer.from(
+    [
+      'From: Fuzz <fuzz@example.org>',
+      'To: someone@example.org',
+      `Subject: message ${i}`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      `body ${i}`,
+      '--b',
+      'Content-Type: application/octet-stream',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'AAECAwQ=',
+      '--b--',
+      '',
+    ].join('\r\n'),
+  );
+  return encryptToPgpMime({
+    raw,
+    publicKeyArmored: publicKey,
+    envelopeFrom: 'fuzz@example.org',
+    recipient: 'someone@x.kzymy.test',
+    arrival: new Date(),
+    domain: 'kzymy.test',
+    outerTo: 'undisclosed-recipients:;',
+  });
+}
+
+export async function openMailbox(services: FuzzServices): Promise<Mailbox> {
+  // A high failure limit: an input's stray LOGIN must not lock the account for the next ones.
+  const deps = await services.deps({ auth: { maxFailures: 1_000_000, lockSeconds: 1 } });
+  const { publicKeyArmored } = await recipientKeys();
+  const password = 'fuzz-password';
+  const user = await deps.store.users.create({
+    fingerprint: randomBytes(20).toString('hex'),
+    publicKey: publicKeyArmored,
+    passwordHash: cheapHash(password),
+    state: 'active',
+  });
+  const pool = await Promise.all([0, 1, 2, 3].map((i) => storedMessage(publicKeyArmored, i)));
+  let next = 0;
+  return {
+    deps,
+    user,
+    password,
+    publicKey: publicKeyArmored,
+    async refill(count) {
+      const held = (await deps.store.messages.list(user.id)).length;
+      for (let i = held; i < count; i++) {
+        await deps.store.messages.add(user.id, pool[next++ % pool.length] as Buffer, new Date());
+      }
+    },
+  };
+}
+
+/** The client's end of an engine connection: what the server wrote, and waiting for it. */
+export class ClientEnd {
+  readonly socket: MemorySocket;
+  private output = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  constructor() {
+    this.socket = new MemorySocket((chunk) => {
+      this.output = Buffer.concat([this.output, chunk]);
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    // The engine may destroy the socket with an error; that is an ending, not a crash.
+    this.socket.on('error', () => undefined);
+  }
+
+  get text(): string {
+    return this.output.toString('latin1');
+  }
+
+  send(bytes: Buffer | string): void {
+    this.socket.deliver(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1'));
+  }
+
+  /** Resolves true once `done()` holds, false after `ms` (or when the connection closed first). */
+  async waitFor(done: () => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!done()) {
+      if (this.closed) return done();
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
