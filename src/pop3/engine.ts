@@ -170,6 +170,7 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   override command_RETR(args: string, next: Next): void {
+    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
     const listing = this.listing();
     const found = listing ? this.numbered(listing, args) : null;
     super.command_RETR(args, (error) => {
@@ -180,6 +181,16 @@ export class KzymyPop3Connection extends POP3Connection {
         (failure) => this.hooks.onError(failure),
       );
     });
+  }
+
+  override command_DELE(args: string, next: Next): void {
+    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
+    super.command_DELE(args, next);
+  }
+
+  override command_TOP(args: string, next: Next): void {
+    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
+    super.command_TOP(args, next);
   }
 
   override command_QUIT(): void {
@@ -220,6 +231,21 @@ export class KzymyPop3Connection extends POP3Connection {
   private refuse(next: Next): void {
     this.send('-ERR Command not accepted');
     next();
+  }
+
+  /**
+   * RFC 1939 §3: a message number (and TOP's line count) is a decimal number. The engine reads
+   * them with Number(), so "RETR 1.5" looked up message 0.5, found none, and the TypeError that
+   * followed escaped its socket handler and ended the whole process (found by fuzzing,
+   * docs/fuzzing.md). Malformed arguments get the engine's own answer for them (-ERR, close);
+   * outside the TRANSACTION state the engine's state check answers first, as before.
+   */
+  private numbersWellFormed(args: string): boolean {
+    if (!this.listing()) return true;
+    return args
+      .trim()
+      .split(' ')
+      .every((part) => /^[0-9]{1,10}$/.test(part));
   }
 
   /** A message by its number (RFC 1939 §3 msg), unless it does not exist or is marked deleted. */

@@ -70,6 +70,8 @@ declare module '@zone-eu/wildduck/lib/pop3/connection' {
     command_LIST(args: string, next: POP3Connection.Next): void;
     command_UIDL(args: string, next: POP3Connection.Next): void;
     command_RETR(args: string, next: POP3Connection.Next): void;
+    command_DELE(args: string, next: POP3Connection.Next): void;
+    command_TOP(args: string, next: POP3Connection.Next): void;
     command_QUIT(args: string, next: POP3Connection.Next): void;
   }
   export = POP3Connection;
