@@ -85,9 +85,14 @@ export async function runEngine(
     if (count % every === 0) options.onProgress?.(count);
     escapes.rethrow();
     const started = performance.now();
-    await target.run(input, context);
+    try {
+      await target.run(input, context);
+    } finally {
+      // An escaped error is the cause of whatever else went wrong with this input (a session
+      // that never ended...): report it first, and never leave it for the next input.
+      escapes.rethrow();
+    }
     const took = performance.now() - started;
-    escapes.rethrow();
     if (took > slowMs) {
       throw new InvariantError(`one input took ${Math.round(took)} ms (bound ${slowMs} ms)`);
     }

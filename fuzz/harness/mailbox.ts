@@ -9,6 +9,7 @@
  * the limiter's growing delay); test/imap/brute-force.test.ts covers failed logins.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
 import type { User } from '../../src/store/types';
 import type { TestDeps } from '../../test/helpers/deps';
@@ -110,6 +111,11 @@ export class ClientEnd {
     });
     // The engine may destroy the socket with an error; that is an ending, not a crash.
     this.socket.on('error', () => undefined);
+  }
+
+  /** The socket as the engines type it. */
+  get clientSocket(): Socket {
+    return this.socket as unknown as Socket;
   }
 
   get text(): string {
