@@ -92,6 +92,9 @@ export class KzymyPop3Server extends POP3Server {
   }
 }
 
+/** How long a client has to complete the TLS handshake after STLS. */
+const TLS_HANDSHAKE_MS = 30_000;
+
 /** Unknown commands a session may send before it is closed. */
 const MAX_UNKNOWN_COMMANDS = 10;
 
@@ -216,6 +219,39 @@ export class KzymyPop3Connection extends POP3Connection {
       },
       (failure) => this.hooks.onError(failure),
     );
+  }
+
+  /**
+   * RFC 2595 §4 STLS. The engine takes every listener off the socket for the handshake and
+   * ends the connection only when the handshake succeeds or the socket fails with an error: a
+   * client that said STLS and then closed cleanly (or never started the handshake) left a
+   * connection that never closed, with no timeout, still counted by the server (found by
+   * fuzzing, docs/fuzzing.md). Here the socket closing, or the handshake taking longer than
+   * TLS_HANDSHAKE_MS, ends it like a reset.
+   */
+  override upgrade(callback: (error?: Error | null) => void): void {
+    const raw = this._socket;
+    let settled = false;
+    const abandon = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      raw.destroy();
+      // The engine treats ECONNRESET as the client's going: it closes without an error report.
+      callback(
+        Object.assign(new Error('Socket closed while initiating TLS'), { code: 'ECONNRESET' }),
+      );
+    };
+    const timer = setTimeout(abandon, TLS_HANDSHAKE_MS);
+    super.upgrade((error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      raw.removeListener('close', abandon);
+      callback(error);
+    });
+    // After super.upgrade, which removes every listener from the socket.
+    raw.once('close', abandon);
   }
 
   /** The socket the connection writes to now (after STLS, the TLS socket). */

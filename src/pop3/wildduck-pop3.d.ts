@@ -67,6 +67,8 @@ declare module '@zone-eu/wildduck/lib/pop3/connection' {
     _nextHandler: ((line: string, next: POP3Connection.Next) => void) | null;
     processQueue(): void;
     _resetSocketTimeout(): void;
+    /** STLS: replaces the socket by a TLS socket over it; calls back after the handshake. */
+    upgrade(callback: (error?: Error | null) => void): void;
     command_LIST(args: string, next: POP3Connection.Next): void;
     command_UIDL(args: string, next: POP3Connection.Next): void;
     command_RETR(args: string, next: POP3Connection.Next): void;
