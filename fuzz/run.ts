@@ -67,7 +67,7 @@ function positive(name: string, text: string): number {
 
 function runOne(name: string, options: Options, seed: number): Promise<Outcome> {
   const target = loadTarget(name);
-  // Long enough for a slow input and the services to start; progress comes every 1000 inputs.
+  // Long enough for a slow input and the services to start; progress comes every second.
   const hangMs = (options.hangSeconds ?? Math.max(120, (target.slowMs * 10) / 1000)) * 1000;
   const args = [name, String(options.runs), String(seed), ...(options.path ? [options.path] : [])];
   const child = fork(join(__dirname, 'worker.js'), args, { stdio: 'inherit' });

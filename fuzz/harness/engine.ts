@@ -20,9 +20,8 @@ export interface EngineOptions {
    * must not fail because a shared CI machine is busy; the fuzz runs keep the bounds.
    */
   slowFactor?: number;
-  /** Called every `progressEvery` inputs with the number run so far. */
+  /** Called at most once a second with the number of inputs run so far. */
   onProgress?(inputs: number): void;
-  progressEvery?: number;
 }
 
 export interface Failure {
@@ -77,12 +76,15 @@ export async function runEngine(
   options: EngineOptions,
 ): Promise<EngineResult> {
   const escapes = new EscapeCatcher();
-  const every = options.progressEvery ?? 1000;
+  let reported = performance.now();
   const slowMs = target.slowMs * (options.slowFactor ?? 1);
   let count = 0;
   const property = fc.asyncProperty(target.inputs(context), async (input) => {
     count += 1;
-    if (count % every === 0) options.onProgress?.(count);
+    if (options.onProgress && performance.now() - reported >= 1000) {
+      reported = performance.now();
+      options.onProgress(count);
+    }
     escapes.rethrow();
     const started = performance.now();
     try {

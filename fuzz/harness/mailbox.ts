@@ -14,6 +14,7 @@ import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
 import type { User } from '../../src/store/types';
 import type { TestDeps } from '../../test/helpers/deps';
 import { MemorySocket } from './memory-socket';
+import { InvariantError } from './target';
 import { recipientKeys } from './pgp-keys';
 import type { FuzzServices } from './services';
 
@@ -124,6 +125,24 @@ export class ClientEnd {
 
   send(bytes: Buffer | string): void {
     this.socket.deliver(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1'));
+  }
+
+  /**
+   * Ends the session from the client's side after `farewell` (LOGOUT / QUIT) was sent: waits for
+   * the server to close, then closes the client's side (FIN) and waits again. After STARTTLS or
+   * STLS the engine reads through a TLS socket layered on this in-memory stream, which does not
+   * pass a FIN on (a TCP socket does); there the client resets the connection instead.
+   * Throws InvariantError when the connection stays open.
+   */
+  async finish(upgraded: boolean): Promise<void> {
+    if (await this.waitFor(() => this.closed, 1500)) return;
+    this.socket.hangUp();
+    if (await this.waitFor(() => this.closed, 3000)) return;
+    if (!upgraded) throw new InvariantError('the connection did not close after the client did');
+    this.socket.destroy();
+    if (!(await this.waitFor(() => this.closed, 3000))) {
+      throw new InvariantError('the connection did not close after a reset');
+    }
   }
 
   /** Resolves true once `done()` holds, false after `ms` (or when the connection closed first). */

@@ -285,11 +285,7 @@ async function session(input: Input, ctx: Context): Promise<void> {
   for (const piece of chunked(Buffer.concat([...opened, ...lines]), input.cuts)) client.send(piece);
   // Ends IDLE, then LOGOUT (after a line break, in case the input left a line open).
   client.send('\r\nDONE\r\nzz LOGOUT\r\n');
-  if (!(await client.waitFor(() => client.closed, 1500))) {
-    // Still inside a literal, a SASL exchange or a TLS handshake: the client goes away.
-    client.socket.hangUp();
-    invariant(await client.waitFor(() => client.closed, 4000), 'the connection did not close');
-  }
+  await client.finish(/STLS|STARTTLS/i.test(Buffer.concat(lines).toString('latin1')));
 }
 
 export default defineTarget<Input, Context>({

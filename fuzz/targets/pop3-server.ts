@@ -124,10 +124,7 @@ async function session(input: Input, ctx: Context): Promise<void> {
   );
   for (const piece of chunked(Buffer.concat(lines), input.cuts)) client.send(piece);
   client.send('\r\nQUIT\r\n');
-  if (!(await client.waitFor(() => client.closed, 1500))) {
-    client.socket.hangUp();
-    invariant(await client.waitFor(() => client.closed, 4000), 'the connection did not close');
-  }
+  await client.finish(/STLS|STARTTLS/i.test(Buffer.concat(lines).toString('latin1')));
 }
 
 export default defineTarget<Input, Context>({
