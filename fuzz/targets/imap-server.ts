@@ -13,6 +13,7 @@
  */
 import * as fc from 'fast-check';
 import { AuthLimiter } from '../../src/auth/limiter';
+import { errorKind } from '../../src/log/logger';
 import { KzymyImapServer } from '../../src/imap/engine';
 import { installAuth } from '../../src/imap/auth';
 import { installFetch } from '../../src/imap/fetch';
@@ -257,6 +258,8 @@ async function context(services: Parameters<typeof openMailbox>[0]): Promise<Con
       plaintextAuth: true,
       beforeLogout: logoutCommit(ctx),
       onError: (error) => ctx.onError(error, 'engine'),
+      onBadArguments: (error) =>
+        deps.logger.info('imap.error', { where: 'arguments', kind: errorKind(error) }),
     },
   });
   server.notifier = notifier;

@@ -42,11 +42,14 @@ import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushserv
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
 import { settle } from '../mailbox/settle';
+import { guardCommandArguments } from './argument-guard';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 
 export interface KzymyImapHooks {
   /** Whether LOGIN/AUTHENTICATE are allowed before TLS on this listener. */
   plaintextAuth: boolean;
+  /** A command the engine could not handle with the client's arguments (answered BAD). */
+  onBadArguments(error: unknown): void;
   /** The commit point: runs before LOGOUT's BYE. Its failure is logged, LOGOUT still ends. */
   beforeLogout(session: ImapSession): Promise<void>;
   onError(error: unknown): void;
@@ -165,6 +168,8 @@ function installCommandOverrides(): void {
       refusal(this, command, callback);
     });
   }
+  // Last, so that it also wraps the replacements above.
+  guardCommandArguments((connection) => isKzymy(connection)?.kzymy.onBadArguments ?? null);
 }
 
 const logoutOriginal = logoutCommand.handler;

@@ -51,6 +51,9 @@ export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
         plaintextAuth,
         beforeLogout: logoutCommit(ctx),
         onError: (error) => ctx.onError(error, 'engine'),
+        // The client's arguments, answered BAD: logged below our own errors.
+        onBadArguments: (error) =>
+          deps.logger.info('imap.error', { where: 'arguments', kind: errorKind(error) }),
       },
     });
     server.notifier = notifier;
