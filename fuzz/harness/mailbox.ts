@@ -99,7 +99,7 @@ export class ClientEnd {
   readonly socket: MemorySocket;
   private output = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
-  closed = false;
+  private closeSeen = false;
 
   constructor() {
     this.socket = new MemorySocket((chunk) => {
@@ -107,11 +107,19 @@ export class ClientEnd {
       this.wake();
     });
     this.socket.on('close', () => {
-      this.closed = true;
+      this.closeSeen = true;
       this.wake();
     });
     // The engine may destroy the socket with an error; that is an ending, not a crash.
     this.socket.on('error', () => undefined);
+  }
+
+  /**
+   * The connection is over: closed, or destroyed by a TLS layer over it (which, on an
+   * in-memory stream, does not always let 'close' through).
+   */
+  get closed(): boolean {
+    return this.closeSeen || this.socket.destroyed;
   }
 
   /** The socket as the engines type it. */
@@ -153,7 +161,8 @@ export class ClientEnd {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+        // Polls as well: destruction by a TLS layer wakes nobody.
+        const timer = setTimeout(resolve, Math.min(left, 50));
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();

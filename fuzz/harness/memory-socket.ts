@@ -42,9 +42,11 @@ export class MemorySocket extends Duplex {
   }
 
   override _final(callback: () => void): void {
-    // The code under test closed its side: the peer answers with its own FIN, as TCP peers do.
+    // The code under test closed its side: the peer closes too, as TCP peers do, and the socket
+    // closes (an engine that has stopped reading would otherwise never see the end).
     this.hangUp();
     callback();
+    setImmediate(() => this.destroy());
   }
 
   setTimeout(): this {
