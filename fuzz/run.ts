@@ -70,20 +70,27 @@ function runOne(name: string, options: Options, seed: number): Promise<Outcome> 
   // Long enough for a slow input and the services to start; progress comes every second.
   const hangMs = (options.hangSeconds ?? Math.max(120, (target.slowMs * 10) / 1000)) * 1000;
   const args = [name, String(options.runs), String(seed), ...(options.path ? [options.path] : [])];
-  const child = fork(join(__dirname, 'worker.js'), args, { stdio: 'inherit' });
+  // Its own process group: a worker killed by the watchdog takes its FerretDB and Redis along.
+  const child = fork(join(__dirname, 'worker.js'), args, { stdio: 'inherit', detached: true });
   return new Promise((resolve) => {
     let inputs = 0;
     let outcome: Outcome | null = null;
     let watchdog = setTimeout(onHang, hangMs);
     function onHang(): void {
       outcome = { kind: 'hang', target: name, seed, inputs, seconds: hangMs / 1000 };
-      child.kill('SIGKILL');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }
+    let shown = Date.now();
     child.on('message', (message: WorkerMessage) => {
       clearTimeout(watchdog);
       watchdog = setTimeout(onHang, hangMs);
-      if (message.type === 'progress') inputs = message.inputs;
-      else if (message.type === 'result') outcome = { kind: 'done', result: message.result };
+      if (message.type === 'progress') {
+        inputs = message.inputs;
+        if (Date.now() - shown >= 60_000) {
+          shown = Date.now();
+          process.stdout.write(`${name}: ${inputs} inputs so far\n`);
+        }
+      } else if (message.type === 'result') outcome = { kind: 'done', result: message.result };
       else outcome = { kind: 'error', target: name, error: message.error };
     });
     child.on('exit', (code, signal) => {
