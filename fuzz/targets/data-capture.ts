@@ -261,6 +261,6 @@ export default defineTarget<Input, Context>({
     }
     check(context, input.wire, input.cuts, input.lineLimit, expected(input.wire));
   },
-  smokeRuns: 2000,
+  smokeRuns: 1000,
   slowMs: 2000,
 });

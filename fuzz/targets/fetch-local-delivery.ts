@@ -138,7 +138,7 @@ export default defineTarget<Buffer, null>({
       'an MDA argument is not one shell word holding the envelope value',
     );
   },
-  smokeRuns: 1000,
+  smokeRuns: 200,
   // Generous for a loaded machine: a quadratic step on the 200,000-unit inputs takes seconds more.
   slowMs: 5000,
 });

@@ -105,6 +105,6 @@ export default defineTarget<Input, Context>({
       'the stored key does not check again to the same key',
     );
   },
-  smokeRuns: 150,
+  smokeRuns: 400,
   slowMs: 5000,
 });
