@@ -24,7 +24,7 @@ COPY package.json package-lock.json ./
 # install scripts only for approved packages), so this keeps the image's node_modules the same.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 # The context is what .dockerignore lets in: the whole TypeScript tree tsconfig.json includes
-# (src, haraka-plugins, test, bench — whichever exist), so tsc type-checks what CI type-checks.
+# (src, haraka-plugins, test, bench, fuzz — whichever exist), so tsc type-checks what CI type-checks.
 # Only dist/src and dist/haraka-plugins go into the image.
 COPY . .
 RUN npm run build
