@@ -15,6 +15,7 @@ import { headerLength } from '../mailbox/content';
 import { settle } from '../mailbox/settle';
 import type { StoredMessage } from '../store/types';
 import { flagKey, isReadOnly } from './select';
+import { hasInvalidSearchDate } from './search-dates';
 import { requireUser, type ImapContext } from './session';
 
 /** Flags a message may carry; keywords are client metadata, so keep them few and short. */
@@ -70,6 +71,9 @@ export function installStoreExpungeSearch(server: IMAPServer, ctx: ImapContext):
   };
 
   server.onSearch = (_mailbox, options, session, callback) => {
+    // The engine would throw on such a date while matching (src/imap/search-dates.ts). It answers
+    // any error of onSearch with NO [TEMPFAIL], which would invite a retry: RFC 5530 CLIENTBUG.
+    if (hasInvalidSearchDate(options.query)) return callback(null, { uidList: 'CLIENTBUG' });
     const state = ctx.sessions.get(session);
     settle<{ uidList: number[] }>(
       async () => {

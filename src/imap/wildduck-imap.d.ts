@@ -311,7 +311,8 @@ declare module '@zone-eu/wildduck/imap-core' {
       mailbox: string,
       options: SearchOptions,
       session: ImapSession,
-      callback: Done<[{ uidList: number[] }]>,
+      /** A string uidList is answered `NO [CODE]` (RFC 5530). */
+      callback: Done<[{ uidList: number[] | string }]>,
     ): void;
   }
 
