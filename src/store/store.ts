@@ -1,5 +1,6 @@
 /** Opens the database, applies the indexes and hands out the typed collections. */
 import { MongoClient } from 'mongodb';
+import { ForwardClaims } from './forwards';
 import { applyIndexes } from './indexes';
 import { MessageStore, type UsageCache, type UserLock } from './messages';
 import { UserStore } from './users';
@@ -36,6 +37,8 @@ export class Store {
     private readonly client: MongoClient,
     readonly users: UserStore,
     readonly messages: MessageStore,
+    /** The forwarding worker's leases and refusals (src/forward/). */
+    readonly forwards: ForwardClaims,
   ) {}
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -51,7 +54,7 @@ export class Store {
     const clock = options.clock ?? (() => new Date());
     const users = new UserStore(db, clock);
     const messages = new MessageStore(db, users, options.userLock, options.usage);
-    return new Store(client, users, messages);
+    return new Store(client, users, messages, new ForwardClaims(db, clock));
   }
 
   /** Purges a user: every message and chunk, then the user document with its address policy. */

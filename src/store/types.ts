@@ -25,6 +25,36 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** Push delivery (src/forward/): where her mail is forwarded, or null when it waits for pickup. */
+  forward: ForwardSetting | null;
+}
+
+/**
+ * 'pending' until the user types back the code mailed to the destination (encrypted to her key),
+ * so that kzymy cannot be aimed at an address she does not control; 'active' from then on.
+ */
+export type ForwardState = 'pending' | 'active';
+
+/** A destination's permanent refusal (RFC 5321 §4.2.1: a 5yz reply): shown, never bounced. */
+export interface ForwardFailure {
+  at: Date;
+  /** The reply code, 500-599. */
+  code: number;
+  /** The RFC 3463 enhanced status code when the reply had one ("5.1.1"), else null. */
+  status: string | null;
+}
+
+export interface ForwardSetting {
+  /** The destination mailbox (RFC 5321 §4.1.2 Mailbox), ASCII, as the user gave it. */
+  address: string;
+  /** The MX host given explicitly (an onion name, with an optional ":port"); null: the MX of the address's domain. */
+  host: string | null;
+  state: ForwardState;
+  /** While pending: a hash of the code mailed to the destination, and when it stops counting. */
+  codeHash: string | null;
+  codeExpiresAt: Date | null;
+  /** The last permanent refusal; cleared when a message next goes through. */
+  failure: ForwardFailure | null;
 }
 
 export interface NewUser {
@@ -48,4 +78,10 @@ export interface StoredMessage {
   fetchedAt: Date | null;
 }
 
-export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';
+export type DeleteReason =
+  | 'fetched'
+  | 'expunged'
+  | 'grace-expired'
+  | 'retention'
+  | 'user-deleted'
+  | 'forwarded';
