@@ -43,8 +43,13 @@ export const DELETE_REASONS = [
   'grace_expired',
   'retention',
   'user_deleted',
+  'forwarded',
 ] as const;
 export type DeleteReason = (typeof DELETE_REASONS)[number];
+
+/** What became of one message (or one forwarding code) sent to a destination (src/forward/). */
+export const FORWARD_RESULTS = ['delivered', 'deferred', 'refused'] as const;
+export type ForwardResult = (typeof FORWARD_RESULTS)[number];
 
 /** Where a login can fail. */
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
@@ -83,6 +88,10 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  /** One message sent to a forwarding destination: 250, 4xx or no connection, or 5xx. */
+  forwardAttempted(result: ForwardResult): void;
+  /** One code message sent to a destination being set up. */
+  forwardCodeSent(result: ForwardResult): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -130,6 +139,18 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const forwards = new Counter({
+    name: 'kzymy_forwards_total',
+    help: 'Messages sent to forwarding destinations, by result (never by user or destination).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const forwardCodes = new Counter({
+    name: 'kzymy_forward_codes_total',
+    help: 'Codes mailed to new forwarding destinations, by result.',
+    labelNames: ['result'] as const,
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -146,6 +167,10 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const result of FORWARD_RESULTS) {
+    forwards.inc({ result }, 0);
+    forwardCodes.inc({ result }, 0);
+  }
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -188,6 +213,13 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     loginFailed: (protocol) => {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
+    },
+    forwardAttempted: (result) => {
+      if (member(FORWARD_RESULTS, result, 'kzymy_forwards_total')) forwards.inc({ result });
+    },
+    forwardCodeSent: (result) => {
+      if (member(FORWARD_RESULTS, result, 'kzymy_forward_codes_total'))
+        forwardCodes.inc({ result });
     },
   };
 }
