@@ -7,18 +7,22 @@
  * The destination address goes to the store and to the destination, never to a log line or a
  * metric label.
  */
+import { Resolver } from 'node:dns/promises';
 import type { KzymyConfig } from '../config/schema';
+import type { DaemonDeps } from '../daemon/deps';
 import type { Logger } from '../log/logger';
 import type { KzymyMetrics } from '../metrics/registry';
 import type { Store } from '../store/store';
 import type { ForwardSetting, User } from '../store/types';
 import { activationCodeMatches, hashActivationCode, newActivationCode } from '../web/activation';
+import { CODES_PER_HOUR, redisCodeLimit, type CodeLimit } from './code-limit';
 import { codeMessage } from './code-message';
 import { formatHost, parseDestination } from './destination';
 import { formatReply, type SendOutcome } from './outcome';
 import { resolveRoute, type MxResolver } from './route';
 import { SmtpSession } from './smtp-client';
 import { transportOptions } from './transport';
+import { FORWARD_NUDGE_UID } from './worker';
 
 export interface ForwardDeps {
   config: Readonly<KzymyConfig>;
@@ -30,9 +34,13 @@ export interface ForwardDeps {
   resolver: MxResolver;
   /** Tells the forwarding workers to look at this user now (a new-mail event). */
   nudge?: (user: User) => Promise<void>;
+  /** How many code messages an account may send (the web); none for the operator's CLI. */
+  codeLimit?: CodeLimit;
 }
 
-export type ProposeResult = { ok: true; validMinutes: number } | { ok: false; problem: string };
+export type ProposeResult =
+  | { ok: true; validMinutes: number }
+  | { ok: false; problem: string; limited?: boolean };
 
 export type ConfirmResult = 'active' | 'wrong' | 'expired' | 'not-pending';
 
@@ -56,6 +64,13 @@ export class ForwardService {
     const parsed = parseDestination(addressInput, hostInput, config.domain);
     if (!parsed.ok) return parsed;
     const { destination } = parsed;
+    if (this.deps.codeLimit && !(await this.deps.codeLimit.take(user.id, clock()))) {
+      return {
+        ok: false,
+        limited: true,
+        problem: `That is ${CODES_PER_HOUR} code messages this hour already. Nothing was sent; try again later.`,
+      };
+    }
     const setting = {
       address: destination.address,
       host: formatHost(destination.host, destination.port),
@@ -183,4 +198,19 @@ function problemText(outcome: Exclude<SendOutcome, { kind: 'delivered' }>): stri
     'private-host': 'it points at a private network address',
   };
   return `kzymy could not send the code: ${why[outcome.reason]}. ${unchanged}`;
+}
+
+/** The service of a running daemon, or null when the operator has not enabled forwarding. */
+export function daemonForwardService(deps: DaemonDeps): ForwardService | null {
+  if (!deps.config.forward.enabled) return null;
+  return new ForwardService({
+    config: deps.config,
+    store: deps.store,
+    logger: deps.logger.child('forward'),
+    metrics: deps.metrics,
+    clock: deps.clock,
+    resolver: new Resolver(),
+    nudge: (user) => deps.publisher.publish({ userId: user.id, uid: FORWARD_NUDGE_UID }),
+    codeLimit: redisCodeLimit(deps.redis, deps.config.redis.prefix),
+  });
 }
