@@ -9,6 +9,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import { daemonForwardService } from '../forward/service';
 import { projectRoot } from '../services/paths';
 import { createWebApp } from './app';
 import type { WebContext } from './context';
@@ -61,6 +62,7 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
     assets: loadStaticAssets(),
     signupDoc: loadSignupDoc(),
     secureCookie: secureCookie(config),
+    forward: daemonForwardService(deps),
   };
 }
 
