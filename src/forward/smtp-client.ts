@@ -173,24 +173,34 @@ export class SmtpSession {
     setTimeout(() => this.connection.close(), 5_000).unref();
   }
 
-  /** Runs one callback-style call with the deadline; on timeout the connection is dropped. */
+  /**
+   * Runs one callback-style call with the deadline; on timeout the connection is dropped. A
+   * failure of the connection itself (a refused greeting, a closed socket) is emitted as an
+   * event rather than handed to the callback, so it ends the step too.
+   */
   private step<T>(run: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        this.closed = true;
-        this.connection.close();
-        reject(Object.assign(new Error('deadline'), { code: 'ETIMEDOUT' }));
-      }, this.timeoutMs);
-      run((error, value) => {
+      const finish = (error: Error | null, value?: T): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.connection.removeListener('error', onError);
+        this.connection.removeListener('end', onEnd);
         if (error) reject(error);
         else resolve(value as T);
-      });
+      };
+      const onError = (error: Error): void => finish(error);
+      const onEnd = (): void =>
+        finish(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }));
+      const timer = setTimeout(() => {
+        this.closed = true;
+        this.connection.close();
+        finish(Object.assign(new Error('deadline'), { code: 'ETIMEDOUT' }));
+      }, this.timeoutMs);
+      this.connection.on('error', onError);
+      this.connection.once('end', onEnd);
+      run(finish);
     });
   }
 }

@@ -89,6 +89,28 @@ describe('forward: the activation code', function () {
     expect(kept).to.include({ address: 'old@example.org', state: 'active' });
   });
 
+  it('refuses a destination on a private address unless the operator allows it', async () => {
+    const config = fixture.deps.config;
+    const strict = new ForwardService({
+      config: { ...config, forward: { ...config.forward, allowPrivateHosts: false } },
+      store: fixture.deps.store,
+      logger: fixture.deps.logger,
+      clock: () => new Date(now),
+      resolver: new Resolver(),
+    });
+    const user = await fixture.addUser();
+    const before = destination.connections;
+    for (const host of [`127.0.0.1:${destination.port}`, '10.1.2.3', '192.168.0.25:2525']) {
+      expect(await strict.propose(user, 'her@example.org', host)).to.deep.equal({
+        ok: false,
+        problem:
+          'kzymy could not send the code: it points at a private network address. Nothing was changed.',
+      });
+    }
+    expect(destination.connections).to.equal(before);
+    expect((await fixture.deps.store.users.byId(user.id))?.forward).to.equal(null);
+  });
+
   it('checks a destination before anything is sent', () => {
     const onion = `${'a'.repeat(56)}.onion`;
     const cases: Array<[string, string, string | null]> = [

@@ -69,13 +69,15 @@ describe('forward: the worker', function () {
     expect(await count(user)).to.equal(0);
   });
 
-  it('upgrades with STARTTLS when the destination offers it', async () => {
+  it('upgrades with STARTTLS when the destination offers it, and sends a message stored in several chunks whole', async () => {
     const tls = await startDestination({
       starttls: { key: fixture.deps.tls.key, cert: fixture.deps.tls.cert },
     });
     try {
       const user = await fixture.addUser({ address: 'her@example.net', host: at(tls) });
-      const [stored] = await fixture.deposit(user, 1, 200_000);
+      // Over 2.5 MB: stored as three 1 MiB chunks, read back and sent as one message.
+      const [stored] = await fixture.deposit(user, 1, 2_500_000);
+      expect((stored as Buffer).length).to.be.above(2 * 1024 * 1024);
       const report = await forwarder.runUser(user.id);
       expect(report.delivered).to.equal(1);
       expect(tls.received).to.have.length(1);
@@ -209,6 +211,52 @@ describe('forward: the worker', function () {
       expect(busy.received).to.have.length(2);
     } finally {
       await busy.close();
+    }
+  });
+
+  it('keeps the message when the connection drops after the data, before the reply (no 250, no delete)', async () => {
+    const dropping = await startDestination();
+    try {
+      const user = await fixture.addUser({ address: 'drop@example.org', host: at(dropping) });
+      const [stored] = await fixture.deposit(user, 1);
+      dropping.behaviour.dropAfterData = true;
+      expect((await forwarder.runUser(user.id)).deferred).to.equal(1);
+      expect(await count(user)).to.equal(1);
+      dropping.behaviour.dropAfterData = false;
+      await waitFor('delivered on a later try', async () => {
+        await forwarder.runUser(user.id);
+        return (await count(user)) === 0;
+      });
+      expect(dropping.received).to.have.length(1);
+      expect(dropping.received[0]?.data.equals(stored as Buffer)).to.equal(true);
+    } finally {
+      await dropping.close();
+    }
+  });
+
+  it('treats a 421 greeting as try-again and a 554 greeting as a refusal', async () => {
+    const closed = await startDestination();
+    try {
+      const user = await fixture.addUser({ address: 'greet@example.org', host: at(closed) });
+      await fixture.deposit(user, 1);
+      closed.behaviour.connect = { code: 421, text: '4.3.2 not now' };
+      expect(await forwarder.runUser(user.id)).to.deep.equal({
+        delivered: 0,
+        deferred: 1,
+        refused: 0,
+      });
+      closed.behaviour.connect = { code: 554, text: '5.7.1 no service for you' };
+      await waitFor('the backoff to pass and the refusal', async () => {
+        return (await forwarder.runUser(user.id)).refused === 1;
+      });
+      expect(await count(user)).to.equal(1);
+      expect((await fixture.deps.store.users.byId(user.id))?.forward?.failure).to.include({
+        code: 554,
+        status: '5.7.1',
+      });
+      expect(closed.received).to.have.length(0);
+    } finally {
+      await closed.close();
     }
   });
 

@@ -22,6 +22,8 @@ export interface Behaviour {
   connect: { code: number; text: string } | null;
   rcpt: { code: number; text: string } | null;
   data: { code: number; text: string } | null;
+  /** Drop the connection once the data has arrived, before any reply to it. */
+  dropAfterData: boolean;
 }
 
 export interface TestDestination {
@@ -43,7 +45,7 @@ export async function startDestination(
   options: { starttls?: { key: Buffer; cert: Buffer }; port?: number } = {},
 ): Promise<TestDestination> {
   const received: Received[] = [];
-  const behaviour: Behaviour = { connect: null, rcpt: null, data: null };
+  const behaviour: Behaviour = { connect: null, rcpt: null, data: null, dropAfterData: false };
   const state = { connections: 0 };
   const make = (): SMTPServer =>
     new SMTPServer({
@@ -63,6 +65,16 @@ export async function startDestination(
         const pieces: Buffer[] = [];
         stream.on('data', (piece: Buffer) => pieces.push(piece));
         stream.on('end', () => {
+          if (behaviour.dropAfterData) {
+            // smtp-server keeps its connections (and their sockets) in a set of its own.
+            const { connections } = server as unknown as {
+              connections: Set<{ session?: { id: string }; _socket: { destroy(): void } }>;
+            };
+            for (const connection of connections) {
+              if (connection.session?.id === session.id) connection._socket.destroy();
+            }
+            return;
+          }
           if (behaviour.data) return callback(replyError(behaviour.data));
           const from = session.envelope.mailFrom;
           received.push({
