@@ -158,6 +158,12 @@ export class ForwardClaims {
     return (await this.docs.deleteMany({ user, kind: 'refused' })).deletedCount;
   }
 
+  /** Removes every document of a user (account deletion). */
+  async purgeUser(userId: string): Promise<void> {
+    const user = parseId(userId);
+    if (user) await this.docs.deleteMany({ user });
+  }
+
   /**
    * Removes what is no longer needed: leases and refusals of messages that are gone (fetched,
    * expired, forwarded, or their user deleted), and takeovers past their time. Returns the count.

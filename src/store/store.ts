@@ -65,6 +65,7 @@ export class Store {
     await this.messages.purgeUser(userId);
     const removed = await this.users.removeDocument(userId);
     await this.messages.purgeUser(userId);
+    await this.forwards.purgeUser(userId);
     return removed;
   }
 

@@ -4,7 +4,8 @@
  * the user's forwarding setting. Against the run's FerretDB.
  */
 import { expect } from 'chai';
-import { ObjectId } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
+import { COLLECTIONS } from '../../src/store/indexes';
 import { Store } from '../../src/store/store';
 import type { ForwardSetting } from '../../src/store/types';
 import { createTestUser, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
@@ -100,6 +101,30 @@ describe('store: forwarding claims and settings', function () {
     expect(await a.forwards.refusedCount(other.id)).to.equal(0);
     expect(await a.forwards.forgetRefusals(user.id)).to.equal(1);
     expect(await a.forwards.refusal(user.id, stored.id)).to.equal(null);
+  });
+
+  it('leaves no forwarding document of a deleted user', async () => {
+    const user = await createTestUser(a);
+    const stored = await a.messages.add(user.id, Buffer.from('ciphertext\r\n'), clock());
+    const refused = await a.forwards.claim(user.id, stored.id, 60_000);
+    await a.forwards.refuse(refused as NonNullable<typeof refused>, {
+      at: clock(),
+      code: 550,
+      status: null,
+    });
+    expect(await a.forwards.claim(user.id, new ObjectId().toHexString(), 60_000)).not.to.equal(
+      null,
+    );
+    expect(await a.deleteUser(user.id)).to.equal(true);
+    const raw = await MongoClient.connect(testMongoUrl());
+    try {
+      const text = JSON.stringify(
+        await raw.db(database).collection(COLLECTIONS.forwards).find({}).toArray(),
+      );
+      expect(text).not.to.include(user.id);
+    } finally {
+      await raw.close();
+    }
   });
 
   it('stores the forwarding setting, and a refusal only for the destination it was meant for', async () => {
