@@ -139,6 +139,8 @@ export class ForwardService {
   /** Stops forwarding: mail waits for pickup again. */
   async stop(user: User): Promise<void> {
     await this.deps.store.users.clearForward(user.id);
+    // Which messages a destination refused is of no use without one.
+    await this.deps.store.forwards.forgetRefusals(user.id);
     this.deps.logger.info('forward.stopped', { user: user.id });
   }
 
