@@ -16,6 +16,7 @@
 import { Resolver } from 'node:dns/promises';
 import type { DaemonDeps } from '../daemon/deps';
 import { errorKind } from '../log/logger';
+import { MailboxGoneError } from '../store/messages';
 import type { StoredMessage, User } from '../store/types';
 import { ForwardBackoff } from './backoff';
 import type { SendOutcome } from './outcome';
@@ -137,14 +138,21 @@ export function startForwarder(deps: DaemonDeps, options: ForwarderOptions = {})
           }
           if (route.kind === 'refused') {
             outcome = route.outcome;
-          } else if (session === null) {
-            const opened = await openSession(route.endpoints);
-            session = opened.ok ? opened.session : null;
-            outcome = opened.ok
-              ? await opened.session.send(forward.address, await ciphertext(userId, message))
-              : opened.outcome;
           } else {
-            outcome = await session.send(forward.address, await ciphertext(userId, message));
+            const bytes = await ciphertext(userId, message);
+            if (bytes === null) {
+              await store.forwards.release(claim);
+              continue;
+            }
+            if (session === null) {
+              const opened = await openSession(route.endpoints);
+              session = opened.ok ? opened.session : null;
+              outcome = opened.ok
+                ? await opened.session.send(forward.address, bytes)
+                : opened.outcome;
+            } else {
+              outcome = await session.send(forward.address, bytes);
+            }
           }
         } catch (error) {
           await store.forwards.release(claim).catch(() => undefined);
@@ -222,10 +230,16 @@ export function startForwarder(deps: DaemonDeps, options: ForwarderOptions = {})
     report.deferred += 1;
   }
 
-  async function ciphertext(userId: string, message: StoredMessage): Promise<Buffer> {
-    // Read whole before the first byte goes out: a message deleted meanwhile (fetched over IMAP)
-    // fails here, not half-way through the data, where the destination could keep a torso.
-    return store.messages.read(userId, message);
+  /** The whole ciphertext, or null if the message was deleted meanwhile (fetched over IMAP). */
+  async function ciphertext(userId: string, message: StoredMessage): Promise<Buffer | null> {
+    // Read whole before the first byte goes out: a deletion fails here, not half-way through
+    // the data, where the destination could keep a torso.
+    try {
+      return await store.messages.read(userId, message);
+    } catch (error) {
+      if (error instanceof MailboxGoneError) return null;
+      throw error;
+    }
   }
 
   const scan = (): Promise<void> => {
