@@ -38,7 +38,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # ---- the image
 FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1: forwards SIGTERM to node and reaps Haraka's and openssl's children.
-# openssl: the self-signed development pair when no certificate is configured (src/services/tls.ts).
+# openssl: the self-signed development pair when no certificate is configured (src/tls/material.ts).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini openssl \
  && rm -rf /var/lib/apt/lists/*

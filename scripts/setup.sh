@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 FERRETDB_VERSION=v1.24.2
 # The build carries kzymy's patches (scripts/ferretdb/*.patch, docs/decisions/0004): a new
-# suffix here makes machines with an older build rebuild. Keep in step with src/services/paths.ts.
+# suffix here makes machines with an older build rebuild. Keep in step with src/embedded/paths.ts.
 FERRETDB_BUILD="${FERRETDB_VERSION}-kzymy1"
 FERRETDB_DIR=".tools/ferretdb-${FERRETDB_BUILD}"
 

@@ -7,8 +7,8 @@
 import { parseArgs } from 'node:util';
 import { configPath } from './cli/args';
 import { loadConfig } from './config/load';
-import { ensureBackingServices, type BackingServices } from './daemon/backing-services';
-import { startComponents, type Role } from './daemon/components';
+import { ensureBackingServices, type BackingServices } from './embedded/backing-services';
+import { startComponents, type Role } from './roles/start-roles';
 import { createLogger, errorKind, type Logger } from './log/logger';
 
 const ROLES: readonly Role[] = ['all', 'smtp', 'daemon'];

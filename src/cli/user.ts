@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { generatePassword, hashPassword } from '../auth/password';
 import type { KzymyConfig } from '../config/schema';
-import { ensureBackingServices } from '../daemon/backing-services';
+import { ensureBackingServices } from '../embedded/backing-services';
 import { checkPublicKey } from '../pgp/key-check';
 import { Store } from '../store/store';
 import { CliError } from './args';

@@ -1,6 +1,6 @@
 /**
  * The one configuration schema. Every object is `strict`, so an unknown key is an error that
- * names it; defaults here are the embedded single-machine setup (DESIGN.md, "Interfaces").
+ * names it; defaults here are the embedded single-machine setup (README.md, "Quick start").
  */
 import { z } from 'zod';
 

@@ -4,8 +4,8 @@
  * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials.
  */
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
-import { checkLogin } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import { checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
 import type { ImapContext } from './session';
 
 /** A store or Redis outage: the client should retry later, not think its password is wrong. */

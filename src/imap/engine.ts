@@ -4,7 +4,7 @@
  *
  * What the engine does by default, and what is done about it here:
  * - it greets with, logs, reports and reverse-resolves the client's IP: `_handleProxy` hands it
- *   a placeholder instead, and its error sink is replaced (src/mailbox/engine-privacy.ts);
+ *   a placeholder instead, and its error sink is replaced (src/mailbox-access/engine-privacy.ts);
  * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
  * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
  *   listeners: without one, every handshake that names a server (most clients) fails;
@@ -40,8 +40,8 @@ import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 
 export interface KzymyImapHooks {

@@ -3,7 +3,7 @@
  *
  * The engine's command parser, USER/PASS, AUTH PLAIN, STLS, STAT, RETR, TOP, DELE, RSET and NOOP
  * are used as they are. Replaced here:
- * - the greeting and connection log, which carry the client's IP (src/mailbox/engine-privacy);
+ * - the greeting and connection log, which carry the client's IP (src/mailbox-access/engine-privacy);
  * - LIST and UIDL, which renumber the messages after a DELE ("1 2 3", DELE 1, LIST gives "1 2"
  *   for messages 2 and 3), where RFC 1939 §5 keeps every message's number for the session;
  * - RETR, to record a message as received once all of it is written (fetchedAt, docs/fetching.md);
@@ -15,8 +15,8 @@ import type { Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;

@@ -6,11 +6,11 @@
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import type { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps } from '../daemon/deps';
-import { commitReceived, markReceived } from '../mailbox/commit';
-import { MessageReader } from '../mailbox/content';
-import { LOGIN_FAILED_TEXT, checkLogin } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import type { DaemonDeps } from '../daemon-deps';
+import { commitReceived, markReceived } from '../delete-after-fetch/commit';
+import { MessageReader } from '../mailbox-access/content';
+import { LOGIN_FAILED_TEXT, checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
 import type { KzymyPop3Connection, KzymyPop3Server } from './engine';
 
 type Pop3Session = POP3Connection.Pop3Session;

@@ -4,7 +4,7 @@
  * picks an SMTP code.
  */
 import type { RefusalReason } from '../metrics/registry';
-import { DSN, HOOK_RESULT, type HookResult } from './haraka-api';
+import { DSN, HOOK_RESULT, type HookResult } from './haraka/api';
 
 /** RFC 5321 §4.2 basic code plus RFC 3463 enhanced code and a client-safe text. */
 export interface SmtpReply {

@@ -22,7 +22,7 @@ import { KeyedMutex } from '../util/keyed-mutex';
 export type UserLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
 
 /**
- * A cache of each user's stored bytes shared by every process (src/events/usage-cache.ts), so the
+ * A cache of each user's stored bytes shared by every process (src/redis/usage-cache.ts), so the
  * quota check need not sum the messages. `get` answers null when it holds no total.
  */
 export interface UsageCache {

@@ -1,7 +1,7 @@
 /** Users and their address policy (kept in the user document, so one delete purges both). */
 import { randomInt } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
-import { isReservedUsername, randomUsername } from '../address/username';
+import { isReservedUsername, randomUsername } from '../addresses/username';
 import { COLLECTIONS } from './indexes';
 import type { AddressPolicy, NewUser, User, UserState } from './types';
 

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runDoctor, type CheckResult, type DoctorDeps } from '../../src/cli/doctor';
-import { freePort } from '../../src/services/ports';
+import { freePort } from '../../src/util/ports';
 import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');

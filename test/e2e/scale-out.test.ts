@@ -1,5 +1,5 @@
 /**
- * Scale-out on one machine (DESIGN.md: stateless nodes on MongoDB and Redis): two SMTP nodes and
+ * Scale-out on one machine (docs/architecture.md: stateless nodes on MongoDB and Redis): two SMTP nodes and
  * two daemons, separate processes started with --role, sharing one FerretDB database and one
  * Redis. Mail accepted by either SMTP node is fetched through either daemon; IDLE fires across
  * nodes; two clients fetching one mailbox at once through different daemons lose nothing, and

@@ -7,13 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load';
 import type { KzymyConfig } from '../../src/config/schema';
-import type { DaemonDeps } from '../../src/daemon/deps';
-import { NewMailPublisher, NewMailSubscriber } from '../../src/events/new-mail';
-import { connectRedis } from '../../src/events/redis';
-import { redisUsageCache } from '../../src/events/usage-cache';
+import type { DaemonDeps } from '../../src/daemon-deps';
+import { NewMailPublisher, NewMailSubscriber } from '../../src/redis/new-mail';
+import { connectRedis } from '../../src/redis/connection';
+import { redisUsageCache } from '../../src/redis/usage-cache';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/registry';
-import { loadTls } from '../../src/services/tls';
+import { loadTls } from '../../src/tls/material';
 import { Store } from '../../src/store/store';
 import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from './services';
 

@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { accept, reject, REPLIES, tempfail, type Decision } from '../../src/smtp/decision';
-import { DSN, HOOK_RESULT, type HarakaPlugin } from '../../src/smtp/haraka-api';
-import { adaptHook, type HookHandler } from '../../src/smtp/hook-adapter';
+import { DSN, HOOK_RESULT, type HarakaPlugin } from '../../src/smtp/haraka/api';
+import { adaptHook, type HookHandler } from '../../src/smtp/haraka/hook-adapter';
 import { createLogger } from '../../src/log/logger';
 
 const plugin = {} as HarakaPlugin;

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { redisUserLock } from '../../src/events/user-lock';
-import { connectRedis } from '../../src/events/redis';
+import { redisUserLock } from '../../src/redis/user-lock';
+import { connectRedis } from '../../src/redis/connection';
 import { Store } from '../../src/store/store';
 import {
   testMongoUrl,

@@ -1,12 +1,12 @@
 /**
- * The quota's stored-bytes total (src/events/usage-cache.ts): filled once from the store's sum,
+ * The quota's stored-bytes total (src/redis/usage-cache.ts): filled once from the store's sum,
  * then moved by every store and delete, in any process, without summing again.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../../src/events/redis';
-import { redisUsageCache } from '../../src/events/usage-cache';
+import type { Redis } from '../../src/redis/connection';
+import { connectRedis } from '../../src/redis/connection';
+import { redisUsageCache } from '../../src/redis/usage-cache';
 import { Store } from '../../src/store/store';
 import type { User } from '../../src/store/types';
 import {

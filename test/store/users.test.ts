@@ -4,7 +4,7 @@ import {
   isReservedUsername,
   RESERVED_USERNAMES,
   USERNAME_ENTROPY_BITS,
-} from '../../src/address/username';
+} from '../../src/addresses/username';
 import { COLLECTIONS } from '../../src/store/indexes';
 import type { Store } from '../../src/store/store';
 import { UsernameTakenError } from '../../src/store/users';

@@ -1,5 +1,5 @@
 /** MongoDB and Redis: reachable, authenticated, answering — shown by host only, never a password. */
-import { Redis } from 'ioredis';
+import { probeRedis } from '../../redis/connection';
 import type { KzymyConfig } from '../../config/schema';
 import { Store } from '../../store/store';
 import { answers, DOC, hostsOf, LOOPBACK, type CheckResult, type DoctorDeps } from './common';
@@ -118,28 +118,10 @@ export async function checkRedis(
     };
   }
   const where = `${parsed.hostname}:${parsed.port || '6379'}`;
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: deps.timeoutMs,
-    commandTimeout: deps.timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  // Without a listener ioredis prints each connection error, with the host in it. The socket's
-  // own error (ECONNREFUSED, ...) arrives here; connect() then rejects with a generic one.
-  let socketError: unknown;
-  redis.on('error', (error: unknown) => {
-    socketError ??= error;
-  });
   try {
-    await redis.connect();
-    const pong = await redis.ping();
-    if (pong !== 'PONG') throw new Error('unexpected PING reply');
+    await probeRedis(url, deps.timeoutMs);
   } catch (error) {
-    return { check: 'redis', verdict: 'fail', ...explainRedisError(socketError ?? error, where) };
-  } finally {
-    redis.disconnect();
+    return { check: 'redis', verdict: 'fail', ...explainRedisError(error, where) };
   }
   if (!parsed.password && !LOOPBACK.test(parsed.hostname)) {
     return {

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { projectRoot } from '../../../src/services/paths';
+import { projectRoot } from '../../../src/embedded/paths';
 import {
   testDataDir,
   testMongoUrl,
