@@ -43,6 +43,7 @@ import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
 import { settle } from '../mailbox-access/settle';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
+import { engineReply, IMAP_REPLIES } from './replies';
 
 export interface KzymyImapHooks {
   /** Whether LOGIN/AUTHENTICATE are allowed before TLS on this listener. */
@@ -178,7 +179,7 @@ function override(module: CommandModule, replacement: CommandModule['handler']):
       replacement.call(this, command, callback, next);
     } catch (error) {
       (isKzymy(this) as KzymyImapServer).kzymy.onError(error);
-      callback(null, { response: 'NO', code: 'SERVERBUG', message: 'Internal error' });
+      callback(null, engineReply(IMAP_REPLIES.serverBug));
     }
   };
 }

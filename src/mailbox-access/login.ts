@@ -10,9 +10,6 @@ import { hashPassword, verifyPassword } from '../auth/password';
 import type { DaemonDeps } from '../daemon-deps';
 import type { User } from '../store/types';
 
-/** The text every failed login gets, on both protocols. */
-export const LOGIN_FAILED_TEXT = 'Authentication failed';
-
 export type MailProtocol = 'imap' | 'pop3';
 
 /**

@@ -73,6 +73,19 @@ describe('smtp: hook adapter', () => {
     }
   });
 
+  it('logs a refusal the client caused (full mailbox) below a failure of ours', async () => {
+    const full = run(() => tempfail(REPLIES.mailboxFull, undefined, 'quota'));
+    expect((await full.first).result).to.equal(HOOK_RESULT.DENYSOFT);
+    const ours = run(() => tempfail(REPLIES.localError, new Error('store down')));
+    expect((await ours.first).result).to.equal(HOOK_RESULT.DENYSOFT);
+    const level = (lines: string[], event: string): unknown =>
+      lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === event)
+        ?.level;
+    expect(level(full.lines, 'smtp.refused')).to.equal('info');
+    expect(level(full.lines, 'smtp.tempfail')).to.equal(undefined);
+    expect(level(ours.lines, 'smtp.tempfail')).to.equal('warn');
+  });
+
   it('passes CONT when the handler has no opinion', async () => {
     const { first } = run(() => undefined);
     expect(await first).to.deep.equal({ result: HOOK_RESULT.CONT, msg: undefined });

@@ -129,6 +129,18 @@ function logDecision(
       logger.info('smtp.refused', { hook, conn, code, enhanced: decision.reply.enhanced, ms });
       return;
     case 'tempfail':
+      if (decision.clientCaused) {
+        // A full mailbox is the sender's to retry, not a failure of ours.
+        logger.info('smtp.refused', {
+          hook,
+          conn,
+          code,
+          enhanced: decision.reply.enhanced,
+          temporary: true,
+          ms,
+        });
+        return;
+      }
       logger.warn('smtp.tempfail', {
         hook,
         conn,
