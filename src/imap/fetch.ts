@@ -25,7 +25,7 @@ import type { Readable, Transform } from 'node:stream';
 import { markReceived } from '../mailbox/commit';
 import { MessageReader, headerLength } from '../mailbox/content';
 import { settle } from '../mailbox/settle';
-import { MailboxGoneError } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
 import type { StoredMessage } from '../store/types';
 import { flagKey } from './select';
 import { requireUser, type ImapContext, type ImapSessionState } from './session';

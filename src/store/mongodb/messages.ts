@@ -15,8 +15,13 @@
  * the per-session listing and the sweeper's passes read by other fields.
  */
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
-import { CHUNK_BYTES, ChunkStore, type CiphertextPieces } from './chunks';
-import { KeyedMutex } from '../util/keyed-mutex';
+import { KeyedMutex } from '../../util/keyed-mutex';
+import { MailboxGoneError } from '../errors';
+import type { MessageStore } from '../store';
+import type { CiphertextPieces, MessageRef, StoredMessage } from '../types';
+import { CHUNK_BYTES, ChunkStore } from './chunks';
+import { COLLECTIONS } from './indexes';
+import { parseId, type MongoUserStore } from './users';
 
 /** Runs `task` while no other writer of this user's mailbox, in any process, runs one. */
 export type UserLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
@@ -31,11 +36,6 @@ export interface UsageCache {
   add(userId: string, deltaBytes: number): Promise<void>;
   forget(userId: string): Promise<void>;
 }
-import { COLLECTIONS } from './indexes';
-import { parseId, type UserStore } from './users';
-import type { StoredMessage } from './types';
-
-export { CHUNK_BYTES };
 const DUPLICATE_KEY = 11000;
 
 interface MessageDoc {
@@ -52,9 +52,6 @@ interface MessageDoc {
   fetchedAt?: Date;
   chunks: number;
 }
-
-/** What a read needs of a message: which one, and how long its ciphertext is. */
-export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
 
 /** The document `_id` of a user's message. */
 function docId(user: ObjectId, message: ObjectId): string {
@@ -75,10 +72,6 @@ function messageIdOf(id: string): string {
   return id.slice(id.indexOf(':') + 1);
 }
 
-export class MailboxGoneError extends Error {
-  override name = 'MailboxGoneError';
-}
-
 function toMessage(doc: MessageDoc): StoredMessage {
   return {
     id: messageIdOf(doc._id),
@@ -91,7 +84,8 @@ function toMessage(doc: MessageDoc): StoredMessage {
   };
 }
 
-export class MessageStore {
+export class MongoMessageStore implements MessageStore {
+  readonly chunkBytes = CHUNK_BYTES;
   private readonly messages: Collection<MessageDoc>;
   private readonly chunks: ChunkStore;
   /** Serializes UID allocation and the metadata write per user (see StoreOptions.userLock). */
@@ -99,7 +93,7 @@ export class MessageStore {
 
   constructor(
     db: Db,
-    private readonly users: UserStore,
+    private readonly users: MongoUserStore,
     userLock?: UserLock,
     private readonly usage?: UsageCache,
   ) {
