@@ -16,7 +16,7 @@ export function startStoreChild(
   userId: string,
   mode: 'whole' | 'pieces' | 'parallel',
   count: number,
-  size: number,
+  sizes: number | number[],
   prefix: string,
 ): StoreChild {
   const child = spawn(
@@ -27,7 +27,7 @@ export function startStoreChild(
       userId,
       mode,
       String(count),
-      String(size),
+      [sizes].flat().join(','),
       prefix,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

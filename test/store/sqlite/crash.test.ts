@@ -5,7 +5,7 @@
  * committed; the next opener recovers the file without them: intact (integrity_check), and no
  * partial message visible.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { openStore } from '../../../src/store/open';
@@ -91,22 +91,37 @@ describe('store [sqlite]: crashes', function () {
     const setup = await openStore({ engine: 'sqlite', file });
     const user = await createTestUser(setup);
     await setup.close();
-    const size = 24 * 1024 * 1024;
+    // A small message that commits, then a large one: the log then holds committed frames and,
+    // once SQLite's page cache (16 MB) spills, frames of the large one's transaction.
+    const small = 1024 * 1024;
+    const large = 40 * 1024 * 1024;
     let caught = 0;
     const reported: string[] = [];
-    // Until a kill lands inside a transaction (almost always the first: most of the time goes to
-    // writing), alternating a ciphertext given whole and one streamed in pieces.
+    // Until a kill lands inside a transaction (almost always the first), alternating a
+    // ciphertext given whole and one streamed in pieces.
     for (let round = 0; round < 6 && caught === 0; round++) {
       const mode = round % 2 === 0 ? 'whole' : 'pieces';
-      const child = startStoreChild(file, user.id, mode, 0, size, `big${round}-`);
-      // After the second commit (the log has been used and reused), part-way into the third.
+      const child = startStoreChild(file, user.id, mode, 2, [small, large], `big${round}-`);
+      const wal = `${file}-wal`;
+      let committedWal = -1;
       child.onStored = () => {
-        if (child.stored.length === 2)
-          setTimeout(() => child.process.kill('SIGKILL'), 40 + round * 25);
+        if (child.stored.length === 1) committedWal = existsSync(wal) ? statSync(wal).size : 0;
       };
-      await killed(child);
+      // SIGKILL once the log has grown well past the small message's commit: the large one is
+      // being written.
+      const watch = setInterval(() => {
+        if (committedWal < 0 || !existsSync(wal)) return;
+        if (statSync(wal).size > committedWal + 4 * 1024 * 1024) {
+          clearInterval(watch);
+          child.process.kill('SIGKILL');
+        }
+      }, 1);
+      const exit = await child.exited;
+      clearInterval(watch);
       reported.push(...child.stored.map((entry) => entry.label));
-      caught = uncommittedFrames(`${file}-wal`);
+      // A clean exit means the large one committed before the watch saw it: try again.
+      if (exit.signal !== 'SIGKILL') continue;
+      caught = uncommittedFrames(wal);
     }
     expect(caught, 'no kill landed inside a transaction').to.be.greaterThan(0);
 
@@ -128,7 +143,9 @@ describe('store [sqlite]: crashes', function () {
       );
       // No chunk without its message.
       const counts = await existingDatabase('sqlite', file).counts();
-      expect(counts.chunks).to.equal(labels.length * Math.ceil(size / store.messages.chunkBytes));
+      const chunksOf = (label: string): number =>
+        Math.ceil((label.endsWith('-0') ? small : large) / store.messages.chunkBytes);
+      expect(counts.chunks).to.equal(labels.reduce((sum, label) => sum + chunksOf(label), 0));
       // And the store takes new mail.
       await store.messages.add(user.id, Buffer.from('after the crash'), new Date());
     } finally {
