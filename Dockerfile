@@ -17,8 +17,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: no dependency install script is needed to build or to run kzymy. The ones in
-# the tree compile optional native add-ons of code paths kzymy does not use (dtrace-provider,
+# --ignore-scripts: no dependency install script is needed to build kzymy (the one it needs to
+# run, better-sqlite3's, runs in the deps stage below). The others in the tree compile optional
+# native add-ons of code paths kzymy does not use (dtrace-provider,
 # cbor-extract, msgpackr-extract, modern-syslog: each falls back to JavaScript) and need a
 # compiler and Node headers from the network; npm 11 on CI does not run them either (it runs
 # install scripts only for approved packages), so this keeps the image's node_modules the same.
@@ -34,6 +35,13 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+# The one install script kzymy needs: better-sqlite3, the driver of the default store engine
+# (sqlite), compiled from source against this image's Node headers rather than downloaded; the
+# compiler stays in this stage. (The mongodb engine does not load it.)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential python3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm rebuild better-sqlite3 --build-from-source --nodedir=/usr/local
 
 # ---- the image
 FROM ${NODE_IMAGE} AS runtime

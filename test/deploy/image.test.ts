@@ -88,6 +88,10 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.test).to.match(/^npm run build\b/);
     expect(runs(deps)).to.deep.equal([
       'npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force',
+      // The sqlite engine's driver, compiled here (the only install script kzymy needs).
+      'apt-get update && apt-get install -y --no-install-recommends build-essential python3 ' +
+        '&& rm -rf /var/lib/apt/lists/* ' +
+        '&& npm rebuild better-sqlite3 --build-from-source --nodedir=/usr/local',
     ]);
     // The runtime stage takes only the compiled server code and the production node_modules.
     const copies = (runtime?.instructions ?? [])
