@@ -19,7 +19,7 @@ function isBusy(error: unknown): boolean {
 }
 
 /** Reads run back to back in one turn of the event loop for at most this long… */
-const TURN_BUDGET_MS = 10;
+const TURN_BUDGET_MS = 4;
 let turnStarted = 0;
 let turnOpen = false;
 
