@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StoreEngineName } from '../../src/config/schema';
-import { openStore } from '../../src/store/open';
 import type { Store } from '../../src/store/store';
 import type { User } from '../../src/store/types';
 
@@ -46,13 +45,6 @@ export function uniqueDatabaseName(prefix = 't'): string {
 /** A fresh SQLite store file under the run's data directory. */
 export function uniqueSqliteFile(prefix = 'sqlite'): string {
   return join(mkdtempSync(join(testDataDir(), `${prefix}-`)), 'kzymy.sqlite');
-}
-
-/** A store on a database of its own (sqlite: a new file; mongodb: a new database). */
-export async function openTestStore(engine: StoreEngineName = testEngine()): Promise<Store> {
-  return engine === 'sqlite'
-    ? openStore({ engine, file: uniqueSqliteFile() })
-    : openStore({ engine, url: testMongoUrl(), database: uniqueDatabaseName() });
 }
 
 /**
