@@ -1,7 +1,8 @@
 /**
- * Encrypted messages. Metadata and ciphertext live apart: `messages` holds only what DESIGN.md
- * allows at rest (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the ciphertext in
- * pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like any other.
+ * Encrypted messages. Metadata and ciphertext live apart: `messages` holds only the metadata
+ * docs/threat-model.md lists (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the
+ * ciphertext in pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like
+ * any other.
  *
  * Write order makes a message visible only when it is whole: chunks first (announced by an upload
  * marker), then a UID, then the metadata document. A crash in between leaves a marker, and the

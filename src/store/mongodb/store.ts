@@ -8,7 +8,7 @@ import { MongoUserStore } from './users';
 /**
  * Every write waits until it is in the journal of a majority of the replica set: SMTP says 250
  * only after the commit write returns, and a message once accepted must survive a crash or a
- * failover (DESIGN.md "lose nothing"). MongoDB's default is weaker where it matters: a standalone
+ * failover (docs/threat-model.md, "Fail closed"). MongoDB's default is weaker where it matters: a standalone
  * server acknowledges w:1 before its journal is flushed (up to 100 ms later), and a write
  * acknowledged by one member can be rolled back after a failover — a commit that survived while a
  * chunk it names did not would be a message that cannot be read. The embedded FerretDB commits
