@@ -15,7 +15,8 @@ import type { KzymyConfig } from '../src/config/schema';
 import { createLogger, type Logger } from '../src/log/logger';
 import { startFerretDb, startRedis, type RunningService } from '../src/embedded/services';
 import { loadTls, type TlsMaterial } from '../src/tls/material';
-import { Store } from '../src/store/store';
+import { MongoStore } from '../src/store/mongodb/store';
+import type { Store } from '../src/store/store';
 import type { User } from '../src/store/types';
 import { GpgHome } from '../test/helpers/gpg';
 
@@ -59,7 +60,7 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     // Like every kzymy process, the benchmark's own store moves the quota's cached totals.
     const redisClient = await connectRedis(redis.url);
     redisClients.push(redisClient);
-    store = await Store.open({
+    store = await MongoStore.open({
       url: ferret.url,
       database,
       usage: redisUsageCache(redisClient, BENCH_REDIS_PREFIX),

@@ -1,6 +1,8 @@
 /**
- * MongoDB and Redis for a process: the configured URLs, or the embedded FerretDB and
- * redis-server under the data directory. An embedded server already running (started by
+ * The servers a process needs besides itself: Redis (the configured URL or a private
+ * redis-server under the data directory) and, for the `mongodb` store engine only, MongoDB (the
+ * configured URL or the embedded FerretDB). The default `sqlite` engine is a file the process
+ * opens itself: no server, no Go toolchain. An embedded server already running (started by
  * `npm start`) is reused rather than started twice on the same files.
  */
 import type { KzymyConfig } from '../config/schema';
@@ -9,6 +11,7 @@ import { resolveDataDir } from './paths';
 import { waitForPort } from '../util/ports';
 
 export interface BackingServices {
+  /** The MongoDB in use on the mongodb engine; '' on sqlite. */
   mongoUrl: string;
   redisUrl: string;
   /** Stops what this call started (nothing, when URLs were configured or servers were running). */
@@ -25,7 +28,7 @@ export async function ensureBackingServices(
   const started: RunningService[] = [];
   try {
     let mongoUrl = config.mongodb.url;
-    if (!mongoUrl) {
+    if (!mongoUrl && config.store.engine === 'mongodb') {
       const port = config.mongodb.embeddedPort;
       if (port !== 0 && (await answers(port))) mongoUrl = `mongodb://${HOST}:${port}/`;
       else {

@@ -28,3 +28,8 @@ export function ferretdbBinary(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveDataDir(dataDir: string): string {
   return resolve(projectRoot(), dataDir);
 }
+
+/** The sqlite engine's database file under the data directory (its -wal and -shm beside it). */
+export function sqliteStoreFile(dataDir: string): string {
+  return join(resolveDataDir(dataDir), 'store', 'kzymy.sqlite');
+}

@@ -1,7 +1,7 @@
 /**
- * The embedded default services (README.md, "Quick start"): FerretDB with its SQLite backend and a private
- * redis-server, on loopback, with data under the data directory. Used by `npm start` when no
- * MONGODB_URL / REDIS_URL is configured, and by the test suite.
+ * The embedded services: a private redis-server, and for the mongodb store engine FerretDB with
+ * its SQLite backend, on loopback, with data under the data directory. Used by `npm start` when
+ * no REDIS_URL / MONGODB_URL is configured, and by the test suite.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -29,6 +29,23 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+/**
+ * Deleted means deleted in the embedded FerretDB's SQLite files too (as in the sqlite engine,
+ * src/store/sqlite/schema.ts): deleted documents are overwritten, free pages can be given back
+ * (FerretDB's `compact` runs incremental_vacuum), and the log is cut back to nothing each time a
+ * checkpoint empties it. FerretDB passes `_pragma` parameters of its SQLite URL to every
+ * connection, in order, and adds journal_mode(wal) after them. busy_timeout comes first (it is
+ * FerretDB's own default): a pragma run before it on a busy file fails at once with SQLITE_BUSY.
+ */
+export const FERRETDB_SQLITE_PRAGMAS = [
+  'busy_timeout(10000)',
+  'secure_delete(on)',
+  'auto_vacuum(incremental)',
+  'journal_size_limit(0)',
+]
+  .map((pragma) => `_pragma=${encodeURIComponent(pragma)}`)
+  .join('&');
+
 export async function startFerretDb(options: {
   dataDir: string;
   port: number;
@@ -36,7 +53,7 @@ export async function startFerretDb(options: {
   const binary = ferretdbBinary();
   if (!existsSync(binary)) {
     throw new MissingToolError(
-      `FerretDB is not built (${binary}). Run scripts/setup.sh (needs Go), or set MONGODB_URL to a MongoDB server.`,
+      `FerretDB is not built (${binary}): store.engine is mongodb without a mongodb.url. Run npm run setup -- --mongodb (needs Go), set MONGODB_URL to a MongoDB server, or use store.engine sqlite.`,
     );
   }
   const dir = join(options.dataDir, 'ferretdb');
@@ -46,7 +63,7 @@ export async function startFerretDb(options: {
     binary,
     [
       '--handler=sqlite',
-      `--sqlite-url=file:${join(dir, 'sqlite')}/`,
+      `--sqlite-url=file:${join(dir, 'sqlite')}/?${FERRETDB_SQLITE_PRAGMAS}`,
       `--state-dir=${dir}`,
       `--listen-addr=${HOST}:${port}`,
       '--debug-addr=-',

@@ -25,7 +25,7 @@ import type { Readable, Transform } from 'node:stream';
 import { markReceived } from '../delete-after-fetch/commit';
 import { MessageReader, headerLength } from '../mailbox-access/content';
 import { settle } from '../mailbox-access/settle';
-import { MailboxGoneError } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
 import type { StoredMessage } from '../store/types';
 import { flagKey } from './select';
 import { requireUser, type ImapContext, type ImapSessionState } from './session';

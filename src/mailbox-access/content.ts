@@ -4,8 +4,8 @@
  * TOP are cut there, RFC 5322 §2.1: the header, an empty line, then the body).
  */
 import { Readable } from 'node:stream';
-import { CHUNK_BYTES, type MessageRef, type MessageStore } from '../store/messages';
-import type { StoredMessage } from '../store/types';
+import type { MessageStore } from '../store/store';
+import type { MessageRef, StoredMessage } from '../store/types';
 
 /** Reads bytes [start, end) of a message, one stored chunk at a time, as the consumer pulls. */
 export class MessageReader extends Readable {
@@ -37,8 +37,9 @@ export class MessageReader extends Readable {
       return;
     }
     this.reading = true;
-    // Aligned to stored chunks, so each read touches one chunk document.
-    const until = Math.min(this.end, (Math.floor(this.position / CHUNK_BYTES) + 1) * CHUNK_BYTES);
+    // Aligned to stored chunks, so each read touches one chunk.
+    const chunk = this.messages.chunkBytes;
+    const until = Math.min(this.end, (Math.floor(this.position / chunk) + 1) * chunk);
     this.messages.readRange(this.userId, this.message, this.position, until).then(
       (piece) => {
         this.reading = false;
@@ -77,7 +78,7 @@ export async function headerLength(
     const end = blankLineEnd(head);
     if (end !== null) return end;
     if (window >= message.size) return message.size;
-    window = Math.min(message.size, window + CHUNK_BYTES);
+    window = Math.min(message.size, window + messages.chunkBytes);
   }
 }
 

@@ -13,7 +13,7 @@
  * minutes of imprecision are an acceptable price for never summing on the RCPT path.
  */
 import type { Redis } from 'ioredis';
-import type { UsageCache } from '../store/messages';
+import type { UsageCache } from '../store/mongodb/messages';
 
 /** How long a filled total is trusted before it is summed afresh. */
 export const USAGE_TTL_SECONDS = 300;

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { UserLock } from '../store/messages';
+import type { UserLock } from '../store/mongodb/messages';
 
 /** The section to protect is two database writes; far less than this. */
 const HOLD_MS = 10_000;

@@ -2,14 +2,13 @@
 import type { KzymyConfig } from '../config/schema';
 import { NewMailPublisher, NewMailSubscriber } from '../redis/new-mail';
 import { connectRedis } from '../redis/connection';
-import { redisUsageCache } from '../redis/usage-cache';
 import type { Logger } from '../log/logger';
 import { createMetrics } from '../metrics/registry';
 import { resolveDataDir } from '../embedded/paths';
 import { loadTls } from '../tls/material';
-import { Store } from '../store/store';
 import type { BackingServices } from '../embedded/backing-services';
 import type { DaemonDeps } from '../daemon-deps';
+import { openConfiguredStore } from '../open-store';
 
 export interface OwnedDeps extends DaemonDeps {
   close(): Promise<void>;
@@ -21,15 +20,13 @@ export async function createDaemonDeps(
   logger: Logger,
 ): Promise<OwnedDeps> {
   const redis = await connectRedis(services.redisUrl);
-  // Deletions here move the stored-bytes total the SMTP nodes check the quota against.
-  const store = await Store.open({
-    url: services.mongoUrl,
-    database: config.mongodb.database,
-    usage: redisUsageCache(redis, config.redis.prefix),
-  }).catch((error: unknown) => {
-    redis.disconnect();
-    throw error;
-  });
+  // On mongodb, deletions here move the stored-bytes total the SMTP nodes check the quota against.
+  const store = await openConfiguredStore(config, { mongoUrl: services.mongoUrl, redis }).catch(
+    (error: unknown) => {
+      redis.disconnect();
+      throw error;
+    },
+  );
   // Without a listener ioredis prints connection errors to the console, with hosts in them.
   redis.on('error', () => logger.warn('redis.error', { kind: 'connection' }));
   const subscriber = await NewMailSubscriber.connect(services.redisUrl, config.redis.prefix);

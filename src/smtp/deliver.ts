@@ -8,9 +8,9 @@ import type { NewMailPublisher } from '../redis/new-mail';
 import { errorKind, type Logger } from '../log/logger';
 import { parseRecipient } from '../addresses/recipient';
 import { encryptToPgpMimeParts } from '../pgp/pgp-mime';
-import { MailboxGoneError, type MessageStore } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
+import type { MessageStore, UserStore } from '../store/store';
 import type { StoredMessage, User } from '../store/types';
-import type { UserStore } from '../store/users';
 import { accept, REPLIES, tempfail, type Decision } from './decision';
 
 export interface DeliveryDeps {

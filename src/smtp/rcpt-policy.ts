@@ -4,9 +4,8 @@
  * no relaying (RFC 5321 §3.6.2 lets a server refuse to relay; kzymy always does).
  */
 import { parseRecipient, policyAccepts } from '../addresses/recipient';
-import type { MessageStore } from '../store/messages';
+import type { MessageStore, UserStore } from '../store/store';
 import type { User } from '../store/types';
-import type { UserStore } from '../store/users';
 import { accept, reject, REPLIES, tempfail, type Decision } from './decision';
 
 export interface RecipientDeps {

@@ -44,3 +44,9 @@ export interface StoredMessage {
 }
 
 export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';
+
+/** What a read needs of a message: which one, and how long its ciphertext is. */
+export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
+
+/** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
+export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;

@@ -34,7 +34,7 @@ describe('smtp: fail closed', function () {
       dataDir = mkdtempSync(join(testDataDir(), 'ferret-down-'));
       ferret = await startFerretDb({ dataDir, port: 0 });
       h = await SmtpHarness.start({
-        settings: { mongodb: { url: ferret.url } },
+        settings: { store: { engine: 'mongodb' }, mongodb: { url: ferret.url } },
         haraka: { storeTimeoutMs: 1000 },
       });
     });

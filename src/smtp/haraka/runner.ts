@@ -24,7 +24,10 @@ import {
 } from './settings';
 
 export interface StartHarakaOptions {
-  /** The database and Redis actually in use (the embedded ones when the config leaves them empty). */
+  /**
+   * The MongoDB and Redis actually in use (the embedded ones when the config leaves them empty);
+   * mongodbUrl is '' on the sqlite engine, whose file Haraka opens itself.
+   */
   mongodbUrl: string;
   redisUrl: string;
   logger: Logger;

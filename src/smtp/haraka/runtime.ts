@@ -7,13 +7,12 @@
 import type { Redis } from '../../redis/connection';
 import { NewMailPublisher } from '../../redis/new-mail';
 import { connectRedis } from '../../redis/connection';
-import { redisUsageCache } from '../../redis/usage-cache';
-import { redisUserLock } from '../../redis/user-lock';
 import { createLogger, errorKind, type Logger } from '../../log/logger';
 import { answerMetricsRequests } from '../../metrics/child-metrics';
 import { createMetrics, type KzymyMetrics } from '../../metrics/registry';
 import type { Decision } from '../decision';
-import { Store } from '../../store/store';
+import { openConfiguredStore } from '../../open-store';
+import type { Store } from '../../store/store';
 import type { SmtpSettings } from './settings';
 
 export interface SmtpDeps {
@@ -69,17 +68,15 @@ export class SmtpRuntime {
 
   private async open(): Promise<SmtpDeps> {
     const { config, storeTimeoutMs } = this.settings;
-    // Redis first: the store orders UIDs per user with a lock every SMTP node shares.
+    // Redis first: on mongodb the store orders UIDs per user with a lock every SMTP node shares.
     const redis = await connectRedis(config.redis.url);
     let store: Store;
     try {
-      store = await Store.open({
-        url: config.mongodb.url,
-        database: config.mongodb.database,
+      store = await openConfiguredStore(config, {
+        redis,
+        stores: true,
         clock: this.clock,
         serverSelectionTimeoutMs: storeTimeoutMs,
-        userLock: redisUserLock(redis, config.redis.prefix),
-        usage: redisUsageCache(redis, config.redis.prefix),
       });
     } catch (error) {
       redis.disconnect();

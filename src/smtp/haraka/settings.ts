@@ -35,7 +35,7 @@ export const DEFAULT_TIMEOUTS: HookTimeouts = {
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 export interface SmtpSettings {
-  /** mongodb.url and redis.url are always set here. */
+  /** redis.url is always set here, and so is mongodb.url on the mongodb engine. */
   config: Readonly<KzymyConfig>;
   timeouts: HookTimeouts;
   /** How long a store operation may wait for the database before SMTP answers 4xx. */
@@ -62,7 +62,7 @@ export function decodeSettings(text: string | undefined): SmtpSettings {
   const result = validateConfig(raw.config);
   if (!result.ok) throw new SettingsError(`invalid configuration: ${result.problems.join('; ')}`);
   const config = result.config;
-  if (!config.mongodb.url || !config.redis.url)
+  if ((config.store.engine === 'mongodb' && !config.mongodb.url) || !config.redis.url)
     throw new SettingsError('mongodb.url and redis.url must be resolved before starting Haraka');
   const timeouts = raw.timeouts ?? DEFAULT_TIMEOUTS;
   for (const [key, value] of Object.entries(timeouts))

@@ -1,7 +1,8 @@
 /**
- * Encrypted messages. Metadata and ciphertext live apart: `messages` holds only what DESIGN.md
- * allows at rest (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the ciphertext in
- * pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like any other.
+ * Encrypted messages. Metadata and ciphertext live apart: `messages` holds only the metadata
+ * docs/threat-model.md lists (owner, uid, arrival, size, flags, fetchedAt), and `chunks` the
+ * ciphertext in pieces well under the 16 MB document limit, so a 35 MB ciphertext is stored like
+ * any other.
  *
  * Write order makes a message visible only when it is whole: chunks first (announced by an upload
  * marker), then a UID, then the metadata document. A crash in between leaves a marker, and the
@@ -15,8 +16,13 @@
  * the per-session listing and the sweeper's passes read by other fields.
  */
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
-import { CHUNK_BYTES, ChunkStore, type CiphertextPieces } from './chunks';
-import { KeyedMutex } from '../util/keyed-mutex';
+import { KeyedMutex } from '../../util/keyed-mutex';
+import { MailboxGoneError } from '../errors';
+import type { MessageStore } from '../store';
+import type { CiphertextPieces, MessageRef, StoredMessage } from '../types';
+import { CHUNK_BYTES, ChunkStore } from './chunks';
+import { COLLECTIONS } from './indexes';
+import { parseId, type MongoUserStore } from './users';
 
 /** Runs `task` while no other writer of this user's mailbox, in any process, runs one. */
 export type UserLock = <T>(userId: string, task: () => Promise<T>) => Promise<T>;
@@ -31,11 +37,6 @@ export interface UsageCache {
   add(userId: string, deltaBytes: number): Promise<void>;
   forget(userId: string): Promise<void>;
 }
-import { COLLECTIONS } from './indexes';
-import { parseId, type UserStore } from './users';
-import type { StoredMessage } from './types';
-
-export { CHUNK_BYTES };
 const DUPLICATE_KEY = 11000;
 
 interface MessageDoc {
@@ -52,9 +53,6 @@ interface MessageDoc {
   fetchedAt?: Date;
   chunks: number;
 }
-
-/** What a read needs of a message: which one, and how long its ciphertext is. */
-export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
 
 /** The document `_id` of a user's message. */
 function docId(user: ObjectId, message: ObjectId): string {
@@ -75,10 +73,6 @@ function messageIdOf(id: string): string {
   return id.slice(id.indexOf(':') + 1);
 }
 
-export class MailboxGoneError extends Error {
-  override name = 'MailboxGoneError';
-}
-
 function toMessage(doc: MessageDoc): StoredMessage {
   return {
     id: messageIdOf(doc._id),
@@ -91,7 +85,8 @@ function toMessage(doc: MessageDoc): StoredMessage {
   };
 }
 
-export class MessageStore {
+export class MongoMessageStore implements MessageStore {
+  readonly chunkBytes = CHUNK_BYTES;
   private readonly messages: Collection<MessageDoc>;
   private readonly chunks: ChunkStore;
   /** Serializes UID allocation and the metadata write per user (see StoreOptions.userLock). */
@@ -99,7 +94,7 @@ export class MessageStore {
 
   constructor(
     db: Db,
-    private readonly users: UserStore,
+    private readonly users: MongoUserStore,
     userLock?: UserLock,
     private readonly usage?: UsageCache,
   ) {

@@ -1,34 +1,35 @@
 /**
- * The quota's stored-bytes total (src/redis/usage-cache.ts): filled once from the store's sum,
- * then moved by every store and delete, in any process, without summing again.
+ * mongodb engine: the quota's stored-bytes total (src/redis/usage-cache.ts), filled once from
+ * the store's sum, then moved by every store and delete, in any process, without summing again.
+ * (The sqlite engine keeps the total in the user's row, moved in each delivery's transaction.)
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import type { Redis } from '../../src/redis/connection';
-import { connectRedis } from '../../src/redis/connection';
-import { redisUsageCache } from '../../src/redis/usage-cache';
-import { Store } from '../../src/store/store';
-import type { User } from '../../src/store/types';
+import type { Redis } from '../../../src/redis/connection';
+import { connectRedis } from '../../../src/redis/connection';
+import { redisUsageCache } from '../../../src/redis/usage-cache';
+import { MongoStore } from '../../../src/store/mongodb/store';
+import type { User } from '../../../src/store/types';
 import {
   testMongoUrl,
   testRedisUrl,
   uniqueDatabaseName,
   createTestUser,
-} from '../helpers/services';
+} from '../../helpers/services';
 
-describe('store: the cached stored-bytes total for the quota', () => {
+describe('store [mongodb]: the cached stored-bytes total for the quota', () => {
   const database = uniqueDatabaseName();
   const prefix = `kzymy-${randomBytes(4).toString('hex')}:`;
   let redis: Redis;
   /** Two processes' stores on one database and one Redis: an SMTP node and a daemon. */
-  let smtp: Store;
-  let daemon: Store;
+  let smtp: MongoStore;
+  let daemon: MongoStore;
   let user: User;
 
   before(async () => {
     redis = await connectRedis(testRedisUrl());
     const open = (ttl?: number) =>
-      Store.open({
+      MongoStore.open({
         url: testMongoUrl(),
         database,
         usage: redisUsageCache(redis, prefix, ttl),
@@ -76,7 +77,7 @@ describe('store: the cached stored-bytes total for the quota', () => {
     await smtp.messages.add(user.id, Buffer.alloc(300), new Date());
     const broken = await connectRedis(testRedisUrl());
     broken.disconnect();
-    const store = await Store.open({
+    const store = await MongoStore.open({
       url: testMongoUrl(),
       database,
       usage: redisUsageCache(broken, prefix),

@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { MongoClient, ObjectId } from 'mongodb';
-import { testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import { testMongoUrl, uniqueDatabaseName } from '../../helpers/services';
 
 describe('embedded FerretDB build', function () {
   let client: MongoClient;

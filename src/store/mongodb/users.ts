@@ -1,9 +1,11 @@
 /** Users and their address policy (kept in the user document, so one delete purges both). */
 import { randomInt } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
-import { isReservedUsername, randomUsername } from '../addresses/username';
+import { isReservedUsername, randomUsername } from '../../addresses/username';
+import { UsernameTakenError } from '../errors';
+import type { UserStore } from '../store';
+import type { AddressPolicy, NewUser, User, UserState } from '../types';
 import { COLLECTIONS } from './indexes';
-import type { AddressPolicy, NewUser, User, UserState } from './types';
 
 export interface UserDoc {
   username: string;
@@ -36,10 +38,6 @@ function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 }
 
-export class UsernameTakenError extends Error {
-  override name = 'UsernameTakenError';
-}
-
 export function toUser(doc: WithId<UserDoc>): User {
   return {
     id: doc._id.toHexString(),
@@ -59,7 +57,7 @@ export function parseId(id: string): ObjectId | null {
   return ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null;
 }
 
-export class UserStore {
+export class MongoUserStore implements UserStore {
   private readonly users: Collection<UserDoc>;
   private readonly names: Collection<UsernameDoc>;
 

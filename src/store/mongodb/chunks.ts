@@ -10,6 +10,7 @@
  * Chunks are written in order from 0, so what a dead upload leaves is always chunks 0..k-1.
  */
 import { Binary, type Collection, type Db, type ObjectId } from 'mongodb';
+import type { CiphertextPieces } from '../types';
 import { COLLECTIONS } from './indexes';
 
 export const CHUNK_BYTES = 1024 * 1024;
@@ -21,9 +22,6 @@ const PREFIX_BATCH = 8;
 const MARKER_BATCH = 100;
 /** …or this long after the first, whichever comes first. */
 const MARKER_DELAY_MS = 500;
-
-/** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
-export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export interface WrittenChunks {
   chunks: number;
