@@ -7,7 +7,7 @@
  * There is no end to the retries of its own: a message is retried until it is delivered, fetched
  * or deleted by the retention sweep, which is the end RFC 5321 §4.5.4.1 leaves to the sender.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 export interface RetryState {
   attempts: number;

@@ -4,7 +4,7 @@
  * way to flood a stranger's mailbox. It binds only the account that sends them (nothing a
  * stranger does can use it up), and the operator's `kzymy user set` is not counted.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 export const CODES_PER_HOUR = 5;
 

@@ -9,7 +9,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import type { KzymyConfig } from '../config/schema';
-import type { DaemonDeps } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import type { Logger } from '../log/logger';
 import type { KzymyMetrics } from '../metrics/registry';
 import type { Store } from '../store/store';

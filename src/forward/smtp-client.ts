@@ -2,7 +2,7 @@
  * The SMTP client side of forwarding: one connection to a destination's MX, through the SOCKS5h
  * proxy (Tor) unless none is configured, carrying one message after another. The protocol is
  * nodemailer's SMTPConnection, handed a socket kzymy opened (its own proxy support would resolve
- * names locally; the SOCKS client here sends names to the proxy, src/fetch/socks5.ts).
+ * names locally; the SOCKS client here sends names to the proxy, src/kzymy-fetch/socks5.ts).
  *
  * What the destination learns from the session: the HELO name (the mail domain), the null
  * reverse-path, the recipient, and the message — kzymy's ciphertext, unchanged.
@@ -11,8 +11,8 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { FetchError } from '../fetch/errors';
-import { socksConnect, type ProxyAddress } from '../fetch/socks5';
+import { FetchError } from '../kzymy-fetch/errors';
+import { socksConnect, type ProxyAddress } from '../kzymy-fetch/socks5';
 import { outcomeOfError, type DeferReason, type SendOutcome } from './outcome';
 import type { Endpoint } from './route';
 

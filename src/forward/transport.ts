@@ -1,6 +1,6 @@
 /** The transport settings of forwarding, from the `forward` section of the configuration. */
 import type { KzymyConfig } from '../config/schema';
-import type { ProxyAddress } from '../fetch/socks5';
+import type { ProxyAddress } from '../kzymy-fetch/socks5';
 import type { TransportOptions } from './smtp-client';
 
 export function transportOptions(config: Readonly<KzymyConfig>): TransportOptions {

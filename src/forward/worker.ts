@@ -14,9 +14,9 @@
  * which also brings back what was deferred. Logs and metrics carry no address and no user label.
  */
 import { Resolver } from 'node:dns/promises';
-import type { DaemonDeps } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import { errorKind } from '../log/logger';
-import { MailboxGoneError } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
 import type { StoredMessage, User } from '../store/types';
 import { ForwardBackoff } from './backoff';
 import type { SendOutcome } from './outcome';

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/services/paths';
+import { projectRoot } from '../../src/embedded/paths';
 import { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
 import { testMongoUrl } from '../helpers/services';
@@ -21,7 +21,7 @@ import {
   StackProcess,
   type Deployment,
 } from '../e2e/helpers/stack';
-import { PROXY_EXIT, startMicrosocks, type Microsocks } from '../fetch/helpers/proxies';
+import { PROXY_EXIT, startMicrosocks, type Microsocks } from '../kzymy-fetch/helpers/proxies';
 import { startDestination, type TestDestination } from './helpers/destination';
 import { waitFor } from './helpers/fixture';
 

@@ -8,14 +8,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/services/paths';
-import { docSnippet, fillIn } from '../fetch/helpers/doc-snippets';
+import { projectRoot } from '../../src/embedded/paths';
+import { docSnippet, fillIn } from '../kzymy-fetch/helpers/doc-snippets';
 import {
   startMicrosocks,
   startOnionProxy,
   type Microsocks,
   type OnionProxy,
-} from '../fetch/helpers/proxies';
+} from '../kzymy-fetch/helpers/proxies';
 import { testDataDir } from '../helpers/services';
 import { startDestination, type TestDestination } from './helpers/destination';
 import { ForwardFixture, onionName } from './helpers/fixture';

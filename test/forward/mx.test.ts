@@ -11,7 +11,7 @@ import {
   startOnionProxy,
   type Microsocks,
   type OnionProxy,
-} from '../fetch/helpers/proxies';
+} from '../kzymy-fetch/helpers/proxies';
 import { startDestination, type TestDestination } from './helpers/destination';
 import { startDns } from './helpers/dns';
 import { ForwardFixture } from './helpers/fixture';

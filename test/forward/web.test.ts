@@ -4,7 +4,7 @@
  * to read the code the destination received.
  */
 import { expect } from 'chai';
-import type { RunningServer } from '../../src/daemon/deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { startForwarder, type Forwarder } from '../../src/forward/worker';
 import { startWebServer } from '../../src/web/server';
 import { startWeb, type WebHarness } from '../web/helpers/harness';

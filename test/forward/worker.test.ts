@@ -15,7 +15,7 @@ import {
   startOnionProxy,
   type Microsocks,
   type OnionProxy,
-} from '../fetch/helpers/proxies';
+} from '../kzymy-fetch/helpers/proxies';
 import { startDestination, type TestDestination } from './helpers/destination';
 import { ForwardFixture, onionName, waitFor } from './helpers/fixture';
 
