@@ -52,6 +52,16 @@ export interface ForwardSetting {
   failure: ForwardFailure | null;
 }
 
+/**
+ * A message one forwarding attempt may send now (src/forward/worker.ts); handed back with
+ * release() or refuse(). `holder` is the attempt's random token: only it ends its own lease.
+ */
+export interface ForwardClaim {
+  userId: string;
+  messageId: string;
+  holder: string;
+}
+
 export interface NewUser {
   fingerprint: string;
   publicKey: string;

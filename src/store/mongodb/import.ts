@@ -86,6 +86,9 @@ export class MongoImport {
       disabled: user.policy.disabled,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
+      // The destination goes over with its state; refusals and leases stay behind (a refused
+      // message is offered to its destination once more from the new store, and kept again).
+      ...(user.forward ? { forward: user.forward } : {}),
     };
     if (!holder) await this.names.insertOne({ _id: user.username, user: _id });
     const result = await this.users.replaceOne({ _id }, doc, { upsert: true });

@@ -1,18 +1,17 @@
 /**
- * The forwarding worker's bookkeeping (src/forward/): which daemon is sending which message now
- * (a lease), and which messages a destination refused for good (kept for pickup, never sent
- * again to that destination).
+ * The forwarding worker's bookkeeping on the mongodb engine (the interface: ForwardClaims in
+ * ../store.ts): a `forwards` collection with a document per message in flight (a lease) or
+ * refused by its destination.
  *
- * Several daemons forward at once, and each message must go out once. The claim is an insert
- * whose `_id` names the message: the unique `_id` decides between two daemons on every engine.
- * A conditional update would not: FerretDB 1.x reads the document, matches the filter in Go and
- * then overwrites it by `_id`, so two concurrent `updateOne({_id, claim: absent})` calls both
- * report a match (docs/decisions/0001-store.md, "Updates are read-modify-write").
+ * The claim is an insert whose `_id` names the message: the unique `_id` decides between two
+ * daemons on MongoDB and on FerretDB alike. A conditional update would not: FerretDB 1.x reads
+ * the document, matches the filter in Go and then overwrites it by `_id`, so two concurrent
+ * `updateOne({_id, claim: absent})` calls both report a match (docs/decisions/0001-store.md,
+ * "Updates are read-modify-write"; docs/decisions/0006-forward-claims.md).
  *
- * A lease ends when its holder releases it, or by time when the holder died: a live holder gives
- * up its attempt well inside the lease (src/forward/worker.ts). Taking over a dead holder's
- * lease is decided by one more insert, a `takeover` document named after that holder, so of the
- * daemons that find the same expired lease exactly one replaces it.
+ * A lease ends when its holder releases it, or by time when the holder died. Taking over a dead
+ * holder's lease is decided by one more insert, a `takeover` document named after that holder,
+ * so of the daemons that find the same expired lease exactly one replaces it.
  *
  * Every per-message call is by `_id` alone (docs/decisions/0004); only the per-user counts and
  * the cleanup pass read by other fields, and this collection holds a document per message in
@@ -20,9 +19,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
+import type { ForwardClaims } from '../store';
+import type { ForwardClaim, ForwardFailure } from '../types';
 import { COLLECTIONS } from './indexes';
 import { parseId } from './users';
-import type { ForwardFailure } from './types';
 
 const DUPLICATE_KEY = 11000;
 
@@ -42,13 +42,6 @@ interface ForwardDoc {
   failure?: ForwardFailure;
 }
 
-/** A message this process may send now; hand it back with release() or refuse(). */
-export interface ForwardClaim {
-  userId: string;
-  messageId: string;
-  holder: string;
-}
-
 function leaseId(user: ObjectId, message: ObjectId): string {
   return `lease:${user.toHexString()}:${message.toHexString()}`;
 }
@@ -61,7 +54,7 @@ function takeoverId(lease: string, holder: string): string {
   return `takeover:${lease}:${holder}`;
 }
 
-export class ForwardClaims {
+export class MongoForwardClaims implements ForwardClaims {
   private readonly docs: Collection<ForwardDoc>;
 
   constructor(
@@ -71,11 +64,7 @@ export class ForwardClaims {
     this.docs = db.collection<ForwardDoc>(COLLECTIONS.forwards);
   }
 
-  /**
-   * Claims a message for `leaseMs`; null when another daemon holds it. The caller must then
-   * check that the message is still stored and not refused: a holder that finished just before
-   * this claim deleted the message (or wrote its refusal) before releasing.
-   */
+  /** An insert by `_id`; an expired lease goes to the one daemon whose takeover insert wins. */
   async claim(userId: string, messageId: string, leaseMs: number): Promise<ForwardClaim | null> {
     const user = parseId(userId);
     const message = parseId(messageId);
