@@ -57,6 +57,24 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.disableAddress(alice.id, 'leaked');
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
+    // Forwarding destinations go with their users: one waiting for its code, one active that a
+    // destination refused once.
+    await source.users.setForward(alice.id, {
+      address: 'alice@example.org',
+      host: null,
+      state: 'pending',
+      codeHash: 'code hash',
+      codeExpiresAt: new Date(1e12 + 3_600_000),
+      failure: null,
+    });
+    await source.users.setForward(bob.id, {
+      address: 'bob@example.org',
+      host: 'abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:2525',
+      state: 'active',
+      codeHash: null,
+      codeExpiresAt: null,
+      failure: { at: new Date(1e12), code: 550, status: '5.1.1' },
+    });
     for (let i = 0; i < 60; i++)
       await source.messages.add(alice.id, randomBytes(2000 + i * 37), new Date(1e12 + i));
     for (const size of [3 * 1024 * 1024 + 11, 700 * 1024, 1, 0, 1024 * 1024])
@@ -162,7 +180,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     }
 
     // Meanwhile the source moves on: a copied message is fetched and deleted, a flag and a key
-    // change, a message arrives.
+    // change, a user stops forwarding, a message arrives.
     const copied = await target.db(database).collection<{ _id: string }>('messages').findOne({});
     const [userId, messageId] = copied!._id.split(':') as [string, string];
     await source.messages.remove(userId, [messageId]);
@@ -170,6 +188,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     const [, , third] = await source.messages.list(alice.id);
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
+    await source.users.clearForward(users[1]!.id);
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
 
     const resumed = await kzymy([...args, '--config', configFile, '--json']);
