@@ -8,7 +8,8 @@
  * - 5xx: the message stays for pickup, marked refused so it is not sent again, and the reply is
  *   recorded on the account for the page and `kzymy user forward-status`. Nothing is ever sent to
  *   the original sender: the null reverse-path means no one gets a bounce.
- * - Several daemons: each message is claimed first (store/forwards.ts), so it goes out once.
+ * - Several daemons: each message is claimed first (store.forwards, ForwardClaims in
+ *   src/store/store.ts), so it goes out once.
  *
  * It wakes on new-mail events (any SMTP node's deliveries) and scans every scanIntervalSeconds,
  * which also brings back what was deferred. Logs and metrics carry no address and no user label.

@@ -1,8 +1,8 @@
 /**
  * The forwarding code: wrong codes refused without counting (no lock-out anyone could cause),
  * expired codes refused, a new code replacing the old one, and the destination checks — with
- * the ForwardService on a clock the test moves, the run's FerretDB, an `smtp-server` destination
- * and GnuPG to read the code.
+ * the ForwardService on a clock the test moves, the run's store engine, an `smtp-server`
+ * destination and GnuPG to read the code.
  */
 import { Resolver } from 'node:dns/promises';
 import { expect } from 'chai';

@@ -1,7 +1,7 @@
 /**
  * `kzymy user set NAME --forward … | --forward-code … | --no-forward` and `kzymy user
  * forward-status NAME`, run as the operator runs them (a child process with a config file),
- * against the run's FerretDB and an `smtp-server` destination.
+ * against the fixture's store (the run's engine) and an `smtp-server` destination.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -46,8 +46,7 @@ describe('forward: kzymy user set / forward-status', function () {
     fixture = await ForwardFixture.start();
     destination = await startDestination();
     const dir = mkdtempSync(join(testDataDir(), 'forward-cli-'));
-    const config = fixture.deps.config;
-    const common = `domain: kzymy.test\ndataDir: ${dir}\nmongodb:\n  url: '${config.mongodb.url}'\n  database: ${config.mongodb.database}\n`;
+    const common = ['domain: kzymy.test', ...fixture.storeYaml(), ''].join('\n');
     configFile = join(dir, 'kzymy.yaml');
     writeFileSync(
       configFile,

@@ -1,7 +1,8 @@
 /**
  * Forwarding as deployed: `node dist/src/main.js` processes — one SMTP node and two daemons with
- * `forward.enabled`, through microsocks standing in for Tor — sharing the run's FerretDB and
- * Redis. The operator sets the destination with `kzymy user set`, the code comes back from the
+ * `forward.enabled`, through microsocks standing in for Tor — sharing one store (the run's
+ * engine: one sqlite file, or a database on the run's FerretDB with KZYMY_TEST_STORE=mongodb)
+ * and the run's Redis. The operator sets the destination with `kzymy user set`, the code comes back from the
  * destination, and every message swaks sends arrives there once, whichever daemon sent it.
  */
 import { execFile } from 'node:child_process';
@@ -11,10 +12,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { projectRoot } from '../../src/embedded/paths';
-import { Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
+import type { TestDatabase } from '../helpers/engines';
 import { GpgHome } from '../helpers/gpg';
-import { testMongoUrl } from '../helpers/services';
+import { testEngine } from '../helpers/services';
 import {
+  deploymentDatabase,
   newDeployment,
   originalMessage,
   sendWithSwaks,
@@ -36,10 +39,11 @@ describe('forward: deployed processes, two daemons, one destination', function (
   let smtp: StackProcess;
   let daemons: StackProcess[];
   let gpg: GpgHome;
+  let database: TestDatabase;
   let store: Store;
 
   before(async () => {
-    deployment = newDeployment();
+    deployment = newDeployment(testEngine());
     socks = await startMicrosocks();
     destination = await startDestination();
     const forward = {
@@ -58,10 +62,12 @@ describe('forward: deployed processes, two daemons, one destination', function (
       StackProcess.start(deployment, 'daemon', { forward }),
     ]);
     gpg = await GpgHome.create();
-    store = await Store.open({ url: testMongoUrl(), database: deployment.database });
+    database = deploymentDatabase(deployment);
+    store = await database.open();
   });
   after(async () => {
     await store?.close();
+    await database?.close();
     await gpg?.dispose();
     await Promise.all([smtp, ...(daemons ?? [])].filter(Boolean).map((node) => node.stop()));
     await destination?.close();

@@ -1,7 +1,7 @@
 /**
  * docs/clients/forwarding.md as written: its torrc lines go through the real `tor
  * --verify-config`, and its `kzymy` commands run line by line — the placeholders filled in, the
- * destinations onion MX hosts behind the Tor stand-in — against the run's FerretDB.
+ * destinations onion MX hosts behind the Tor stand-in — against the run's store engine.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -57,17 +57,13 @@ describe('forward: docs/clients/forwarding.md, as written', function () {
         [atOnion]: { 25: destination.port },
         [mxOnion]: { 25: destination.port },
       });
-      const config = fixture.deps.config;
       const dir = mkdtempSync(join(testDataDir(), 'forward-doc-'));
       configFile = join(dir, 'kzymy.yaml');
       writeFileSync(
         configFile,
         [
           'domain: kzymy.test',
-          `dataDir: ${dir}`,
-          'mongodb:',
-          `  url: '${config.mongodb.url}'`,
-          `  database: ${config.mongodb.database}`,
+          ...fixture.storeYaml(),
           'forward:',
           '  enabled: true',
           `  proxy: socks5h://127.0.0.1:${proxy.port}`,

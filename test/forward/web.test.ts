@@ -1,6 +1,6 @@
 /**
  * Forwarding on the account pages, over HTTP without JavaScript: a real kzymy web server and
- * forwarding worker on the run's FerretDB and Redis, an `smtp-server` destination, and GnuPG
+ * forwarding worker on the run's store engine and Redis, an `smtp-server` destination, and GnuPG
  * to read the code the destination received.
  */
 import { expect } from 'chai';

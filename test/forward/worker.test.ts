@@ -1,7 +1,7 @@
 /**
  * The forwarding worker against real destinations: the `smtp-server` package on loopback (plain,
  * STARTTLS, behind microsocks, and as an onion service behind the Tor stand-in), the run's
- * FerretDB and Redis, and mail encrypted to a GnuPG key. What arrives must be the stored
+ * store engine and Redis, and mail encrypted to a GnuPG key. What arrives must be the stored
  * ciphertext byte for byte, and a message leaves the store only after the destination's 250.
  */
 import { createHash } from 'node:crypto';
@@ -75,7 +75,8 @@ describe('forward: the worker', function () {
     });
     try {
       const user = await fixture.addUser({ address: 'her@example.net', host: at(tls) });
-      // Over 2.5 MB: stored as three 1 MiB chunks, read back and sent as one message.
+      // Over 2.5 MB: stored in several chunks (256 KiB on sqlite, 1 MiB on mongodb), read back
+      // and sent as one message.
       const [stored] = await fixture.deposit(user, 1, 2_500_000);
       expect((stored as Buffer).length).to.be.above(2 * 1024 * 1024);
       const report = await forwarder.runUser(user.id);

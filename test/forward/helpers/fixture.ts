@@ -1,5 +1,5 @@
 /**
- * What the forwarding tests share: real deps (the run's FerretDB and Redis), a GnuPG key, users
+ * What the forwarding tests share: real deps (the run's store engine and Redis), a GnuPG key, users
  * whose mail is really encrypted to it and stored as Haraka stores it, and a polling wait.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,14 +41,36 @@ export class ForwardFixture {
     return new ForwardFixture(deps, gpg, key, armored);
   }
 
-  /** Another set of deps on the same database and Redis prefix: a second daemon. */
+  /**
+   * Another set of deps on the same store (the sqlite file under the same data directory, or the
+   * same mongodb database) and Redis prefix: a second daemon.
+   */
   async secondDaemon(): Promise<TestDeps> {
     const config = this.deps.config;
     return makeTestDeps({
+      dataDir: config.dataDir,
+      store: { engine: config.store.engine },
       forward: { ...config.forward },
       mongodb: { database: config.mongodb.database },
       redis: { prefix: config.redis.prefix },
     });
+  }
+
+  /**
+   * The lines of a config file (YAML) that point another process — the `kzymy` CLI — at this
+   * fixture's store: its data directory (where the sqlite file is) and engine, and on mongodb
+   * the database.
+   */
+  storeYaml(): string[] {
+    const config = this.deps.config;
+    return [
+      `dataDir: ${config.dataDir}`,
+      'store:',
+      `  engine: ${config.store.engine}`,
+      ...(config.store.engine === 'mongodb'
+        ? ['mongodb:', `  url: '${config.mongodb.url}'`, `  database: ${config.mongodb.database}`]
+        : []),
+    ];
   }
 
   /** An active user; with `forward`, her destination is already active. */
