@@ -136,8 +136,11 @@ export function openConnection(file: string, options: OpenOptions): Connection {
   }
   const db = new Database(file, { timeout: options.busyTimeoutMs, fileMustExist: !options.create });
   try {
-    // Before anything creates a table: it is fixed when the first page is written.
-    db.pragma('auto_vacuum = INCREMENTAL');
+    // Before anything creates a table: it is fixed when the first page is written. Only by the
+    // creating connection: on an existing file this pragma opens a write transaction (to record
+    // the mode in the header), which a reader, whose busy timeout is 0, would fail with
+    // SQLITE_BUSY whenever another process is writing.
+    if (options.create) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
