@@ -15,11 +15,19 @@ import type { ImapSession, ImapUpdate, Notifier } from '@zone-eu/wildduck/imap-c
 import type { NewMailSubscriber } from '../redis/new-mail';
 import { settle } from '../mailbox-access/settle';
 import { flagKey } from './select';
-import type { ImapContext } from './session';
+import type { ImapContext, ImapSessionState } from './session';
 
 export class ImapNotifier implements Notifier {
   /** userId -> listening sessions and the engine's wake-up callbacks. */
   private readonly listeners = new Map<string, Map<ImapSession, () => void>>();
+  /**
+   * Sessions whose updates are being computed, and whether a wake-up came meanwhile. The engine
+   * has a race of its own here: a wake-up during its getUpdates makes it schedule another one
+   * (imap-connection.js `recheckPending`), which throws in a later tick if the session logged out
+   * in between (`_listenerData` is then false) and takes the daemon down. So a session is never
+   * woken while its updates are computed; it is woken once more afterwards, if still listening.
+   */
+  private readonly updating = new WeakMap<ImapSessionState, { again: boolean }>();
 
   constructor(private readonly ctx: ImapContext) {}
 
@@ -53,15 +61,29 @@ export class ImapNotifier implements Notifier {
     if (!sessions) return;
     for (const [session, handler] of sessions) {
       if (session === except) continue;
-      // The engine's handler runs engine code; keep its failures away from the event loop.
-      setImmediate(() => {
-        try {
-          handler();
-        } catch (error) {
-          this.ctx.onError(error, 'notify');
-        }
-      });
+      const busy = this.updating.get(this.ctx.sessions.get(session));
+      if (busy) busy.again = true;
+      else this.run(handler);
     }
+  }
+
+  /** Wakes the session of `state` once more, if it still listens. */
+  private wakeState(state: ImapSessionState): void {
+    if (!state.user) return;
+    for (const [session, handler] of this.listeners.get(state.user.id) ?? []) {
+      if (this.ctx.sessions.get(session) === state) this.run(handler);
+    }
+  }
+
+  /** The engine's handler runs engine code; keep its failures away from the event loop. */
+  private run(handler: () => void): void {
+    setImmediate(() => {
+      try {
+        handler();
+      } catch (error) {
+        this.ctx.onError(error, 'notify');
+      }
+    });
   }
 
   getUpdates(
@@ -69,9 +91,17 @@ export class ImapNotifier implements Notifier {
     _modifyIndex: number,
     callback: (error: Error | null, updates?: ImapUpdate[]) => void,
   ): void {
+    const state = this.ctx.sessions.byViewKey(mailbox);
+    const busy = { again: false };
+    if (state) this.updating.set(state, busy);
     settle(
       () => this.changes(mailbox),
-      (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(outcome.error)),
+      (outcome) => {
+        if (state) this.updating.delete(state);
+        if (outcome.ok) callback(null, outcome.value);
+        else callback(outcome.error);
+        if (busy.again && state) this.wakeState(state);
+      },
       (error) => this.ctx.onError(error, 'notify'),
     );
   }
