@@ -10,6 +10,12 @@
  * New messages are announced only above the highest UID the client knows, so the client's UID
  * list stays ascending; one that commits out of order (two daemons drawing UIDs at once) is seen
  * at the next SELECT.
+ *
+ * A session is never woken while the engine is asking for its updates: it is woken once they are
+ * delivered instead. The engine's own way of catching a wake-up that arrives meanwhile
+ * (imap-core 1.46.15, imap-connection.js `recheckPending`) calls the listener in a setImmediate
+ * without checking that the connection still has one, and throws out of the event loop — taking
+ * the daemon down — when the client logged out in between.
  */
 import type { ImapSession, ImapUpdate, Notifier } from '@zone-eu/wildduck/imap-core';
 import type { NewMailSubscriber } from '../events/new-mail';
@@ -20,6 +26,9 @@ import type { ImapContext } from './session';
 export class ImapNotifier implements Notifier {
   /** userId -> listening sessions and the engine's wake-up callbacks. */
   private readonly listeners = new Map<string, Map<ImapSession, () => void>>();
+  /** Selected views whose updates the engine is waiting for, and those woken meanwhile. */
+  private readonly asking = new Set<string>();
+  private readonly wokenWhileAsking = new Set<string>();
 
   constructor(private readonly ctx: ImapContext) {}
 
@@ -51,17 +60,29 @@ export class ImapNotifier implements Notifier {
   wake(userId: string, except?: ImapSession): void {
     const sessions = this.listeners.get(userId);
     if (!sessions) return;
-    for (const [session, handler] of sessions) {
-      if (session === except) continue;
-      // The engine's handler runs engine code; keep its failures away from the event loop.
-      setImmediate(() => {
-        try {
-          handler();
-        } catch (error) {
-          this.ctx.onError(error, 'notify');
-        }
-      });
+    for (const session of sessions.keys()) {
+      if (session !== except) this.wakeOne(userId, session);
     }
+  }
+
+  private wakeOne(userId: string, session: ImapSession): void {
+    setImmediate(() => {
+      // Still listening? A session that logged out meanwhile has no listener left to call.
+      const handler = this.listeners.get(userId)?.get(session);
+      if (!handler) return;
+      // Checked now, not when the wake was scheduled: the engine may have started asking since.
+      const viewKey = this.ctx.sessions.get(session).view?.key;
+      if (viewKey && this.asking.has(viewKey)) {
+        this.wokenWhileAsking.add(viewKey);
+        return;
+      }
+      // The engine's handler runs engine code; keep its failures away from the event loop.
+      try {
+        handler();
+      } catch (error) {
+        this.ctx.onError(error, 'notify');
+      }
+    });
   }
 
   getUpdates(
@@ -69,11 +90,31 @@ export class ImapNotifier implements Notifier {
     _modifyIndex: number,
     callback: (error: Error | null, updates?: ImapUpdate[]) => void,
   ): void {
+    this.asking.add(mailbox);
     settle(
       () => this.changes(mailbox),
-      (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(outcome.error)),
+      (outcome) => {
+        this.asking.delete(mailbox);
+        if (outcome.ok) callback(null, outcome.value);
+        else callback(outcome.error);
+        // Woken while the engine was asking: it asks again now, through wakeOne.
+        if (this.wokenWhileAsking.delete(mailbox)) {
+          const state = this.ctx.sessions.byViewKey(mailbox);
+          const userId = state?.user?.id;
+          const session = userId && this.sessionOf(userId, state);
+          if (userId && session) this.wakeOne(userId, session);
+        }
+      },
       (error) => this.ctx.onError(error, 'notify'),
     );
+  }
+
+  /** The listening engine session whose kzymy state is `state`. */
+  private sessionOf(userId: string, state: unknown): ImapSession | undefined {
+    for (const session of this.listeners.get(userId)?.keys() ?? []) {
+      if (this.ctx.sessions.get(session) === state) return session;
+    }
+    return undefined;
   }
 
   /** What changed in the store since the client of this view was last told. */
