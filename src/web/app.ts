@@ -14,9 +14,12 @@ import { loginRoutes } from './routes/login';
 import { pageRoutes } from './routes/pages';
 import { rekeyRoutes } from './routes/rekey';
 import { signupRoutes } from './routes/signup';
+import { wkdRoutes } from './routes/wkd';
 
 export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  // Ahead of the page middleware: keys for senders are public and cross-origin (routes/wkd.ts).
+  app.route('/', wkdRoutes(ctx));
   app.use('*', securityHeaders(ctx.logger, ctx.clock));
   app.use(
     '*',
