@@ -12,6 +12,14 @@ export interface AddressPolicy {
   disabled: string[];
 }
 
+/** Sending as the nym (docs/sending.md): each switch is off until the user turns it on. */
+export interface SendingSettings {
+  /** The submission listener may send mail as her nym (when the operator enabled sending). */
+  enabled: boolean;
+  /** Her OpenPGP signature stays on what leaves; otherwise the signed content goes without it. */
+  signAsNym: boolean;
+}
+
 export interface User {
   id: string;
   username: string;
@@ -21,6 +29,7 @@ export interface User {
   passwordHash: string;
   createdAt: Date;
   policy: AddressPolicy;
+  sending: SendingSettings;
   /** RFC 3501 §2.3.1.1: constant for the life of the mailbox, since UIDs are never reused. */
   uidValidity: number;
   /** The UID the next stored message will get. */

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
 import { isReservedUsername, randomUsername } from '../address/username';
 import { COLLECTIONS } from './indexes';
-import type { AddressPolicy, NewUser, User, UserState } from './types';
+import type { AddressPolicy, NewUser, SendingSettings, User, UserState } from './types';
 
 export interface UserDoc {
   username: string;
@@ -15,6 +15,9 @@ export interface UserDoc {
   catchAll: boolean;
   allowed: string[];
   disabled: string[];
+  /** Absent in documents written before sending existed: read as off. */
+  sendEnabled?: boolean;
+  signAsNym?: boolean;
   uidValidity: number;
   uidNext: number;
 }
@@ -50,6 +53,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     passwordHash: doc.passwordHash,
     createdAt: doc.createdAt,
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
+    sending: { enabled: doc.sendEnabled ?? false, signAsNym: doc.signAsNym ?? false },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
   };
@@ -95,6 +99,8 @@ export class UserStore {
         catchAll: true,
         allowed: [],
         disabled: [],
+        sendEnabled: false,
+        signAsNym: false,
         // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uidValidity: randomInt(1, 2 ** 31),
@@ -192,6 +198,15 @@ export class UserStore {
   async forgetAddress(id: string, local: string): Promise<boolean> {
     const part = local.toLowerCase();
     return this.update(id, { $pull: { allowed: part, disabled: part } });
+  }
+
+  /** Changes the given sending switches; the others stay as they are. */
+  async setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    const set: Partial<Pick<UserDoc, 'sendEnabled' | 'signAsNym'>> = {};
+    if (change.enabled !== undefined) set.sendEnabled = change.enabled;
+    if (change.signAsNym !== undefined) set.signAsNym = change.signAsNym;
+    if (Object.keys(set).length === 0) return (await this.byId(id)) !== null;
+    return this.update(id, { $set: set });
   }
 
   async policy(id: string): Promise<AddressPolicy | null> {

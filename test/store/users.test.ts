@@ -115,4 +115,35 @@ describe('store: users', () => {
       disabled: [],
     });
   });
+
+  it('keeps the sending switches: both off for a new user, each changed on its own', async () => {
+    const user = await newUser();
+    expect(user.sending).to.deep.equal({ enabled: false, signAsNym: false });
+    expect(await store.users.setSending(user.id, { enabled: true })).to.equal(true);
+    expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+      enabled: true,
+      signAsNym: false,
+    });
+    expect(await store.users.setSending(user.id, { signAsNym: true })).to.equal(true);
+    expect(await store.users.setSending(user.id, { enabled: false })).to.equal(true);
+    expect((await store.users.byName(user.username))?.sending).to.deep.equal({
+      enabled: false,
+      signAsNym: true,
+    });
+    expect(await store.users.setSending(new ObjectId().toHexString(), { enabled: true })).to.equal(
+      false,
+    );
+  });
+
+  it('reads a user document written before sending existed as sending off', async () => {
+    const user = await newUser();
+    await raw
+      .db(database)
+      .collection(COLLECTIONS.users)
+      .updateOne({ _id: new ObjectId(user.id) }, { $unset: { sendEnabled: '', signAsNym: '' } });
+    expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+      enabled: false,
+      signAsNym: false,
+    });
+  });
 });
