@@ -14,6 +14,8 @@ import type { User } from '../store/types';
 export const LOGIN_FAILED_TEXT = 'Authentication failed';
 
 export type MailProtocol = 'imap' | 'pop3';
+/** Who checks logins here: the mailbox protocols, and the submission listener (src/submission). */
+export type LoginUser = MailProtocol | 'submission';
 
 /**
  * Accepts the username as issued ("k3x..."), as "<username>@<domain>", or as any address of the
@@ -41,7 +43,7 @@ function decoy(): Promise<string> {
 export async function checkLogin(
   deps: DaemonDeps,
   limiter: AuthLimiter,
-  protocol: MailProtocol,
+  protocol: LoginUser,
   username: string,
   password: string,
 ): Promise<User | null> {

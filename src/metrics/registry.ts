@@ -20,6 +20,7 @@ import {
   type PrometheusContentType,
 } from 'prom-client';
 import { projectRoot } from '../services/paths';
+import { REFUSALS } from '../submission/decision';
 
 /** Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). */
 export const REFUSAL_REASONS = [
@@ -47,8 +48,12 @@ export const DELETE_REASONS = [
 export type DeleteReason = (typeof DELETE_REASONS)[number];
 
 /** Where a login can fail. */
-export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
+export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web', 'submission'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
+
+/** What became of a message submitted for sending as the nym (src/submission/decision.ts). */
+export const SUBMISSION_OUTCOMES = ['sent', ...REFUSALS] as const;
+export type SubmissionOutcome = (typeof SUBMISSION_OUTCOMES)[number];
 
 /**
  * Delivery latency buckets, in seconds, from the end of DATA to the ciphertext being stored.
@@ -83,6 +88,8 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  /** A message submitted for sending: sent, or why not (never by user or recipient). */
+  submission(outcome: SubmissionOutcome): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -130,6 +137,12 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const submissions = new Counter({
+    name: 'kzymy_submissions_total',
+    help: 'Messages submitted for sending as the nym, by outcome (sent, or why not).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -146,6 +159,7 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const outcome of SUBMISSION_OUTCOMES) submissions.inc({ outcome }, 0);
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -188,6 +202,10 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     loginFailed: (protocol) => {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
+    },
+    submission: (outcome) => {
+      if (member(SUBMISSION_OUTCOMES, outcome, 'kzymy_submissions_total'))
+        submissions.inc({ outcome });
     },
   };
 }
