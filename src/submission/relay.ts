@@ -86,11 +86,11 @@ export async function relayMessage(
   // Errors also arrive as callback results; without a listener one would crash the process.
   connection.on('error', () => undefined);
   try {
-    const reached = await step((done) => connection.connect(done));
+    const reached = await step(connection, (done) => connection.connect(done));
     if (!reached.ok) return { kind: 'unavailable', step: 'connect' };
     if (target.auth) {
       const auth = target.auth;
-      const login = await step((done) => connection.login({ credentials: auth }, done));
+      const login = await step(connection, (done) => connection.login({ credentials: auth }, done));
       if (!login.ok) return { kind: 'unavailable', step: 'login' };
     }
     return await send(connection, envelope, message);
@@ -101,10 +101,29 @@ export async function relayMessage(
 
 type StepResult = { ok: true } | { ok: false; error: unknown };
 
-/** A callback step of nodemailer's client as a promise that never rejects. */
-function step(run: (done: (error?: unknown) => void) => void): Promise<StepResult> {
+/**
+ * A callback step of nodemailer's client as a promise that never rejects. Some failures (a
+ * refused connection, a dropped one) arrive only as an 'error' or 'end' event, never through
+ * the callback; whichever comes first decides.
+ */
+function step(
+  connection: SMTPConnection,
+  run: (done: (error?: unknown) => void) => void,
+): Promise<StepResult> {
   return new Promise((resolve) => {
-    run((error) => resolve(error ? { ok: false, error } : { ok: true }));
+    let settled = false;
+    const finish = (result: StepResult): void => {
+      if (settled) return;
+      settled = true;
+      connection.off('error', onError);
+      connection.off('end', onEnd);
+      resolve(result);
+    };
+    const onError = (error: unknown): void => finish({ ok: false, error });
+    const onEnd = (): void => finish({ ok: false, error: new Error('connection closed') });
+    connection.once('error', onError);
+    connection.once('end', onEnd);
+    run((error) => finish(error ? { ok: false, error } : { ok: true }));
   });
 }
 
@@ -120,7 +139,7 @@ function send(
   message: Buffer,
 ): Promise<RelayOutcome> {
   // nodemailer records refused recipients on this very object while it runs the RCPTs.
-  const live: SMTPConnection.Envelope & { rejected?: string[] } = {
+  const live: SMTPConnection.Envelope & { rejected?: string[]; rejectedErrors?: SmtpFailure[] } = {
     from: envelope.from,
     to: [...envelope.to],
     size: message.length,
@@ -140,24 +159,32 @@ function send(
       this.push(null);
     },
   });
-  return new Promise((resolve) => {
-    connection.send(live, stream, (error) => {
-      if (!error) return resolve({ kind: 'sent' });
-      const failure = error as SmtpFailure;
-      const permanent = (failure.responseCode ?? 0) >= 500;
-      if (refusedRecipient || failure.command === 'RCPT TO') {
-        // The refusal that decided is the first recorded one.
-        const first = (live as { rejectedErrors?: SmtpFailure[] }).rejectedErrors?.[0];
-        return resolve({
-          kind: 'refused',
-          stage: 'recipient',
-          permanent: (first?.responseCode ?? failure.responseCode ?? 0) >= 500,
-        });
-      }
-      if (failure.responseCode && failure.responseCode >= 400) {
-        return resolve({ kind: 'refused', stage: 'message', permanent });
-      }
-      resolve({ kind: 'unavailable', step: failure.command ?? failure.code ?? 'send' });
-    });
-  });
+  return step(connection, (done) => connection.send(live, stream, (error) => done(error))).then(
+    (result) => {
+      if (result.ok) return { kind: 'sent' } as const;
+      return sendFailure(result.error, refusedRecipient, live);
+    },
+  );
+}
+
+function sendFailure(
+  error: unknown,
+  refusedRecipient: boolean,
+  live: { rejectedErrors?: SmtpFailure[] },
+): RelayOutcome {
+  const failure = error as SmtpFailure;
+  const permanent = (failure.responseCode ?? 0) >= 500;
+  if (refusedRecipient || failure.command === 'RCPT TO') {
+    // The refusal that decided is the first one recorded.
+    const first = live.rejectedErrors?.[0];
+    return {
+      kind: 'refused',
+      stage: 'recipient',
+      permanent: (first?.responseCode ?? failure.responseCode ?? 0) >= 500,
+    };
+  }
+  if (failure.responseCode && failure.responseCode >= 400) {
+    return { kind: 'refused', stage: 'message', permanent };
+  }
+  return { kind: 'unavailable', step: failure.command ?? failure.code ?? 'send' };
 }

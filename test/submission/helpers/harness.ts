@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { KzymyConfig } from '../../../src/config/schema';
@@ -86,13 +87,14 @@ export async function startRelay(tls: { key: Buffer; cert: Buffer }): Promise<Re
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  let closing: Promise<void> | undefined;
   return {
     port,
     received,
     get aborted() {
       return relay.aborted;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
   };
 }
 
@@ -164,9 +166,21 @@ export async function createSender(
   harness: SubmissionHarness,
   sending: { enabled?: boolean; signAsNym?: boolean } = {},
   gpg: GpgHome = harness.gpg,
+  /** Makes the key at this `--faked-system-time` (e.g. '20200101T000000'), valid from then on. */
+  keyMadeAt?: string,
 ): Promise<Sender> {
   const username = `s${randomBytes(5).toString('hex')}`;
-  const key = await gpg.generateKey('curve25519', `nym <nym@${username}.kzymy.test>`);
+  const uid = `nym <nym@${username}.kzymy.test>`;
+  let fingerprint: string;
+  if (keyMadeAt) {
+    const then = { fakedTime: keyMadeAt };
+    await gpg.run(['--quick-gen-key', uid, 'ed25519', 'sign,cert', 'never'], then);
+    fingerprint = await gpg.fingerprintOf(uid);
+    await gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encr', 'never'], then);
+  } else {
+    fingerprint = (await gpg.generateKey('curve25519', uid)).fingerprint;
+  }
+  const key = { fingerprint };
   const checked = await checkPublicKey((await gpg.exportPublic(key.fingerprint)).toString());
   if (!checked.ok) throw new Error(checked.message);
   const password = randomBytes(12).toString('hex');
@@ -290,7 +304,8 @@ export async function swaksSubmit(
     args?: string[];
   },
 ): Promise<SwaksResult> {
-  const dir = mkdtempSync(join(testDataDir(), 'swaks-'));
+  // The client's file, outside the data directory the canary test searches; removed after.
+  const dir = mkdtempSync(join(tmpdir(), 'kzymy-swaks-'));
   const file = join(dir, 'message.eml');
   writeFileSync(file, options.data, 'latin1');
   const tls = { starttls: ['--tls'], 'on-connect': ['--tls-on-connect'], none: [] }[
@@ -316,7 +331,7 @@ export async function swaksSubmit(
     `@${file}`,
     ...(options.args ?? []),
   ];
-  return new Promise((resolve, reject) => {
+  return new Promise<SwaksResult>((resolve, reject) => {
     execFile('swaks', args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? ((error as { code?: unknown }).code ?? -1) : 0;
       if (typeof code !== 'number') return reject(error);
@@ -329,5 +344,5 @@ export async function swaksSubmit(
       const decided = replies.filter((reply) => !reply.startsWith('221 '));
       resolve({ code, transcript, replies, last: decided[decided.length - 1] ?? '' });
     });
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
