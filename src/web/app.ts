@@ -13,6 +13,7 @@ import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
 import { pageRoutes } from './routes/pages';
 import { rekeyRoutes } from './routes/rekey';
+import { sendingRoutes } from './routes/sending';
 import { signupRoutes } from './routes/signup';
 import { wkdRoutes } from './routes/wkd';
 
@@ -45,6 +46,7 @@ export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   app.route('/', loginRoutes(ctx));
   app.route('/', accountRoutes(ctx));
   app.route('/', rekeyRoutes(ctx));
+  app.route('/', sendingRoutes(ctx));
 
   app.notFound(notFound);
   app.onError(handleError(ctx.logger));

@@ -15,10 +15,10 @@
  * cross-origin resource, not a page, and gets its own headers.
  */
 import { Hono, type Context } from 'hono';
-import { policyAccepts } from '../../address/recipient';
-import { keyAddresses, wkdHash, wkdKey } from '../../pgp/wkd';
+import { wkdHash, wkdKey } from '../../pgp/wkd';
 import type { WebContext, WebEnv } from '../context';
 import { wkdHost, type WkdHost } from '../wkd-host';
+import { publishedAddresses } from '../wkd-published';
 
 const HEADERS = {
   'X-Content-Type-Options': 'nosniff',
@@ -66,9 +66,8 @@ export function wkdRoutes(ctx: WebContext): Hono<WebEnv> {
     const now = ctx.clock();
     // The `l` parameter (the local part as typed) is not needed: the hash names it, and
     // clients differ in how they case and escape `l`.
-    for (const address of await keyAddresses(user.publicKey, found.mailDomain, now)) {
-      const local = address.slice(0, address.lastIndexOf('@'));
-      if (wkdHash(local) !== hash || !policyAccepts(user.policy, local)) continue;
+    for (const address of await publishedAddresses(user, found.mailDomain, now)) {
+      if (wkdHash(address.slice(0, address.lastIndexOf('@'))) !== hash) continue;
       const bytes = await wkdKey(user.publicKey, address, now);
       if (!bytes) break;
       // draft §3.1: "SHOULD return application/octet-stream"; HEAD is answered alike (Hono
