@@ -66,6 +66,27 @@ export async function relayMessage(
   envelope: { from: string; to: readonly string[] },
   message: Buffer,
 ): Promise<RelayOutcome> {
+  return withConnection(target, TIMEOUTS, (connection) => send(connection, envelope, message));
+}
+
+/**
+ * Connects, starts TLS, checks the certificate and logs in — and sends nothing. For `kzymy doctor
+ * --online`: 'sent' means the relay would take mail from kzymy.
+ */
+export async function probeRelay(target: RelayTarget, timeoutMs: number): Promise<RelayOutcome> {
+  const timeouts = {
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  };
+  return withConnection(target, timeouts, async () => ({ kind: 'sent' }));
+}
+
+async function withConnection(
+  target: RelayTarget,
+  timeouts: typeof TIMEOUTS,
+  task: (connection: SMTPConnection) => Promise<RelayOutcome>,
+): Promise<RelayOutcome> {
   const connection = new SMTPConnection({
     host: target.host,
     port: target.port,
@@ -81,7 +102,7 @@ export async function relayMessage(
     },
     logger: false,
     debug: false,
-    ...TIMEOUTS,
+    ...timeouts,
   });
   // Errors also arrive as callback results; without a listener one would crash the process.
   connection.on('error', () => undefined);
@@ -93,7 +114,7 @@ export async function relayMessage(
       const login = await step(connection, (done) => connection.login({ credentials: auth }, done));
       if (!login.ok) return { kind: 'unavailable', step: 'login' };
     }
-    return await send(connection, envelope, message);
+    return await task(connection);
   } finally {
     connection.close();
   }
