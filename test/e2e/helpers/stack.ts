@@ -31,6 +31,8 @@ export interface Ports {
   pop3s?: number;
   web?: number;
   admin?: number;
+  submission?: number;
+  submissions?: number;
 }
 
 /** What several processes of one deployment share: the database and the Redis prefix. */
