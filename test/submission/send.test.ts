@@ -151,6 +151,21 @@ describe('submission: sending as the nym', function () {
     expect(dkim.results[0]?.status.result).to.equal('pass');
   });
 
+  it('sends 8-bit text and lines that start with a dot byte for byte', async () => {
+    const before = harness.relay.received.length;
+    const body = 'Grüße aus dem Versteck — ½ €\n.a line starting with a dot\n..and two';
+    const data = await signedMessage(sender, harness.gpg, spec({ body }));
+    const result = await submit(sender, Buffer.from(data, 'utf8').toString('latin1'));
+    expect(result.last, result.transcript).to.equal('250 2.0.0 Sent');
+    const relayed = harness.relay.received[before]!;
+    const message = readEntity(relayed.raw.toString('latin1'))!;
+    expect(Buffer.from(message.body, 'latin1').toString('utf8')).to.equal(
+      body.replace(/\n/g, '\r\n') + '\r\n',
+    );
+    const dkim = await dkimVerify(relayed.raw, { resolver: resolverFor(harness) });
+    expect(dkim.results[0]?.status.result).to.equal('pass');
+  });
+
   it('accepts a text-mode signature (gpg --textmode, as neomutt asks for)', async () => {
     const before = harness.relay.received.length;
     const data = await signedMessage(sender, harness.gpg, spec({ textmode: true }));
