@@ -104,7 +104,7 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
       disableReverseLookup: true,
       logger: false,
 
-      onAuth(auth, _session, callback) {
+      onAuth(auth, session, callback) {
         settle(
           async () => {
             // RFC 4616 §2: an authorization identity other than the login is acting as someone
@@ -122,7 +122,7 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
             if (!outcome.ok) return callback(toSmtpError(AUTH_UNAVAILABLE));
             if (!outcome.value) return callback(toSmtpError(AUTH_FAILED));
             const user: SessionUser = { id: outcome.value.id, username: outcome.value.username };
-            deps.logger.info('submission.login', { tls: secure });
+            deps.logger.info('submission.login', { tls: session.secure });
             callback(null, { user });
           },
           (error) => onError(error, 'auth'),
