@@ -5,9 +5,15 @@
  * cannot be reached, leaves nothing sent to anyone and nothing counted.
  */
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import { SMTPServer } from 'smtp-server';
+import { relayMessage } from '../../src/submission/relay';
 import { dotStuff, SmtpClient, type Reply } from '../smtp/helpers/smtp-client';
+import { createTestCa } from '../web/helpers/tls-front';
 import {
   createSender,
+  RELAY_PASSWORD,
+  RELAY_USER,
   signedMessage,
   startSubmission,
   type Sender,
@@ -173,6 +179,51 @@ describe('submission: the relay refuses, defers or is away', function () {
     expect(text((await attempt(harness, who, ['friend@example.org'])).reply)).to.equal(
       '250 2.0.0 Sent',
     );
+  });
+
+  it('hands nothing to a relay whose certificate it cannot verify, or without TLS', async () => {
+    const ca = await createTestCa();
+    try {
+      const auth = { user: RELAY_USER, pass: RELAY_PASSWORD };
+      const base = { host: '127.0.0.1', port: harness.relay.port, heloName: 'kzymy.test', auth };
+      const envelope = { from: 'nym@x.kzymy.test', to: ['friend@example.org'] };
+      const message = Buffer.from('Subject: x\r\n\r\nnot for a stranger\r\n');
+      const relayed = harness.relay.received.length;
+      const otherCa = await readFile(ca.caCert);
+      expect(
+        await relayMessage({ ...base, secure: false, ca: otherCa }, envelope, message),
+      ).to.deep.equal({ kind: 'unavailable', step: 'connect' });
+      // A relay that offers no STARTTLS gets nothing: kzymy does not send in clear.
+      let plainReceived = 0;
+      const plain = new SMTPServer({
+        hideSTARTTLS: true,
+        authOptional: true,
+        disableReverseLookup: true,
+        logger: false,
+        onData(stream, _session, callback) {
+          plainReceived++;
+          stream.resume();
+          stream.on('end', () => callback());
+        },
+      });
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const address = plain.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        const outcome = await relayMessage(
+          { host: '127.0.0.1', port, heloName: 'kzymy.test', secure: false },
+          envelope,
+          message,
+        );
+        expect(outcome.kind).to.equal('unavailable');
+        expect(plainReceived).to.equal(0);
+      } finally {
+        await new Promise<void>((resolve) => plain.close(() => resolve()));
+      }
+      expect(harness.relay.received.length).to.equal(relayed);
+    } finally {
+      await ca.dispose();
+    }
   });
 
   it('answers 451 4.4.1 when the relay cannot be reached, and counts nothing', async () => {
