@@ -15,6 +15,7 @@ import { checkLogin } from '../mailbox/login';
 import { settle } from '../mailbox/settle';
 import { SendCaps } from './caps';
 import {
+  ACCEPT,
   capReached,
   refuse,
   REPLIES,
@@ -145,7 +146,7 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
                 capReached(room.unit, room.per, room.limit),
                 room.per === 'hour' ? 'hourly_cap' : 'daily_cap',
               );
-            return { kind: 'accept' };
+            return ACCEPT;
           },
           callback,
         );
@@ -157,7 +158,7 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
           async () =>
             session.envelope.rcptTo.length >= send.maxRecipients
               ? refuse(tooManyRecipients(send.maxRecipients), 'too_many_recipients')
-              : { kind: 'accept' },
+              : ACCEPT,
           callback,
         );
       },
