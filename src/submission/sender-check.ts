@@ -3,7 +3,7 @@
  * it was written on. Each check returns a decision (src/submission/decision.ts).
  */
 import addressparser from 'nodemailer/lib/addressparser';
-import { parseRecipient } from '../address/recipient';
+import { parseRecipient } from '../addresses/recipient';
 import {
   ACCEPT,
   fromNotYours,

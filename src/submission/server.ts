@@ -8,11 +8,12 @@
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import { errorKind } from '../log/logger';
-import { isLoopbackHost, listen } from '../mailbox/listen';
-import { checkLogin } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import { isLoopbackHost, listen } from '../mailbox-access/listen';
+import { checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
+import type { RunningServer } from '../util/running-server';
 import { SendCaps } from './caps';
 import {
   ACCEPT,

@@ -9,7 +9,7 @@
  * Nothing is written anywhere on the way: the message lives in this call's memory, and once the
  * relay has answered nothing about it is kept (docs/sending.md).
  */
-import type { DaemonDeps } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import { checkDetachedSignature, type SignatureProblem } from '../pgp/detached-signature';
 import type { SendCaps } from './caps';
 import {

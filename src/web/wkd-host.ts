@@ -4,7 +4,7 @@
  * webkey-service-19 §3.1), so the host is `<username>.<domain>` for the direct method and
  * `openpgpkey.<username>.<domain>` for the advanced one, whose path repeats the mail domain.
  */
-import { isUsernameShaped } from '../address/username';
+import { isUsernameShaped } from '../addresses/username';
 
 export interface WkdHost {
   username: string;
@@ -29,7 +29,7 @@ export function wkdHost(hostHeader: string, domain: string): WkdHost | null {
   let name = host.slice(0, -suffix.length);
   const advanced = name.startsWith(ADVANCED_LABEL);
   if (advanced) name = name.slice(ADVANCED_LABEL.length);
-  // Exactly one label above the domain, as for mail (src/address/recipient.ts).
+  // Exactly one label above the domain, as for mail (src/addresses/recipient.ts).
   if (!isUsernameShaped(name)) return null;
   return { username: name, mailDomain: `${name}.${domain.toLowerCase()}`, advanced };
 }

@@ -3,7 +3,7 @@
  * key with a valid self-signature, under her own subdomain, that receive mail. One rule for the
  * directory (routes/wkd.ts) and for what the account page shows.
  */
-import { policyAccepts } from '../address/recipient';
+import { policyAccepts } from '../addresses/recipient';
 import { keyAddresses } from '../pgp/wkd';
 import type { User } from '../store/types';
 

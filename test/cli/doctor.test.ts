@@ -11,10 +11,18 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateKeyPairSync } from 'node:crypto';
 import { runDoctor, type CheckResult, type DoctorDeps } from '../../src/cli/doctor';
-import { loadTls } from '../../src/services/tls';
+import { loadTls } from '../../src/tls/material';
 import { RELAY_PASSWORD, RELAY_USER, startRelay, type Relay } from '../submission/helpers/harness';
-import { freePort } from '../../src/services/ports';
-import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
+import { sqliteStoreFile } from '../../src/embedded/paths';
+import { freePort } from '../../src/util/ports';
+import { openStore } from '../../src/store/open';
+import {
+  createTestUser,
+  testDataDir,
+  testMongoUrl,
+  testRedisUrl,
+  uniqueDatabaseName,
+} from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
 
@@ -374,6 +382,36 @@ describe('kzymy doctor', function () {
       expect(
         results.filter((r) => r.check !== 'config').every((r) => r.verdict === 'skip'),
       ).to.equal(true);
+    });
+  });
+
+  describe('the sqlite store', () => {
+    it('warns before the file exists, then says it is sound with what it holds', async () => {
+      const own = mkdtempSync(join(dir, 'sqlite-'));
+      const config = writeConfig('sqlite', [
+        'domain: kzymy.example',
+        `dataDir: ${own}`,
+        'redis:',
+        `  url: '${testRedisUrl()}'`,
+      ]);
+      const before = byCheck(
+        await runDoctor({ configFile: config, online: false, env: {} }, deps()),
+        'store',
+      );
+      expect(before.verdict).to.equal('warn');
+      expect(before.message).to.include(sqliteStoreFile(own)).and.include('does not exist yet');
+      const store = await openStore({ engine: 'sqlite', file: sqliteStoreFile(own) });
+      try {
+        await createTestUser(store);
+        const after = byCheck(
+          await runDoctor({ configFile: config, online: false, env: {} }, deps()),
+          'store',
+        );
+        expect(after).to.deep.include({ verdict: 'ok' });
+        expect(after.message).to.match(/: 1 users, 0 messages, integrity ok$/);
+      } finally {
+        await store.close();
+      }
     });
   });
 

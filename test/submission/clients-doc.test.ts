@@ -13,13 +13,13 @@ import { hashPassword } from '../../src/auth/password';
 import { checkPublicKey } from '../../src/pgp/key-check';
 import { fieldsNamed, readEntity } from '../../src/submission/headers';
 import { readSigned } from '../../src/submission/signed-parts';
-import { docSnippet, fillIn } from '../fetch/helpers/doc-snippets';
+import { docSnippet, fillIn } from '../kzymy-fetch/helpers/doc-snippets';
 import {
   startMicrosocks,
   startOnionProxy,
   type Microsocks,
   type OnionProxy,
-} from '../fetch/helpers/proxies';
+} from '../kzymy-fetch/helpers/proxies';
 import { GpgHome } from '../helpers/gpg';
 import { startSubmission, type SubmissionHarness } from './helpers/harness';
 import { drive } from './helpers/pty';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { connectRedis } from '../../src/events/redis';
+import { connectRedis } from '../../src/redis/connection';
 import { wkdHash, zBase32 } from '../../src/pgp/wkd';
 import { SendCaps } from '../../src/submission/caps';
 import { readEntity } from '../../src/submission/headers';

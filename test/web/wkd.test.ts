@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { checkPublicKey } from '../../src/pgp/key-check';
 import { wkdHash } from '../../src/pgp/wkd';
 import type { User } from '../../src/store/types';
-import { docSnippet, fillIn } from '../fetch/helpers/doc-snippets';
+import { docSnippet, fillIn } from '../kzymy-fetch/helpers/doc-snippets';
 import { GpgHome } from '../helpers/gpg';
 import { startWeb, type WebHarness } from './helpers/harness';
 import {

@@ -6,7 +6,10 @@ import { createConnection } from 'node:net';
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
-  /** A short, stable name: config, listeners, mongodb, redis, tls, tor, mx (dkim, relay). */
+  /**
+   * A short, stable name: config, listeners, store (sqlite) or mongodb, redis, tls, tor, mx
+   * (dkim, relay).
+   */
   check: string;
   verdict: Verdict;
   message: string;

@@ -13,7 +13,7 @@ import { SMTPServer } from 'smtp-server';
 import type { KzymyConfig } from '../../../src/config/schema';
 import { hashPassword } from '../../../src/auth/password';
 import { checkPublicKey } from '../../../src/pgp/key-check';
-import { loadTls } from '../../../src/services/tls';
+import { loadTls } from '../../../src/tls/material';
 import type { User } from '../../../src/store/types';
 import { startSubmissionServers, type SubmissionServers } from '../../../src/submission/server';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
