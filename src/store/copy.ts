@@ -5,10 +5,11 @@
  * nothing is decrypted, nothing is held whole.
  *
  * Idempotent and resumable: run again, it copies what is missing, brings what changed up to date
- * (a user's key, password or address policy, a message's flags) and removes from the destination
- * the messages the source no longer holds (fetched and deleted meanwhile), so a last run after
- * kzymy has stopped leaves the destination equal to the source. Interrupted, it leaves no partial
- * message visible there: a message's metadata is written after its ciphertext.
+ * (a user's key, password, address policy or sending switches, a message's flags) and removes
+ * from the destination the messages the source no longer holds (fetched and deleted meanwhile),
+ * so a last run after kzymy has stopped leaves the destination equal to the source. Interrupted,
+ * it leaves no partial message visible there: a message's metadata is written after its
+ * ciphertext.
  */
 import { MongoImport } from './mongodb/import';
 import { MessageVanishedError, SqliteExport } from './sqlite/export';

@@ -9,6 +9,7 @@ import type {
   CiphertextPieces,
   MessageRef,
   NewUser,
+  SendingSettings,
   StoredMessage,
   User,
 } from './types';
@@ -54,6 +55,11 @@ export interface UserStore {
   /** Forgets a local part: it is then governed by the catch-all alone. */
   forgetAddress(id: string, local: string): Promise<boolean>;
   policy(id: string): Promise<AddressPolicy | null>;
+  /**
+   * Changes the sending switches given (docs/sending.md); the others stay as they are. False if
+   * there is no such user.
+   */
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean>;
 }
 
 export interface MessageStore {

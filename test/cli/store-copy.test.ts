@@ -55,6 +55,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setCatchAll(alice.id, false);
     await source.users.allowAddress(alice.id, 'shop');
     await source.users.disableAddress(alice.id, 'leaked');
+    await source.users.setSending(alice.id, { enabled: true, signAsNym: true });
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
     for (let i = 0; i < 60; i++)
@@ -170,6 +171,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     const [, , third] = await source.messages.list(alice.id);
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
+    await source.users.setSending(alice.id, { signAsNym: false });
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
 
     const resumed = await kzymy([...args, '--config', configFile, '--json']);

@@ -10,6 +10,7 @@ export type UserChange =
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }
+  | { kind: 'sending'; enabled?: boolean; signAsNym?: boolean }
   | { kind: 'allow' | 'disable' | 'forget'; local: string };
 
 /** What each job carries, by name. */

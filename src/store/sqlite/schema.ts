@@ -22,7 +22,13 @@ import Database from 'better-sqlite3';
 
 export type Connection = Database.Database;
 
-/** Bumped with every change to the tables below; a newer file than the code is refused. */
+/**
+ * Bumped with every change to the tables below that an older kzymy could not work with; a newer
+ * file than the code is refused. A column added with a default (ADDED_COLUMNS) is not such a
+ * change: older code names the columns it writes and reads rows by name, so it keeps working on
+ * a file that has the column, and going back to a previous release stays possible
+ * (docs/operations/deploy.md, Upgrades).
+ */
 export const SCHEMA_VERSION = 1;
 
 /**
@@ -46,7 +52,9 @@ CREATE TABLE IF NOT EXISTS users (
   disabled TEXT NOT NULL,
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
+  used_bytes INTEGER NOT NULL,
+  send_enabled INTEGER NOT NULL DEFAULT 0,
+  sign_as_nym INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
 CREATE TABLE IF NOT EXISTS messages (
@@ -68,6 +76,17 @@ CREATE TABLE IF NOT EXISTS chunks (
   PRIMARY KEY (message_id, n)
 );
 `;
+
+/**
+ * Columns added since the first release of the tables, last in their table both in a new file
+ * (TABLES) and in one an older kzymy wrote, where the writer adds them when it opens the file
+ * (ALTER TABLE ADD COLUMN gives every existing row the default, without rewriting it).
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // Sending as the nym (docs/sending.md): users from before it have both switches off.
+  { table: 'users', column: 'send_enabled', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'users', column: 'sign_as_nym', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -116,6 +135,16 @@ function createTables(db: Connection): void {
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
     db.exec(TABLES);
+    addMissingColumns(db);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/** Inside createTables' transaction, so two processes upgrading one file add each column once. */
+function addMissingColumns(db: Connection): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((existing) => existing.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
 }

@@ -1,6 +1,6 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, User } from '../types';
+import type { AddressPolicy, NewUser, SendingSettings, User } from '../types';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -72,6 +72,15 @@ export class SqliteUserStore implements UserStore {
 
   async policy(id: string): Promise<AddressPolicy | null> {
     return (await this.byId(id))?.policy ?? null;
+  }
+
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    // Only the switches given: an absent one crosses to the writer as absent, not as false.
+    return this.change(id, {
+      kind: 'sending',
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.signAsNym !== undefined ? { signAsNym: change.signAsNym } : {}),
+    });
   }
 
   private async change(id: string, change: UserChange): Promise<boolean> {
