@@ -20,7 +20,6 @@ import {
   type PrometheusContentType,
 } from 'prom-client';
 import { projectRoot } from '../embedded/paths';
-import { REFUSALS } from '../submission/decision';
 
 /** Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). */
 export const REFUSAL_REASONS = [
@@ -51,8 +50,31 @@ export type DeleteReason = (typeof DELETE_REASONS)[number];
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web', 'submission'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
 
-/** What became of a message submitted for sending as the nym (src/submission/decision.ts). */
-export const SUBMISSION_OUTCOMES = ['sent', ...REFUSALS] as const;
+/**
+ * Why a message submitted for sending as the nym was refused (each maps to one reply in
+ * src/submission/decision.ts): a closed set, for the metrics and the log.
+ */
+export const SUBMISSION_REFUSALS = [
+  'sending_off',
+  'sender',
+  'too_many_recipients',
+  'unsigned',
+  'wrong_key',
+  'bad_signature',
+  'stale_signature',
+  'from',
+  'identifying_signed_header',
+  'malformed',
+  'hourly_cap',
+  'daily_cap',
+  'relay_refused',
+  'relay_unavailable',
+  'tempfail',
+] as const;
+export type SubmissionRefusal = (typeof SUBMISSION_REFUSALS)[number];
+
+/** What became of a message submitted for sending as the nym. */
+export const SUBMISSION_OUTCOMES = ['sent', ...SUBMISSION_REFUSALS] as const;
 export type SubmissionOutcome = (typeof SUBMISSION_OUTCOMES)[number];
 
 /**

@@ -8,7 +8,7 @@
  * within two windows: how much she sent this hour and today, nothing about any one message.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 export interface CapLimits {
   messagesPerHour: number;

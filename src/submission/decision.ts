@@ -6,6 +6,7 @@
  * The client is the authenticated user herself (over Tor), so a reply may name her own mail
  * domain or her limits; it never quotes the message, a recipient, the relay's host or a cause.
  */
+import type { SubmissionRefusal } from '../metrics/registry';
 
 /** RFC 5321 §4.2 basic code plus RFC 3463 enhanced code and a client-safe text. */
 export interface SmtpReply {
@@ -15,25 +16,11 @@ export interface SmtpReply {
   text: string;
 }
 
-/** Why a submission was refused: a closed set, for the metrics and the log. */
-export const REFUSALS = [
-  'sending_off',
-  'sender',
-  'too_many_recipients',
-  'unsigned',
-  'wrong_key',
-  'bad_signature',
-  'stale_signature',
-  'from',
-  'identifying_signed_header',
-  'malformed',
-  'hourly_cap',
-  'daily_cap',
-  'relay_refused',
-  'relay_unavailable',
-  'tempfail',
-] as const;
-export type Refusal = (typeof REFUSALS)[number];
+/**
+ * Why a submission was refused: a closed set, kept beside the metric it labels
+ * (src/metrics/registry.ts, SUBMISSION_REFUSALS), as the SMTP refusal reasons are.
+ */
+export type Refusal = SubmissionRefusal;
 
 export type Decision =
   | { kind: 'accept' }

@@ -1,7 +1,7 @@
 /**
- * Sending as the nym, with real parts: kzymy's submission listeners on real deps (the run's
- * FerretDB and Redis), a real `smtp-server` as the relay (STARTTLS, AUTH, recording what it is
- * handed), a DKIM key made here, users with GnuPG keys, PGP/MIME messages signed by `gpg
+ * Sending as the nym, with real parts: kzymy's submission listeners on real deps (a store on the
+ * test engine, sqlite unless KZYMY_TEST_STORE says otherwise, and the run's Redis), a real
+ * `smtp-server` as the relay (STARTTLS, AUTH, recording what it is handed), a DKIM key made here, users with GnuPG keys, PGP/MIME messages signed by `gpg
  * --detach-sign`, and swaks as the submitting client.
  */
 import { execFile } from 'node:child_process';
