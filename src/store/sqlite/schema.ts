@@ -98,6 +98,9 @@ export interface OpenOptions {
   create: boolean;
 }
 
+/** How long opening a connection waits for another process's lock. */
+const OPEN_BUSY_TIMEOUT_MS = 10_000;
+
 export class SchemaVersionError extends Error {
   override name = 'SchemaVersionError';
 }
@@ -109,16 +112,25 @@ export function openConnection(file: string, options: OpenOptions): Connection {
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
   }
-  const db = new Database(file, { timeout: options.busyTimeoutMs, fileMustExist: !options.create });
+  // Opening waits for other processes (one may be recovering the log after a crash) even when
+  // the connection will not wait later: a reader then waits asynchronously (reads.ts).
+  const db = new Database(file, {
+    timeout: Math.max(options.busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS),
+    fileMustExist: !options.create,
+  });
   try {
-    // Before anything creates a table: it is fixed when the first page is written.
-    db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
+    if (options.create) {
+      // Before anything creates a table: it is fixed when the first page is written. Both are
+      // settings of the file, which only the writer makes.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.pragma('journal_mode = WAL');
+    }
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('temp_store = FILE');
     if (options.create) createTables(db);
     else db.pragma('query_only = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     return db;
   } catch (error) {
     db.close();
