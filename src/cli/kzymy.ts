@@ -7,6 +7,7 @@
  *   kzymy user delete NAME
  *   kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward
  *   kzymy user forward-status NAME [--json]
+ *   kzymy user set NAME [--send on|off] [--sign-as-nym on|off]
  *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
  *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
  *   kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json]
@@ -18,7 +19,7 @@ import { CliError, configPath, loadConfigOrFail } from './args';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { storeCopy } from './store';
 import { torCommand } from './tor';
-import { userAdd, userDelete, userList } from './user';
+import { onOff, userAdd, userDelete, userList, userSet } from './user';
 import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
 
 const USAGE = `usage:
@@ -26,6 +27,7 @@ const USAGE = `usage:
   kzymy user add --key FILE [--json] [--config FILE]
   kzymy user list [--json] [--config FILE]
   kzymy user delete NAME [--config FILE]
+  kzymy user set NAME [--send on|off] [--sign-as-nym on|off] [--config FILE]
   kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward [--config FILE]
   kzymy user forward-status NAME [--json] [--config FILE]
   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
@@ -54,6 +56,8 @@ async function main(argv: string[]): Promise<void> {
       'forward-host': { type: 'string' },
       'forward-code': { type: 'string' },
       'no-forward': { type: 'boolean', default: false },
+      send: { type: 'string' },
+      'sign-as-nym': { type: 'string' },
       to: { type: 'string' },
       from: { type: 'string' },
       database: { type: 'string' },
@@ -83,13 +87,20 @@ async function main(argv: string[]): Promise<void> {
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
     case 'user set': {
       if (!rest[0]) throw new CliError(`user set needs a NAME\n${USAGE}`, 64);
-      const change = forwardChangeOf(values);
-      if (!change)
+      const config = await loadConfigOrFail(values.config);
+      const forward = forwardChangeOf(values);
+      const sending = {
+        send: onOff('--send', values.send),
+        signAsNym: onOff('--sign-as-nym', values['sign-as-nym']),
+      };
+      // One kind of change a call: forwarding, or the sending switches.
+      if (forward && (sending.send !== undefined || sending.signAsNym !== undefined))
         throw new CliError(
-          `user set needs one of --forward, --forward-code, --no-forward\n${USAGE}`,
+          `user set changes forwarding or sending, not both at once\n${USAGE}`,
           64,
         );
-      return userSetForward(await loadConfigOrFail(values.config), rest[0], change, print);
+      if (forward) return userSetForward(config, rest[0], forward, print);
+      return userSet(config, rest[0], sending, print);
     }
     case 'user forward-status':
       if (!rest[0]) throw new CliError(`user forward-status needs a NAME\n${USAGE}`, 64);

@@ -11,6 +11,8 @@ import type { DaemonDeps } from '../daemon-deps';
 import type { User } from '../store/types';
 
 export type MailProtocol = 'imap' | 'pop3';
+/** Who checks logins here: the mailbox protocols, and the submission listener (src/submission). */
+export type LoginUser = MailProtocol | 'submission';
 
 /**
  * Accepts the username as issued ("k3x..."), as "<username>@<domain>", or as any address of the
@@ -38,7 +40,7 @@ function decoy(): Promise<string> {
 export async function checkLogin(
   deps: DaemonDeps,
   limiter: AuthLimiter,
-  protocol: MailProtocol,
+  protocol: LoginUser,
   username: string,
   password: string,
 ): Promise<User | null> {

@@ -52,8 +52,35 @@ export const FORWARD_RESULTS = ['delivered', 'deferred', 'refused'] as const;
 export type ForwardResult = (typeof FORWARD_RESULTS)[number];
 
 /** Where a login can fail. */
-export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
+export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web', 'submission'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
+
+/**
+ * Why a message submitted for sending as the nym was refused (each maps to one reply in
+ * src/submission/decision.ts): a closed set, for the metrics and the log.
+ */
+export const SUBMISSION_REFUSALS = [
+  'sending_off',
+  'sender',
+  'too_many_recipients',
+  'unsigned',
+  'wrong_key',
+  'bad_signature',
+  'stale_signature',
+  'from',
+  'identifying_signed_header',
+  'malformed',
+  'hourly_cap',
+  'daily_cap',
+  'relay_refused',
+  'relay_unavailable',
+  'tempfail',
+] as const;
+export type SubmissionRefusal = (typeof SUBMISSION_REFUSALS)[number];
+
+/** What became of a message submitted for sending as the nym. */
+export const SUBMISSION_OUTCOMES = ['sent', ...SUBMISSION_REFUSALS] as const;
+export type SubmissionOutcome = (typeof SUBMISSION_OUTCOMES)[number];
 
 /**
  * Delivery latency buckets, in seconds, from the end of DATA to the ciphertext being stored.
@@ -92,6 +119,8 @@ export interface KzymyMetrics {
   forwardAttempted(result: ForwardResult): void;
   /** One code message sent to a destination being set up. */
   forwardCodeSent(result: ForwardResult): void;
+  /** A message submitted for sending: sent, or why not (never by user or recipient). */
+  submission(outcome: SubmissionOutcome): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -151,6 +180,12 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const submissions = new Counter({
+    name: 'kzymy_submissions_total',
+    help: 'Messages submitted for sending as the nym, by outcome (sent, or why not).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -171,6 +206,7 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     forwards.inc({ result }, 0);
     forwardCodes.inc({ result }, 0);
   }
+  for (const outcome of SUBMISSION_OUTCOMES) submissions.inc({ outcome }, 0);
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -220,6 +256,10 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     forwardCodeSent: (result) => {
       if (member(FORWARD_RESULTS, result, 'kzymy_forward_codes_total'))
         forwardCodes.inc({ result });
+    },
+    submission: (outcome) => {
+      if (member(SUBMISSION_OUTCOMES, outcome, 'kzymy_submissions_total'))
+        submissions.inc({ outcome });
     },
   };
 }

@@ -11,6 +11,7 @@ import { startHaraka } from '../smtp/haraka/runner';
 import { startImapServers } from '../imap/server';
 import { startPop3Servers } from '../pop3/server';
 import { startForwarder } from '../forward/worker';
+import { startSubmissionServers } from '../submission/server';
 import { startSweeper } from '../sweeper/sweeper';
 import { startWebServer } from '../web/server';
 import type { ChildProcess } from 'node:child_process';
@@ -80,6 +81,18 @@ export async function startComponents(
           () => pop3.tls.close(),
         );
         Object.assign(ready, { pop3: pop3.plain.port, pop3s: pop3.tls.port });
+      }
+      if (config.send.enabled) {
+        // Sending as the nym (docs/sending.md): opt-in, and each user opts in again.
+        const submission = await startSubmissionServers(deps);
+        stops.push(
+          () => submission.plain.close(),
+          () => submission.tls.close(),
+        );
+        Object.assign(ready, {
+          submission: submission.plain.port,
+          submissions: submission.tls.port,
+        });
       }
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
       // Every daemon sweeps; deletions count only what each call removed, so that is safe.

@@ -12,6 +12,7 @@ import type {
   ForwardSetting,
   MessageRef,
   NewUser,
+  SendingSettings,
   StoredMessage,
   User,
 } from './types';
@@ -74,6 +75,11 @@ export interface UserStore {
   setForwardFailure(id: string, address: string, failure: ForwardFailure | null): Promise<boolean>;
   /** Ids of the users whose mail is forwarded (state active), for the forwarding worker's scan. */
   forwardingUserIds(): Promise<string[]>;
+  /**
+   * Changes the sending switches given (docs/sending.md); the others stay as they are. False if
+   * there is no such user.
+   */
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean>;
 }
 
 /**

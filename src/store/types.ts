@@ -7,6 +7,14 @@ export type { AddressPolicy };
 /** 'deleting' is transient: set while an account is purged, so no new mail is stored. */
 export type UserState = 'pending' | 'active' | 'deleting';
 
+/** Sending as the nym (docs/sending.md): each switch is off until the user turns it on. */
+export interface SendingSettings {
+  /** The submission listener may send mail as her nym (when the operator enabled sending). */
+  enabled: boolean;
+  /** Her OpenPGP signature stays on what leaves; otherwise the signed content goes without it. */
+  signAsNym: boolean;
+}
+
 export interface User {
   id: string;
   username: string;
@@ -16,6 +24,7 @@ export interface User {
   passwordHash: string;
   createdAt: Date;
   policy: AddressPolicy;
+  sending: SendingSettings;
   /** RFC 3501 §2.3.1.1: constant for the life of the mailbox, since UIDs are never reused. */
   uidValidity: number;
   /** The UID the next stored message will get. */

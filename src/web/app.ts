@@ -14,10 +14,14 @@ import { forwardRoutes } from './routes/forward';
 import { loginRoutes } from './routes/login';
 import { pageRoutes } from './routes/pages';
 import { rekeyRoutes } from './routes/rekey';
+import { sendingRoutes } from './routes/sending';
 import { signupRoutes } from './routes/signup';
+import { wkdRoutes } from './routes/wkd';
 
 export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  // Ahead of the page middleware: keys for senders are public and cross-origin (routes/wkd.ts).
+  app.route('/', wkdRoutes(ctx));
   app.use('*', securityHeaders(ctx.logger, ctx.clock));
   app.use(
     '*',
@@ -44,6 +48,7 @@ export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   app.route('/', accountRoutes(ctx));
   app.route('/', rekeyRoutes(ctx));
   app.route('/', forwardRoutes(ctx));
+  app.route('/', sendingRoutes(ctx));
 
   app.notFound(notFound);
   app.onError(handleError(ctx.logger));

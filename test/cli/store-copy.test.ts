@@ -55,6 +55,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setCatchAll(alice.id, false);
     await source.users.allowAddress(alice.id, 'shop');
     await source.users.disableAddress(alice.id, 'leaked');
+    await source.users.setSending(alice.id, { enabled: true, signAsNym: true });
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
     // Forwarding destinations go with their users: one waiting for its code, one active that a
@@ -189,6 +190,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
     await source.users.clearForward(users[1]!.id);
+    await source.users.setSending(alice.id, { signAsNym: false });
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
     // And an account copied by the first run is deleted (with her mail).
     const dave = await createTestUser(source);

@@ -3,7 +3,8 @@
  * It reads the configuration like the servers do, looks at the store (the sqlite file, or MongoDB)
  * and Redis without starting
  * anything, inspects the TLS pair, asks `tor --verify-config` about a torrc, and with --online
- * looks up the MX a user's subdomain gets. Every problem is reported, not just the first (as
+ * looks up the MX a user's subdomain gets; with sending enabled, it also checks the DKIM key
+ * (against its DNS record with --online) and the relay (tried with --online). Every problem is reported, not just the first (as
  * `mox config test` does). Nothing it prints carries a password: connection strings are shown by
  * host only.
  */
@@ -13,6 +14,7 @@ import { checkRedis, checkStore } from './store';
 import { checkTls } from './tls';
 import { checkTor } from './tor';
 import { checkMx } from './mx';
+import { checkDkim, checkRelay } from './send';
 import {
   skip,
   type CheckResult,
@@ -63,6 +65,13 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   results.push(
     options.online ? await checkMx(config, deps) : skip('mx', 'offline (--online looks up the MX)'),
   );
+  // Only where kzymy sends: a receive-only server has nothing here to check.
+  if (config.send.enabled) {
+    results.push(
+      await checkDkim(config, options.online, deps),
+      await checkRelay(config, options.online, deps),
+    );
+  }
   return results;
 }
 

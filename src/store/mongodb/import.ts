@@ -94,6 +94,8 @@ export class MongoImport {
       catchAll: user.policy.catchAll,
       allowed: user.policy.allowed,
       disabled: user.policy.disabled,
+      sendEnabled: user.sending.enabled,
+      signAsNym: user.sending.signAsNym,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
       // The destination goes over with its state; refusals and leases stay behind (a refused

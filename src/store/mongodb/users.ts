@@ -9,6 +9,7 @@ import type {
   ForwardFailure,
   ForwardSetting,
   NewUser,
+  SendingSettings,
   User,
   UserState,
 } from '../types';
@@ -24,6 +25,9 @@ export interface UserDoc {
   catchAll: boolean;
   allowed: string[];
   disabled: string[];
+  /** Absent in documents written before sending existed: read as off. */
+  sendEnabled?: boolean;
+  signAsNym?: boolean;
   uidValidity: number;
   uidNext: number;
   /** Absent unless the user named a forwarding destination (src/forward/). */
@@ -57,6 +61,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     passwordHash: doc.passwordHash,
     createdAt: doc.createdAt,
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
+    sending: { enabled: doc.sendEnabled ?? false, signAsNym: doc.signAsNym ?? false },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
     forward: doc.forward ? toForward(doc.forward) : null,
@@ -114,6 +119,8 @@ export class MongoUserStore implements UserStore {
         catchAll: true,
         allowed: [],
         disabled: [],
+        sendEnabled: false,
+        signAsNym: false,
         // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uidValidity: randomInt(1, 2 ** 31),
@@ -245,6 +252,15 @@ export class MongoUserStore implements UserStore {
       .find({ 'forward.state': 'active' }, { projection: { _id: 1 } })
       .toArray();
     return docs.map((doc) => doc._id.toHexString());
+  }
+
+  /** Changes the given sending switches; the others stay as they are. */
+  async setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    const set: Partial<Pick<UserDoc, 'sendEnabled' | 'signAsNym'>> = {};
+    if (change.enabled !== undefined) set.sendEnabled = change.enabled;
+    if (change.signAsNym !== undefined) set.signAsNym = change.signAsNym;
+    if (Object.keys(set).length === 0) return (await this.byId(id)) !== null;
+    return this.update(id, { $set: set });
   }
 
   async policy(id: string): Promise<AddressPolicy | null> {

@@ -15,7 +15,8 @@ export type UserChange =
   /** The forwarding destination, whole (null: forwarding stopped). */
   | { kind: 'forward'; forward: ForwardSettingData | null }
   /** The destination's last refusal, only while the destination is still `address`. */
-  | { kind: 'forwardFailure'; address: string; failure: ForwardFailureData | null };
+  | { kind: 'forwardFailure'; address: string; failure: ForwardFailureData | null }
+  | { kind: 'sending'; enabled?: boolean; signAsNym?: boolean };
 
 /** One forwarding lease or refusal, for the cleanup pass (forwards.ts). */
 export interface ForwardEntry {

@@ -29,6 +29,13 @@ export interface UserRow extends ForwardColumns {
   catch_all: number;
   allowed: string;
   disabled: string;
+  /**
+   * The sending switches, 0 or 1. Absent only when a read-only opener (`kzymy store copy`)
+   * reads a file from before sending that no writer has upgraded yet: read as off, as the
+   * upgrade sets them.
+   */
+  send_enabled?: number;
+  sign_as_nym?: number;
   uid_validity: number;
   uid_next: number;
   used_bytes: number;
@@ -58,6 +65,7 @@ export function toUser(row: UserRow): User {
       allowed: JSON.parse(row.allowed) as string[],
       disabled: JSON.parse(row.disabled) as string[],
     },
+    sending: { enabled: row.send_enabled === 1, signAsNym: row.sign_as_nym === 1 },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
     forward: toForward(row),

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS users (
   disabled TEXT NOT NULL,
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
+  used_bytes INTEGER NOT NULL,
+  send_enabled INTEGER NOT NULL DEFAULT 0,
+  sign_as_nym INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
 CREATE TABLE IF NOT EXISTS messages (
@@ -90,28 +92,33 @@ CREATE TABLE IF NOT EXISTS forward_refusals (
 );
 `;
 
-/**
- * Columns added to users after schema 1, added to a file that lacks them (ALTER TABLE … ADD
- * COLUMN keeps every row, with NULL in the new column). All NULL while a user does not forward
- * her mail (src/forward/): the destination, its MX host, 'pending' or 'active', the code's hash
- * and expiry while pending, and the destination's last permanent refusal.
- */
-const USER_COLUMNS_SINCE_1: readonly (readonly [name: string, type: string])[] = [
-  ['forward_address', 'TEXT'],
-  ['forward_host', 'TEXT'],
-  ['forward_state', 'TEXT'],
-  ['forward_code_hash', 'TEXT'],
-  ['forward_code_expires_at', 'INTEGER'],
-  ['forward_failure_at', 'INTEGER'],
-  ['forward_failure_code', 'INTEGER'],
-  ['forward_failure_status', 'TEXT'],
-];
-
 /** The forwarding worker's scan for users whose mail is forwarded reads only those. */
 const INDEXES_SINCE_1 = `
 CREATE INDEX IF NOT EXISTS users_forward_state ON users (forward_state)
   WHERE forward_state IS NOT NULL;
 `;
+
+/**
+ * Columns added since the first release of the tables, last in their table both in a new file
+ * (TABLES) and in one an older kzymy wrote, where the writer adds them when it opens the file
+ * (ALTER TABLE ADD COLUMN gives every existing row the default, without rewriting it).
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // Sending as the nym (docs/sending.md): users from before it have both switches off.
+  { table: 'users', column: 'send_enabled', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'users', column: 'sign_as_nym', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // Push delivery (src/forward/), schema 2: all NULL while a user does not forward her mail —
+  // the destination, its MX host, 'pending' or 'active', the code's hash and expiry while
+  // pending, and the destination's last permanent refusal.
+  { table: 'users', column: 'forward_address', definition: 'TEXT' },
+  { table: 'users', column: 'forward_host', definition: 'TEXT' },
+  { table: 'users', column: 'forward_state', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_hash', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_expires_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_code', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_status', definition: 'TEXT' },
+];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -172,20 +179,17 @@ function createTables(db: Connection): void {
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
     db.exec(TABLES);
-    addMissingColumns(db, 'users', USER_COLUMNS_SINCE_1);
+    addMissingColumns(db);
     db.exec(INDEXES_SINCE_1);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
-function addMissingColumns(
-  db: Connection,
-  table: string,
-  columns: readonly (readonly [name: string, type: string])[],
-): void {
-  const present = new Set(
-    (db.pragma(`table_info(${table})`) as { name: string }[]).map((column) => column.name),
-  );
-  for (const [name, type] of columns)
-    if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+/** Inside createTables' transaction, so two processes upgrading one file add each column once. */
+function addMissingColumns(db: Connection): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((existing) => existing.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
 }

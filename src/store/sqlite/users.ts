@@ -1,6 +1,13 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, ForwardFailure, ForwardSetting, NewUser, User } from '../types';
+import type {
+  AddressPolicy,
+  ForwardFailure,
+  ForwardSetting,
+  NewUser,
+  SendingSettings,
+  User,
+} from '../types';
 import { failureData, settingData } from './forward-rows';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
@@ -95,6 +102,15 @@ export class SqliteUserStore implements UserStore {
   async forwardingUserIds(): Promise<string[]> {
     const rows = (await read(() => this.reads.forwardingUsers.all())) as { id: Buffer }[];
     return rows.map((row) => row.id.toString('hex'));
+  }
+
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    // Only the switches given: an absent one crosses to the writer as absent, not as false.
+    return this.change(id, {
+      kind: 'sending',
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.signAsNym !== undefined ? { signAsNym: change.signAsNym } : {}),
+    });
   }
 
   private async change(id: string, change: UserChange): Promise<boolean> {

@@ -35,6 +35,11 @@ import type { Connection } from './schema';
 const STAGING = `CREATE TEMP TABLE IF NOT EXISTS staged (
   stage INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (stage, n))`;
 
+/** A switch as SQLite stores it; absent (leave it as it is) is NULL. */
+function flag(value: boolean | undefined): number | null {
+  return value === undefined ? null : value ? 1 : 0;
+}
+
 function blob(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -196,6 +201,8 @@ export class Writes {
         catch_all: 1,
         allowed: '[]',
         disabled: '[]',
+        send_enabled: 0,
+        sign_as_nym: 0,
         // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uid_validity: randomInt(1, 2 ** 31),
@@ -226,6 +233,9 @@ export class Writes {
         return sql.setKey.run(change.fingerprint, change.publicKey, id).changes === 1;
       case 'catchAll':
         return sql.setCatchAll.run(change.catchAll ? 1 : 0, id).changes === 1;
+      case 'sending':
+        // NULL keeps a switch as it is (COALESCE); with neither given, this only finds the user.
+        return sql.setSending.run(flag(change.enabled), flag(change.signAsNym), id).changes === 1;
       case 'allow':
       case 'disable':
       case 'forget': {
@@ -360,15 +370,19 @@ function prepare(db: Connection) {
     release: p('RELEASE job'),
     rollbackTo: p('ROLLBACK TO job'),
     insertUser: p(`INSERT INTO users (id, username, state, fingerprint, public_key, password_hash,
-        created_at, catch_all, allowed, disabled, uid_validity, uid_next, used_bytes)
+        created_at, catch_all, allowed, disabled, send_enabled, sign_as_nym, uid_validity,
+        uid_next, used_bytes)
       VALUES (@id, @username, @state, @fingerprint, @public_key, @password_hash, @created_at,
-        @catch_all, @allowed, @disabled, @uid_validity, @uid_next, @used_bytes)
+        @catch_all, @allowed, @disabled, @send_enabled, @sign_as_nym, @uid_validity, @uid_next,
+        @used_bytes)
       ON CONFLICT (username) DO NOTHING`),
     activate: p(`UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'`),
     setState: p('UPDATE users SET state = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ? WHERE id = ?'),
     setKey: p('UPDATE users SET fingerprint = ?, public_key = ? WHERE id = ?'),
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),
+    setSending: p(`UPDATE users SET send_enabled = COALESCE(?, send_enabled),
+        sign_as_nym = COALESCE(?, sign_as_nym) WHERE id = ?`),
     policy: p('SELECT allowed, disabled FROM users WHERE id = ?'),
     setPolicy: p('UPDATE users SET allowed = ?, disabled = ? WHERE id = ?'),
     setForward: p(`UPDATE users SET forward_address = @forward_address,

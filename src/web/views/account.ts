@@ -4,6 +4,7 @@ import type { User } from '../../store/types';
 import { h, join, nothing, type Html } from '../html';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
+import { publishedSection, sendingSection, type SendingView } from './sending';
 import { fingerprintGroups } from './signup';
 
 /** Tells the owner why the right password does not work either (anyone else sees the same). */
@@ -40,6 +41,10 @@ export interface AccountView {
   rekeyPending: boolean;
   /** The forwarding card, when the operator offers forwarding (views/forward.ts). */
   forward?: Html;
+  /** Addresses the Web Key Directory publishes the key for. */
+  published?: readonly string[];
+  /** Present when the operator offers sending. */
+  sending?: SendingView;
 }
 
 function addressList(v: AccountView, locals: readonly string[], button: string): Html {
@@ -120,6 +125,9 @@ ${v.forward ?? nothing}
 ${v.rekeyPending ? h`<p class="notice">A key replacement is waiting for its code: <a href="/account/key">enter it</a>.</p>` : nothing}
 <p><a href="/account/key">Replace the key</a></p>
 </section>
+
+${v.published ? publishedSection(v.mailDomain, v.published) : nothing}
+${v.sending ? sendingSection(v.sending) : nothing}
 
 <section class="card danger">
 <h2>Delete the account</h2>
