@@ -8,7 +8,9 @@
  * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
  * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
  *   listeners: without one, every handshake that names a server (most clients) fails;
- * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own;
+ * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own, and
+ *   the user-facing TLS policy (src/services/tls-policy.ts) for both the listener's context and
+ *   the one its SNI callback hands back;
  * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
  * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
  * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
@@ -17,7 +19,6 @@
  * act for KzymyImapServer instances.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   IMAPServer,
   type CommandModule,
@@ -41,6 +42,7 @@ import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubsc
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
+import { USER_TLS_POLICY, userTlsContext } from '../services/tls-policy';
 import { settle } from '../mailbox/settle';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 
@@ -63,13 +65,13 @@ export class KzymyImapServer extends IMAPServer {
   readonly kzymy: KzymyImapHooks;
 
   constructor(options: KzymyImapServerOptions) {
-    const context = tlsContext(options.key, options.cert);
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       // Called both as (servername, cb) by node:tls and as ({servername, meta}, cb) by the
       // engine; one certificate serves every name.
       SNICallback: (_servername, callback) => callback(null, context),
@@ -91,10 +93,6 @@ export class KzymyImapServer extends IMAPServer {
     const socketOptions = anonymousSocketOptions();
     setImmediate(() => callback(null, socketOptions));
   }
-}
-
-function tlsContext(key: Buffer, cert: Buffer): SecureContext {
-  return createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
 }
 
 function isKzymy(connection: IMAPConnection): KzymyImapServer | null {

@@ -244,6 +244,10 @@ declare module '@zone-eu/wildduck/imap-core' {
     key?: Buffer;
     cert?: Buffer;
     minVersion?: string;
+    ciphers?: string;
+    honorCipherOrder?: boolean;
+    /** OpenSSL SSL_OP_* flags (node:tls secureOptions). */
+    secureOptions?: number;
     SNICallback?: (
       servername: unknown,
       callback: (error: Error | null, context?: unknown) => void,

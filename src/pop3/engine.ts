@@ -12,11 +12,11 @@
  *   engine answered +OK regardless and deleted only DELE'd ones.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
 import { settle } from '../mailbox/settle';
+import { USER_TLS_POLICY, userTlsContext } from '../services/tls-policy';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;
@@ -46,18 +46,15 @@ export class KzymyPop3Server extends POP3Server {
   readonly kzymy: KzymyPop3Hooks;
 
   constructor(options: KzymyPop3ServerOptions) {
-    const context = createSecureContext({
-      key: options.key,
-      cert: options.cert,
-      minVersion: 'TLSv1.2',
-    });
+    // The user-facing TLS policy, for the listener's context and the SNI callback's alike.
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       disableVersionString: true,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       SNICallback: (_servername, callback) => callback(null, context),
       id: { name: 'kzymy' },
       logger: false,

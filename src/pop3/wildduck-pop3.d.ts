@@ -91,6 +91,10 @@ declare module '@zone-eu/wildduck/lib/pop3/server' {
       key?: Buffer;
       cert?: Buffer;
       minVersion?: string;
+      ciphers?: string;
+      honorCipherOrder?: boolean;
+      /** OpenSSL SSL_OP_* flags (node:tls secureOptions). */
+      secureOptions?: number;
       SNICallback?: (
         servername: unknown,
         callback: (error: Error | null, context?: unknown) => void,
