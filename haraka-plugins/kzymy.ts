@@ -4,8 +4,9 @@
  * register(); every hook goes through the adapter in src/smtp/hook-adapter.ts.
  */
 import { errorKind } from '../src/log/logger';
+import { SmtpConnectionLimit } from '../src/smtp/connection-limit';
 import { installDataPatch } from '../src/smtp/data-patch';
-import type { HarakaPlugin } from '../src/smtp/haraka-api';
+import type { HarakaConnection, HarakaPlugin } from '../src/smtp/haraka-api';
 import { wireHook } from '../src/smtp/hook-adapter';
 import { createHandlers } from '../src/smtp/hooks';
 import { SmtpRuntime } from '../src/smtp/runtime';
@@ -38,6 +39,18 @@ export function register(this: HarakaPlugin): void {
   const other = { timeoutMs: timeouts.otherMs, logger };
   wireHook(this, handlers.log, { hook: 'log', ...other, quiet: true });
   wireHook(this, handlers.lookupRdns, { hook: 'lookup_rdns', ...other, quiet: true });
+  // Connection limits, counted in this process only (src/smtp/connection-limit.ts).
+  const connections = new SmtpConnectionLimit(settings.config.limits.smtp, rt);
+  wireHook<HarakaConnection, unknown>(this, ({ object }) => connections.admit(object), {
+    hook: 'connect',
+    ...other,
+    quiet: true,
+  });
+  wireHook<HarakaConnection, unknown>(this, ({ object }) => void connections.touch(object), {
+    hook: 'data',
+    ...other,
+    quiet: true,
+  });
   wireHook(this, handlers.capabilities, { hook: 'capabilities', ...other, quiet: true });
   wireHook(this, handlers.mail, { hook: 'mail', ...other });
   wireHook(this, handlers.rcpt, { hook: 'rcpt', timeoutMs: timeouts.rcptMs, logger });

@@ -3,6 +3,7 @@
  * names it; defaults here are the embedded single-machine setup (DESIGN.md, "Interfaces").
  */
 import { z } from 'zod';
+import { limitsSchema } from './limits-schema';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -154,6 +155,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Connections, sessions, timeouts and command lengths per listener (limits-schema.ts). */
+    limits: limitsSchema.prefault({}),
   })
   .strict();
 

@@ -6,7 +6,16 @@
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
 import { checkLogin } from '../mailbox/login';
 import { settle } from '../mailbox/settle';
+import { ticketOf } from './limits';
 import type { ImapContext } from './session';
+
+/** RFC 5530 LIMIT: the account already has as many sessions as a daemon allows. */
+function tooManySessions(): Error & { response: string; code: string } {
+  return Object.assign(new Error('Too many sessions for this account'), {
+    response: 'NO',
+    code: 'LIMIT',
+  });
+}
 
 /** A store or Redis outage: the client should retry later, not think its password is wrong. */
 function unavailable(): Error & { response: string; code: string } {
@@ -29,11 +38,17 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
           login.password,
         );
         if (!user) return undefined;
+        const ticket = ticketOf(state.connection);
+        if (ticket && !ticket.login(user.id)) return 'limit' as const;
         state.user = { id: user.id, username: user.username };
         ctx.deps.logger.info('imap.login', { tls: state.connection?.secure ?? false });
         return { user: { id: user.id, username: user.username } };
       },
-      (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(unavailable())),
+      (outcome) => {
+        if (!outcome.ok) callback(unavailable());
+        else if (outcome.value === 'limit') callback(tooManySessions());
+        else callback(null, outcome.value);
+      },
       (error) => ctx.onError(error, 'auth'),
     );
   };

@@ -41,9 +41,11 @@ import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
+import { IMAPConnection as EngineConnection } from '@zone-eu/wildduck/imap-core/lib/imap-connection';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
 import { USER_TLS_POLICY, userTlsContext } from '../services/tls-policy';
 import { settle } from '../mailbox/settle';
+import { admitSocket, attachSlot, type ImapListenerLimits, type ImapSlot } from './limits';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 
 export interface KzymyImapHooks {
@@ -59,10 +61,15 @@ export interface KzymyImapServerOptions {
   key: Buffer;
   cert: Buffer;
   hooks: KzymyImapHooks;
+  /** Connection, command-line and idle limits (src/imap/limits.ts); none in some unit tests. */
+  limits?: ImapListenerLimits;
 }
+
+type SocketOptions = { id: string; remoteAddress: string; slot?: ImapSlot };
 
 export class KzymyImapServer extends IMAPServer {
   readonly kzymy: KzymyImapHooks;
+  private readonly limits: ImapListenerLimits | undefined;
 
   constructor(options: KzymyImapServerOptions) {
     const context = userTlsContext(options.key, options.cert);
@@ -79,19 +86,42 @@ export class KzymyImapServer extends IMAPServer {
       logger: false,
       skipFetchLog: true,
       logoutMessages: ['LOGOUT completed'],
+      ...(options.limits ? { socketTimeout: options.limits.idleTimeoutMs } : {}),
     });
     this.kzymy = options.hooks;
+    this.limits = options.limits;
     silenceEngineErrorSink();
     installCommandOverrides();
   }
 
   /** Replaces the PROXY-protocol hook, the one place the engine reads the peer address. */
+  /** Also where a new socket is admitted to the listener, before TLS (src/imap/limits.ts). */
   override _handleProxy(
-    _socket: Socket,
-    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+    socket: Socket,
+    callback: (error: Error | null, socketOptions: SocketOptions) => void,
   ): void {
-    const socketOptions = anonymousSocketOptions();
+    const socketOptions: SocketOptions = anonymousSocketOptions();
+    if (this.limits) {
+      const slot = admitSocket(this.limits.gate, socket, this.options.secure === true);
+      if (!slot) return;
+      socketOptions.slot = slot;
+    }
     setImmediate(() => callback(null, socketOptions));
+  }
+
+  /** As the engine's (imap-server.js connect), with the connection bound to its slot first. */
+  override connect(socket: Socket, socketOptions: SocketOptions): void {
+    const connection = new EngineConnection(this, socket, socketOptions);
+    connection.loggelf = (message) => this.loggelf(message);
+    if (socketOptions.slot && this.limits) attachSlot(connection, socketOptions.slot, this.limits);
+    this.connections.add(connection);
+    connection.on('error', (error: Error) => this._onError(error));
+    if (!this.onConnect) return connection.init();
+    this.onConnect(connection.session, (error) => {
+      if (!error) return connection.init();
+      connection.send('* BYE ' + (error.message || 'Connection rejected'));
+      setImmediate(() => connection.close());
+    });
   }
 }
 

@@ -50,6 +50,30 @@ export type DeleteReason = (typeof DELETE_REASONS)[number];
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
 
+/** Every listener kzymy runs (the two of IMAP and of POP3 apart). */
+export const LISTENERS = ['smtp', 'imap', 'imaps', 'pop3', 'pop3s', 'web'] as const;
+export type ListenerName = (typeof LISTENERS)[number];
+
+/**
+ * What a connection limit did (src/services/connection-gate.ts, src/smtp/connection-limit.ts):
+ * refused a newcomer, closed an idle connection to make room, closed one that did not log in in
+ * time, refused a login over the per-user cap, refused a host over its own cap, cut a command
+ * line that was too long.
+ */
+export const CONNECTION_LIMIT_ACTIONS = [
+  'refused',
+  'evicted',
+  'login_timeout',
+  'user_limit',
+  'host_limit',
+  'line_too_long',
+] as const;
+export type ConnectionLimitAction = (typeof CONNECTION_LIMIT_ACTIONS)[number];
+
+/** The embedded services a kzymy process may start and restart (src/services/supervisor.ts). */
+export const EMBEDDED_SERVICES = ['redis', 'ferretdb'] as const;
+export type EmbeddedService = (typeof EMBEDDED_SERVICES)[number];
+
 /**
  * Delivery latency buckets, in seconds, from the end of DATA to the ciphertext being stored.
  * Encryption is about 1-2 ms for a small message and 0.2 s for 25 MB (DESIGN.md); storage adds a
@@ -83,6 +107,11 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  connectionLimited(listener: ListenerName, action: ConnectionLimitAction): void;
+  /** Connections a listener holds now. */
+  connectionsOpen(listener: ListenerName, count: number): void;
+  /** An embedded service died and was started again. */
+  serviceRestarted(service: EmbeddedService): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -130,6 +159,24 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const connectionLimits = new Counter({
+    name: 'kzymy_connection_limits_total',
+    help: 'Connections refused or closed by a limit, by listener and action (never by client).',
+    labelNames: ['listener', 'action'] as const,
+    registers,
+  });
+  const connectionsOpen = new Gauge({
+    name: 'kzymy_connections_open',
+    help: 'Connections each listener holds now.',
+    labelNames: ['listener'] as const,
+    registers,
+  });
+  const serviceRestarts = new Counter({
+    name: 'kzymy_service_restarts_total',
+    help: 'Embedded services (redis-server, FerretDB) that died and were started again.',
+    labelNames: ['service'] as const,
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -146,6 +193,9 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const service of EMBEDDED_SERVICES) serviceRestarts.inc({ service }, 0);
+  for (const listener of LISTENERS)
+    for (const action of CONNECTION_LIMIT_ACTIONS) connectionLimits.inc({ listener, action }, 0);
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -188,6 +238,21 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     loginFailed: (protocol) => {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
+    },
+    connectionLimited: (listener, action) => {
+      if (
+        member(LISTENERS, listener, 'kzymy_connection_limits_total') &&
+        member(CONNECTION_LIMIT_ACTIONS, action, 'kzymy_connection_limits_total')
+      )
+        connectionLimits.inc({ listener, action });
+    },
+    connectionsOpen: (listener, count) => {
+      if (member(LISTENERS, listener, 'kzymy_connections_open') && Number.isFinite(count))
+        connectionsOpen.set({ listener }, count);
+    },
+    serviceRestarted: (service) => {
+      if (member(EMBEDDED_SERVICES, service, 'kzymy_service_restarts_total'))
+        serviceRestarts.inc({ service });
     },
   };
 }

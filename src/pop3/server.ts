@@ -7,8 +7,10 @@ import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps, RunningServer } from '../daemon/deps';
 import { errorKind } from '../log/logger';
 import { isLoopbackHost, listen } from '../mailbox/listen';
+import { listenerGate, UserSessions } from '../services/connection-gate';
 import { KzymyPop3Server } from './engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from './handlers';
+import type { Pop3ListenerLimits } from './limits';
 
 export interface Pop3Servers {
   plain: RunningServer;
@@ -29,12 +31,30 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
+  // src/services/connection-gate.ts: one gate per listener, one session count per user for both.
+  const limits = deps.config.limits.pop3;
+  const users = new UserSessions(limits.maxSessionsPerUser);
+  const listenerLimits = (listener: 'pop3' | 'pop3s'): Pop3ListenerLimits => ({
+    gate: listenerGate(
+      listener,
+      {
+        maxConnections: limits.maxConnections,
+        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
+        users,
+      },
+      deps,
+    ),
+    maxCommandBytes: limits.maxCommandBytes,
+    idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+    onTooLong: () => deps.metrics.connectionLimited(listener, 'line_too_long'),
+  });
 
   const build = (secure: boolean): KzymyPop3Server => {
     const server = new KzymyPop3Server({
       secure,
       key: deps.tls.key,
       cert: deps.tls.cert,
+      limits: listenerLimits(secure ? 'pop3s' : 'pop3'),
       hooks: pop3Hooks(ctx, plaintextAuth),
     });
     installHandlers(server, ctx);

@@ -151,7 +151,15 @@ describe('metrics registry', () => {
         .filter((s) => s.name.startsWith('kzymy_'))
         .flatMap((s) => Object.keys(s.labels)),
     );
-    expect([...names].sort()).to.deep.equal(['le', 'protocol', 'reason', 'version']);
+    expect([...names].sort()).to.deep.equal([
+      'action',
+      'le',
+      'listener',
+      'protocol',
+      'reason',
+      'service',
+      'version',
+    ]);
     // prom-client's process metrics are there too, and describe only the process.
     expect(value(text, 'process_cpu_user_seconds_total')).to.be.a('number');
     expect(value(text, 'kzymy_delivery_seconds_count')).to.equal(1);
