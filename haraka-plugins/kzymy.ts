@@ -9,6 +9,7 @@ import { installDataPatch } from '../src/smtp/data-patch';
 import type { HarakaConnection, HarakaPlugin } from '../src/smtp/haraka-api';
 import { wireHook } from '../src/smtp/hook-adapter';
 import { createHandlers } from '../src/smtp/hooks';
+import { installPipeliningAfterData } from '../src/smtp/pipelining-patch';
 import { SmtpRuntime } from '../src/smtp/runtime';
 import { decodeSettings, SETTINGS_ENV } from '../src/smtp/settings';
 
@@ -23,6 +24,7 @@ export function register(this: HarakaPlugin): void {
       maxMessageBytes: settings.config.smtp.maxMessageBytes,
       minLineLength: settings.maxLineBytes,
     });
+    installPipeliningAfterData(this);
   } catch (error) {
     // Haraka would print the exception unfiltered; our own message names only settings.
     rt.logger.error('startup', {

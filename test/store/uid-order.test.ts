@@ -62,7 +62,8 @@ describe('store: UIDs become visible in order across processes', function () {
     const store = await Store.open({
       url: testMongoUrl(),
       database,
-      userLock: redisUserLock(redis, prefix),
+      // The wait is bounded (two minutes by default; one second here).
+      userLock: redisUserLock(redis, prefix, { waitMs: 1000 }),
     });
     try {
       const user = await createTestUser(store);
