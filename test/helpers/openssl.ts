@@ -96,24 +96,28 @@ export async function tryRenegotiation(
     }
     return true;
   };
-  const replies = (): number =>
-    output.split('\n').filter((line) => options.reply.test(line.trim())).length;
+  /** Replies in what s_client printed after `mark` (its own lines come at any time). */
+  const repliedSince = (mark: number): boolean =>
+    output
+      .slice(mark)
+      .split('\n')
+      .some((line) => options.reply.test(line.trim()));
 
   try {
     if (!(await until(() => /Verify return code/.test(output), 15_000)))
       throw new Error(`no TLS session with openssl s_client:\n${output}`);
-    // Replies are counted from here: s_client may print a line of the STARTTLS exchange.
-    const before = replies();
+    const first = output.length;
     child.stdin.write(`${options.command}\n`);
-    if (!(await until(() => replies() > before, 10_000)))
+    if (!(await until(() => repliedSince(first), 10_000)))
       throw new Error(`no reply to ${options.command} over TLS:\n${output}`);
     // s_client reads `R` as its command only on a line of its own (a separate read).
     child.stdin.write('R\n');
     await until(() => /RENEGOTIATING/.test(output), 5_000);
     // Give a refusal time to arrive before the next command (a refused session is closed).
     await until(() => exited, 1_500);
+    const second = output.length;
     if (!exited) child.stdin.write(`${options.command}\n`);
-    const accepted = await until(() => replies() > before + 1, 3_000);
+    const accepted = await until(() => repliedSince(second), 3_000);
     return { accepted, output };
   } finally {
     child.kill('SIGKILL');
