@@ -1,6 +1,6 @@
 /**
  * The `limits` section: how much of the machine each listener may take (docs/threat-model.md,
- * "Denial of service"; src/services/connection-gate.ts). Defaults fit one machine with the usual
+ * "Denial of service"; src/connection-limits/gate.ts). Defaults fit one machine with the usual
  * 1024 open files per process: the daemon's four mailbox listeners and the web together hold at
  * most 800 connections.
  */

@@ -1,29 +1,15 @@
 /**
  * LOGIN (RFC 3501 §6.2.3) and AUTHENTICATE PLAIN (RFC 4616, with RFC 4959 SASL-IR): the engine
  * parses both and enforces "TLS first" on listeners that require it; this checks the login.
- * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials.
+ * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials; a
+ * store or Redis outage gets NO [UNAVAILABLE] (src/imap/replies.ts), so the client retries.
  */
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
-import { checkLogin } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import { checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
 import { ticketOf } from './limits';
+import { engineError, IMAP_REPLIES } from './replies';
 import type { ImapContext } from './session';
-
-/** RFC 5530 LIMIT: the account already has as many sessions as a daemon allows. */
-function tooManySessions(): Error & { response: string; code: string } {
-  return Object.assign(new Error('Too many sessions for this account'), {
-    response: 'NO',
-    code: 'LIMIT',
-  });
-}
-
-/** A store or Redis outage: the client should retry later, not think its password is wrong. */
-function unavailable(): Error & { response: string; code: string } {
-  return Object.assign(new Error('Temporary failure, try again later'), {
-    response: 'NO',
-    code: 'UNAVAILABLE',
-  });
-}
 
 export function installAuth(server: IMAPServer, ctx: ImapContext): void {
   server.onAuth = (login, session, callback) => {
@@ -45,8 +31,8 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
         return { user: { id: user.id, username: user.username } };
       },
       (outcome) => {
-        if (!outcome.ok) callback(unavailable());
-        else if (outcome.value === 'limit') callback(tooManySessions());
+        if (!outcome.ok) callback(engineError(IMAP_REPLIES.unavailable));
+        else if (outcome.value === 'limit') callback(engineError(IMAP_REPLIES.tooManySessions));
         else callback(null, outcome.value);
       },
       (error) => ctx.onError(error, 'auth'),

@@ -11,7 +11,7 @@
  * - a command may carry any number of small literals, each kept until the command ends: the
  *   bytes of one command, literals included, are bounded too (past the bound the session ends);
  * - every command moves the connection to the back of the listener's eviction order
- *   (src/services/connection-gate.ts).
+ *   (src/connection-limits/gate.ts).
  */
 import type { Socket } from 'node:net';
 import type { IMAPConnection } from '@zone-eu/wildduck/imap-core';
@@ -20,7 +20,7 @@ import {
   type StreamCommand,
   type StreamCallback,
 } from '@zone-eu/wildduck/imap-core/lib/imap-stream';
-import type { CloseReason, ConnectionGate, Ticket } from '../services/connection-gate';
+import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
 
 /** Longer than "AUTHENTICATE PLAIN-CLIENTTOKEN" (30), the longest command name imap-core knows. */
 const MAX_COMMAND_NAME = 32;

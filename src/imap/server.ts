@@ -4,19 +4,20 @@
  * before TLS; elsewhere only with imap.allowPlaintextAuth.
  */
 import { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
+import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { isLoopbackHost, listen } from '../mailbox/listen';
-import { listenerGate, UserSessions } from '../services/connection-gate';
+import { listenerGate, UserSessions } from '../connection-limits/gate';
+import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { installAuth } from './auth';
 import { KzymyImapServer } from './engine';
-import { installFetch } from './fetch';
+import { installFetch } from './fetch-command';
 import { ImapNotifier } from './idle';
 import type { ImapListenerLimits } from './limits';
 import { installLifecycle, logoutCommit } from './logout';
 import { installSelect } from './select';
 import { SessionTable, type ImapContext } from './session';
-import { installStoreExpungeSearch } from './store-expunge-search';
+import { installStoreExpungeSearch } from './flags-expunge-search';
 
 export interface ImapServers {
   plain: RunningServer;
@@ -43,7 +44,7 @@ export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const notifier = new ImapNotifier(ctx);
   const unfollow = notifier.follow(deps.subscriber);
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
-  // src/services/connection-gate.ts: one gate per listener, one session count per user for both.
+  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
   const limits = deps.config.limits.imap;
   const users = new UserSessions(limits.maxSessionsPerUser);
   const listenerLimits = (listener: 'imap' | 'imaps'): ImapListenerLimits => ({

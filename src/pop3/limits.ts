@@ -1,7 +1,7 @@
 /**
  * Bounded resources on the POP3 listeners (docs/threat-model.md, "Denial of service"):
  *
- * - a new socket is admitted to its listener's gate before TLS (src/services/connection-gate.ts);
+ * - a new socket is admitted to its listener's gate before TLS (src/connection-limits/gate.ts);
  * - the engine's read() keeps no part of a line that has not ended (it drops it: a command split
  *   across two packets lost its first half) and, were it kept, nothing would bound it: readBounded
  *   keeps it, up to `maxCommandBytes`, and ends the session on a longer line without echoing it;
@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
-import type { CloseReason, ConnectionGate, Ticket } from '../services/connection-gate';
+import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
 
 export interface Pop3ListenerLimits {
   gate: ConnectionGate;

@@ -4,10 +4,11 @@
  * case) USER/PASS work before TLS; elsewhere only with pop3.allowPlaintextAuth.
  */
 import { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
+import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { isLoopbackHost, listen } from '../mailbox/listen';
-import { listenerGate, UserSessions } from '../services/connection-gate';
+import { listenerGate, UserSessions } from '../connection-limits/gate';
+import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { KzymyPop3Server } from './engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from './handlers';
 import type { Pop3ListenerLimits } from './limits';
@@ -31,7 +32,7 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
-  // src/services/connection-gate.ts: one gate per listener, one session count per user for both.
+  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
   const limits = deps.config.limits.pop3;
   const users = new UserSessions(limits.maxSessionsPerUser);
   const listenerLimits = (listener: 'pop3' | 'pop3s'): Pop3ListenerLimits => ({

@@ -15,7 +15,7 @@
 import type { Logger } from '../log/logger';
 import type { KzymyMetrics } from '../metrics/registry';
 import { REPLIES, tempfailAndClose, type Decision } from './decision';
-import { CONNECTION_STATE, type HarakaConnection } from './haraka-api';
+import { CONNECTION_STATE, type HarakaConnection } from './haraka/api';
 
 export interface SmtpLimits {
   maxConnections: number;
@@ -46,13 +46,13 @@ export class SmtpConnectionLimit {
     const fromHost = this.perHost.get(host) ?? 0;
     if (this.limits.maxConnectionsPerHost > 0 && fromHost >= this.limits.maxConnectionsPerHost) {
       this.event('host_limit');
-      return tempfailAndClose(REPLIES.hostBusy);
+      return tempfailAndClose(REPLIES.hostBusy, true);
     }
     if (this.open.size >= this.limits.maxConnections) {
       const idle = this.leastRecentlyActiveIdle();
       if (!idle) {
         this.event('refused');
-        return tempfailAndClose(REPLIES.serverBusy);
+        return tempfailAndClose(REPLIES.serverBusy, false);
       }
       this.event('evicted');
       this.release(idle);

@@ -4,7 +4,7 @@
  * picks an SMTP code.
  */
 import type { RefusalReason } from '../metrics/registry';
-import { DSN, HOOK_RESULT, type HookResult } from './haraka-api';
+import { DSN, HOOK_RESULT, type HookResult } from './haraka/api';
 
 /** RFC 5321 §4.2 basic code plus RFC 3463 enhanced code and a client-safe text. */
 export interface SmtpReply {
@@ -18,12 +18,17 @@ export interface SmtpReply {
 export type Decision =
   /** Go on (Haraka OK): recipient accepted, message taken, and so on. */
   | { kind: 'accept'; reply?: SmtpReply }
-  /** Try again later (Haraka DENYSOFT, 4xx); with `disconnect`, the connection is then closed. */
+  /**
+   * Try again later (Haraka DENYSOFT, 4xx). `clientCaused`: the sender's own doing (a full
+   * mailbox), logged below a failure of ours (the store down, a broken key). With `disconnect`,
+   * the connection is then closed (a refused connection).
+   */
   | {
       kind: 'tempfail';
       reply: SmtpReply;
       cause?: unknown;
       metric: RefusalReason;
+      clientCaused: boolean;
       disconnect?: true;
     }
   /** Never (Haraka DENY, 5xx). `metric` tells the counters why, where the reply must not. */
@@ -38,12 +43,16 @@ export function tempfail(
   cause?: unknown,
   metric: RefusalReason = 'tempfail',
 ): Decision {
-  return { kind: 'tempfail', reply, cause, metric };
+  return { kind: 'tempfail', reply, cause, metric, clientCaused: metric !== 'tempfail' };
 }
 
-/** A 4xx after which the connection is closed (a refused connection; counted apart from mail). */
-export function tempfailAndClose(reply: SmtpReply): Decision {
-  return { kind: 'tempfail', reply, metric: 'tempfail', disconnect: true };
+/**
+ * A 4xx after which the connection is closed (a refused connection; counted apart from mail).
+ * `clientCaused`: the sending host's own doing (too many connections of its own), not a full
+ * server.
+ */
+export function tempfailAndClose(reply: SmtpReply, clientCaused: boolean): Decision {
+  return { kind: 'tempfail', reply, metric: 'tempfail', clientCaused, disconnect: true };
 }
 
 export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user'): Decision {

@@ -1,15 +1,15 @@
 /**
  * The web listener's share of the connection limits (docs/threat-model.md, "Denial of service"):
  * at most `limits.web.maxConnections` sockets, and when full the least recently active one is
- * closed to make room (src/services/connection-gate.ts; nobody logs in at the socket level, so
+ * closed to make room (src/connection-limits/gate.ts; nobody logs in at the socket level, so
  * every socket can be pushed out). A request must arrive whole within
  * `limits.web.requestTimeoutSeconds` (Node's headersTimeout and requestTimeout), so a client that
  * sends its headers a byte at a time holds its socket no longer than that.
  */
 import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import type { DaemonDeps } from '../daemon/deps';
-import { listenerGate, type Ticket } from '../services/connection-gate';
+import type { DaemonDeps } from '../daemon-deps';
+import { listenerGate, type Ticket } from '../connection-limits/gate';
 
 /** Node's own timeouts for the web listener, checked every second (Node's default: 30 s). */
 export function webServerOptions(deps: Pick<DaemonDeps, 'config'>): ServerOptions {

@@ -1,5 +1,5 @@
 /**
- * Self-healing (src/services/supervisor.ts), on the whole stack as `npm start` runs it with its
+ * Self-healing (src/embedded/supervisor.ts), on the whole stack as `npm start` runs it with its
  * own embedded redis-server and FerretDB: `kill -9` of either, and deliveries are answered 250
  * again within seconds, with no operator action and nothing lost; when a service cannot be
  * started again, the process exits non-zero for its own supervisor to restart.
@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { freePort } from '../../src/services/ports';
+import { freePort } from '../../src/util/ports';
 import { GpgHome } from '../helpers/gpg';
 import { imapFetchAll, newDeployment, StackProcess, type Deployment } from './helpers/stack';
 

@@ -1,5 +1,5 @@
 /**
- * Bounded resources on the IMAP listeners (src/imap/limits.ts, src/services/connection-gate.ts):
+ * Bounded resources on the IMAP listeners (src/imap/limits.ts, src/connection-limits/gate.ts):
  * a flood of idle connections beyond the cap does not keep a real client (fetchmail) out, on the
  * STARTTLS and the implicit-TLS listener; a listener full of logged-in sessions refuses; the login
  * deadline; the per-user cap; and long bad input answered short, never echoed.

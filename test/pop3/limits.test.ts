@@ -1,5 +1,5 @@
 /**
- * Bounded resources on the POP3 listeners (src/pop3/limits.ts, src/services/connection-gate.ts):
+ * Bounded resources on the POP3 listeners (src/pop3/limits.ts, src/connection-limits/gate.ts):
  * a flood of idle connections beyond the cap does not keep fetchmail out, on STLS and POP3S; the
  * per-user cap answers [IN-USE]; the login deadline; long lines are refused without an echo, and
  * a command split across packets is read whole (the engine alone dropped its first part).

@@ -1,9 +1,9 @@
 /**
  * Load without refusals, with real Haraka on the mongodb engine (FerretDB): 50 SMTP sessions
  * deliver to one user at once while 20 IMAP sessions of hers read the mailbox, and every message
- * is answered 250 — the per-user UID lock queues (src/events/user-lock.ts) instead of answering
+ * is answered 250 — the per-user UID lock queues (src/redis/user-lock.ts) instead of answering
  * 451 after 5 s — and stored under UIDs 1..n with no gap. And a message pipelined after the final
- * dot of the one before is taken (RFC 2920 §3.1; src/smtp/pipelining-patch.ts), where Haraka
+ * dot of the one before is taken (RFC 2920 §3.1; src/smtp/haraka/pipelining-patch.ts), where Haraka
  * alone answered 503.
  */
 import { expect } from 'chai';

@@ -1,5 +1,5 @@
 /**
- * The per-user UID lock queues (src/events/user-lock.ts): deliveries to one user wait their turn,
+ * The per-user UID lock queues (src/redis/user-lock.ts): deliveries to one user wait their turn,
  * in arrival order, for as long as the line takes (up to the deadline), across processes; a
  * waiter past its deadline, or one whose process died, leaves the line without blocking it.
  * Real Redis; two lock instances stand for two SMTP processes.
@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../src/events/redis';
-import { redisUserLock } from '../../src/events/user-lock';
+import { connectRedis } from '../../src/redis/connection';
+import { redisUserLock } from '../../src/redis/user-lock';
 import { testRedisUrl } from '../helpers/services';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

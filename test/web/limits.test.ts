@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import { expect } from 'chai';
-import type { RunningServer } from '../../src/daemon/deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { startWebServer } from '../../src/web/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { Flood, limitCount } from '../helpers/flood';
