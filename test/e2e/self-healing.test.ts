@@ -1,8 +1,9 @@
 /**
  * Self-healing (src/embedded/supervisor.ts), on the whole stack as `npm start` runs it with its
- * own embedded redis-server and FerretDB: `kill -9` of either, and deliveries are answered 250
- * again within seconds, with no operator action and nothing lost; when a service cannot be
- * started again, the process exits non-zero for its own supervisor to restart.
+ * own embedded services: on the default sqlite engine its redis-server, on the mongodb engine its
+ * FerretDB too. `kill -9` of any of them, and deliveries are answered 250 again within seconds,
+ * with no operator action and nothing lost; when a service cannot be started again, the process
+ * exits non-zero for its own supervisor to restart (checked once, on sqlite).
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +11,10 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import type { StoreEngineName } from '../../src/config/schema';
+import type { EmbeddedService } from '../../src/metrics/registry';
 import { freePort } from '../../src/util/ports';
+import { ENGINES } from '../helpers/engines';
 import { GpgHome } from '../helpers/gpg';
 import { imapFetchAll, newDeployment, StackProcess, type Deployment } from './helpers/stack';
 
@@ -79,88 +83,118 @@ function metricValue(text: string, sample: string): number {
   return Number(line?.split(' ')[1] ?? NaN);
 }
 
+/**
+ * The embedded services each engine runs: Redis always; FerretDB only for the mongodb engine
+ * (the default sqlite engine is a file in the process, with nothing to restart).
+ */
+const SERVICES: Record<StoreEngineName, readonly EmbeddedService[]> = {
+  sqlite: ['redis'],
+  mongodb: ['redis', 'ferretdb'],
+};
+
 describe('e2e: embedded services heal themselves', function () {
   this.timeout(300_000);
-  let deployment: Deployment;
-  let stack: StackProcess;
-  let gpg: GpgHome;
-  let account: { username: string; domain: string; password: string };
-  let accepted = 0;
 
-  before(async () => {
-    deployment = newDeployment();
-    // Fixed ports (picked free), so that `kzymy user add` finds the running services.
-    stack = await StackProcess.start(deployment, 'all', {
-      mongodb: { url: '', embeddedPort: await freePort(), database: deployment.database },
-      redis: { url: '', embeddedPort: await freePort(), prefix: deployment.prefix },
-    });
-    gpg = await GpgHome.create();
-    const key = await gpg.generateKey('curve25519', 'nym');
-    const keyFile = join(stack.dataDir, 'user.asc');
-    writeFileSync(keyFile, await gpg.exportPublic(key.fingerprint));
-    account = await stack.addUser(keyFile);
-  });
-  after(async () => {
-    await gpg?.dispose();
-    await stack?.stop();
-  });
+  for (const engine of ENGINES) {
+    describe(`[${engine}]`, () => {
+      let deployment: Deployment;
+      let stack: StackProcess;
+      let gpg: GpgHome;
+      let account: { username: string; domain: string; password: string };
+      let accepted = 0;
 
-  const to = (): string => `heal@${account.domain}`;
+      before(async () => {
+        deployment = newDeployment(engine);
+        // Embedded services on fixed ports (picked free), so that `kzymy user add` finds them.
+        stack = await StackProcess.start(deployment, 'all', {
+          ...(engine === 'mongodb'
+            ? {
+                mongodb: { url: '', embeddedPort: await freePort(), database: deployment.database },
+              }
+            : {}),
+          redis: { url: '', embeddedPort: await freePort(), prefix: deployment.prefix },
+        });
+        gpg = await GpgHome.create();
+        const key = await gpg.generateKey('curve25519', 'nym');
+        const keyFile = join(stack.dataDir, 'user.asc');
+        writeFileSync(keyFile, await gpg.exportPublic(key.fingerprint));
+        account = await stack.addUser(keyFile);
+      });
+      after(async () => {
+        await gpg?.dispose();
+        await stack?.stop();
+      });
 
-  it('delivers before anything is killed', async () => {
-    expect(await deliver(stack.ports.smtp as number, to(), 'before')).to.equal(250);
-    accepted += 1;
-  });
+      const to = (): string => `heal@${account.domain}`;
 
-  for (const service of ['redis', 'ferretdb'] as const) {
-    it(`kill -9 of the embedded ${service}: 250 again within seconds, restart logged and counted`, async () => {
-      const pid = servicePid(stack, service);
-      process.kill(pid, 'SIGKILL');
-      const healed = await deliverUntilAccepted(stack.ports.smtp as number, to(), service, 30_000);
-      accepted += 1;
-      expect(healed.ms).to.be.below(30_000);
-      expect(servicePid(stack, service)).to.not.equal(pid);
-      const restart = stack.output.find(
-        (line) =>
-          line.includes('"event":"service.restart"') && line.includes(`"service":"${service}"`),
-      );
-      expect(restart, stack.output.join('\n')).to.be.a('string');
-      const metrics = await stack.metrics();
-      expect(metricValue(metrics, `kzymy_service_restarts_total{service="${service}"}`)).to.equal(
-        1,
-      );
-      // The admin listener sees both services healthy again.
-      const health = await fetch(`http://127.0.0.1:${stack.ports.admin}/healthz`);
-      expect(health.status).to.equal(200);
+      it('delivers before anything is killed', async () => {
+        expect(await deliver(stack.ports.smtp as number, to(), 'before')).to.equal(250);
+        accepted += 1;
+        // Only what this engine needs was started.
+        const started = stack.output
+          .filter((line) => line.includes('"event":"service.ready"') && line.includes('"pid"'))
+          .map((line) => (JSON.parse(line) as { service: string }).service);
+        expect(started.sort()).to.deep.equal([...SERVICES[engine]].sort());
+      });
+
+      for (const service of SERVICES[engine]) {
+        it(`kill -9 of the embedded ${service}: 250 again within seconds, restart logged and counted`, async () => {
+          const pid = servicePid(stack, service);
+          process.kill(pid, 'SIGKILL');
+          const healed = await deliverUntilAccepted(
+            stack.ports.smtp as number,
+            to(),
+            service,
+            30_000,
+          );
+          accepted += 1;
+          expect(healed.ms).to.be.below(30_000);
+          expect(servicePid(stack, service)).to.not.equal(pid);
+          const restart = stack.output.find(
+            (line) =>
+              line.includes('"event":"service.restart"') && line.includes(`"service":"${service}"`),
+          );
+          expect(restart, stack.output.join('\n')).to.be.a('string');
+          const metrics = await stack.metrics();
+          expect(
+            metricValue(metrics, `kzymy_service_restarts_total{service="${service}"}`),
+          ).to.equal(1);
+          // The admin listener sees the store and Redis healthy again.
+          const health = await fetch(`http://127.0.0.1:${stack.ports.admin}/healthz`);
+          expect(health.status).to.equal(200);
+        });
+      }
+
+      it('loses nothing: every message answered 250 is there to fetch', async () => {
+        const delivered = await imapFetchAll(stack.ports.imap as number, account);
+        expect(delivered).to.have.length(accepted);
+      });
+
+      if (engine !== 'sqlite') return;
+
+      it('exits non-zero when a service cannot be started again', async () => {
+        const pid = servicePid(stack, 'redis');
+        const port = JSON.parse(
+          stack.output.find(
+            (line) => line.includes('"service":"redis"') && line.includes('"pid"'),
+          ) as string,
+        ).port as number;
+        const exited = new Promise<number | null>((resolve) => stack.child.once('exit', resolve));
+        process.kill(pid, 'SIGKILL');
+        // Something else takes the port before the restart can: every restart fails.
+        const squatter = await squat(port);
+        try {
+          const code = await exited;
+          expect(code).to.equal(1);
+          expect(stack.output.some((line) => line.includes('"event":"service.gave_up"'))).to.equal(
+            true,
+          );
+        } finally {
+          squatter.close();
+        }
+      });
     });
   }
-
-  it('loses nothing: every message answered 250 is there to fetch', async () => {
-    const delivered = await imapFetchAll(stack.ports.imap as number, account);
-    expect(delivered).to.have.length(accepted);
-  });
-
-  it('exits non-zero when a service cannot be started again', async () => {
-    const pid = servicePid(stack, 'redis');
-    const port = JSON.parse(
-      stack.output.find(
-        (line) => line.includes('"service":"redis"') && line.includes('"pid"'),
-      ) as string,
-    ).port as number;
-    const exited = new Promise<number | null>((resolve) => stack.child.once('exit', resolve));
-    process.kill(pid, 'SIGKILL');
-    // Something else takes the port before the restart can: every restart fails.
-    const squatter = await squat(port);
-    try {
-      const code = await exited;
-      expect(code).to.equal(1);
-      expect(stack.output.some((line) => line.includes('"event":"service.gave_up"'))).to.equal(
-        true,
-      );
-    } finally {
-      squatter.close();
-    }
-  });
 });
 
 /** Listens on `port` as soon as the killed process has let go of it. */
