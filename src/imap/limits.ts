@@ -21,6 +21,7 @@ import {
   type StreamCallback,
 } from '@zone-eu/wildduck/imap-core/lib/imap-stream';
 import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
+import { IMAP_REPLIES, imapLine } from './replies';
 
 /** Longer than "AUTHENTICATE PLAIN-CLIENTTOKEN" (30), the longest command name imap-core knows. */
 const MAX_COMMAND_NAME = 32;
@@ -66,7 +67,7 @@ export function admitSocket(
   const ticket = gate.admit((reason) => closeSlot(slot, socket, reason));
   if (!ticket) {
     if (secure) socket.destroy();
-    else socket.end('* BYE [UNAVAILABLE] Too many connections, try again later\r\n');
+    else socket.end(`${imapLine(IMAP_REPLIES.listenerFull)}\r\n`);
     return null;
   }
   slot.ticket = ticket;
@@ -79,9 +80,7 @@ function closeSlot(slot: Partial<ImapSlot>, socket: Socket, reason: CloseReason)
   // Not yet a connection: an implicit-TLS handshake that never finished.
   if (!connection) return void socket.destroy();
   connection.send(
-    reason === 'login_timeout'
-      ? '* BYE Autologout; no login in time'
-      : '* BYE [UNAVAILABLE] Server busy, closing an idle connection',
+    imapLine(reason === 'login_timeout' ? IMAP_REPLIES.loginTimeout : IMAP_REPLIES.closedIdle),
   );
   connection.close();
 }
@@ -154,7 +153,7 @@ function refuseLongLine(connection: IMAPConnection, head: string): void {
   const tag = /^[^\s(){%*"\\\]+]{1,64}(?=\s)/.exec(head)?.[0];
   // The command this line belonged to (if it began before a literal) is abandoned with it.
   connection._currentCommand = false;
-  connection.send(`${tag ?? '*'} BAD Command line too long`);
+  connection.send(imapLine(IMAP_REPLIES.lineTooLong, tag));
   countBad(connection);
 }
 
@@ -185,7 +184,7 @@ export function guardCommands(
     commandBytes += command.value.length + (command.expecting ?? 0);
     if (commandBytes > maxCommandBytes) {
       // Literals have been sent already; there is no safe point to resume the session at.
-      connection.send('* BYE Command too long');
+      connection.send(imapLine(IMAP_REPLIES.commandTooLong));
       connection.close();
       return;
     }
@@ -194,7 +193,11 @@ export function guardCommands(
       const tag = match?.[1] ?? '';
       const name = (match?.[2] ?? '').trim();
       if (tag.length > MAX_TAG || name.length > MAX_COMMAND_NAME) {
-        connection.send(tag.length > MAX_TAG ? '* BAD Invalid tag' : `${tag} BAD Unknown command`);
+        connection.send(
+          tag.length > MAX_TAG
+            ? imapLine(IMAP_REPLIES.invalidTag)
+            : imapLine(IMAP_REPLIES.unknownCommand, tag),
+        );
         countBad(connection);
         // As the engine does for an unknown command: a literal announced with it is not awaited.
         callback?.(command.final ? null : new Error('Unknown command'));
@@ -209,7 +212,7 @@ export function guardCommands(
 function countBad(connection: IMAPConnection): void {
   connection._badCount = (connection._badCount ?? 0) + 1;
   if (connection._badCount > MAX_BAD_COMMANDS) {
-    connection.send('* BYE Too many protocol errors');
+    connection.send(imapLine(IMAP_REPLIES.tooManyErrors));
     setImmediate(() => connection.close(true));
   }
 }

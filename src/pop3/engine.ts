@@ -18,7 +18,7 @@ import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-acces
 import { settle } from '../mailbox-access/settle';
 import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
 import { admitSocket, readBounded, type Pop3ListenerLimits, type Pop3Slot } from './limits';
-import { errLine, POP3_REPLIES } from './replies';
+import { errLine, errText, POP3_REPLIES } from './replies';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;
@@ -161,15 +161,15 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   /**
-   * After a successful login: the per-user session cap. RFC 2449 §8.1.2: IN-USE, "the maildrop
-   * is in use"; the engine answers "-ERR <message>" and closes the connection.
+   * After a successful login: the per-user session cap (POP3_REPLIES.tooManySessions, RFC 2449
+   * §8.1.2 IN-USE); the engine answers "-ERR <message>" and closes the connection.
    */
   override openMailbox(next: Next): void {
     const user = this.session ? this.session.user : undefined;
     const ticket = this.slot?.ticket;
     if (this.session && ticket && user && typeof user !== 'string' && !ticket.login(user.id)) {
       this.session.user = false;
-      return next(new Error('[IN-USE] Too many sessions for this account'));
+      return next(new Error(errText(POP3_REPLIES.tooManySessions)));
     }
     super.openMailbox(next);
   }

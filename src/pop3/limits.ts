@@ -10,6 +10,7 @@
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
+import { errLine, POP3_REPLIES } from './replies';
 
 export interface Pop3ListenerLimits {
   gate: ConnectionGate;
@@ -40,7 +41,7 @@ export function admitSocket(
   const ticket = gate.admit((reason) => closeSlot(slot, socket, reason));
   if (!ticket) {
     if (secure) socket.destroy();
-    else socket.end('-ERR [SYS/TEMP] Too many connections, try again later\r\n');
+    else socket.end(`${errLine(POP3_REPLIES.listenerFull)}\r\n`);
     return null;
   }
   slot.ticket = ticket;
@@ -52,9 +53,7 @@ function closeSlot(slot: Partial<Pop3Slot>, socket: Socket, reason: CloseReason)
   const connection = slot.connection;
   if (!connection) return void socket.destroy();
   connection.send(
-    reason === 'login_timeout'
-      ? '-ERR Autologout; no login in time'
-      : '-ERR [SYS/TEMP] Server busy, closing an idle connection',
+    errLine(reason === 'login_timeout' ? POP3_REPLIES.loginTimeout : POP3_REPLIES.closedIdle),
   );
   connection.close();
 }
@@ -98,6 +97,6 @@ function tooLong(connection: POP3Connection, limits: Pick<Pop3ListenerLimits, 'o
   connection.queue = [];
   // RFC 1939 §3 answers a command the server cannot take with -ERR; there is no telling where
   // the next command would begin, so the session ends.
-  connection.send('-ERR Command line too long');
+  connection.send(errLine(POP3_REPLIES.lineTooLong));
   connection.close();
 }

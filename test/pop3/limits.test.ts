@@ -1,7 +1,8 @@
 /**
  * Bounded resources on the POP3 listeners (src/pop3/limits.ts, src/connection-limits/gate.ts):
- * a flood of idle connections beyond the cap does not keep fetchmail out, on STLS and POP3S; the
- * per-user cap answers [IN-USE]; the login deadline; long lines are refused without an echo, and
+ * a flood of idle connections beyond the cap does not keep fetchmail out, on STLS and POP3S; a
+ * listener full of logged-in sessions answers [SYS/TEMP]; the per-user cap answers [IN-USE]; the
+ * login deadline; long lines are refused without an echo, and
  * a command split across packets is read whole (the engine alone dropped its first part).
  */
 import { expect } from 'chai';
@@ -70,6 +71,13 @@ describe('POP3: bounded resources', function () {
         try {
           await flood.closedUntil((closed) => closed === FLOOD - CAP);
           expect(flood.open).to.equal(CAP);
+          if (listener === 'plain') {
+            // Each pushed out with RFC 3206 SYS/TEMP after its greeting, never a word of its own.
+            const evictedWith = [...flood.received.values()].filter((text) =>
+              text.endsWith('\r\n-ERR [SYS/TEMP] Server busy, closing an idle connection\r\n'),
+            );
+            expect(evictedWith).to.have.length(FLOOD - CAP);
+          }
           const { result, delivered } = await runFetchmail('POP3', {
             port: servers[listener].port,
             username: account.user.username,
@@ -86,6 +94,42 @@ describe('POP3: bounded resources', function () {
         }
       });
     }
+  });
+
+  describe('a listener full of logged-in sessions', () => {
+    let running: Running;
+
+    before(async () => {
+      running = await startPop3({ maxConnections: 2 });
+    });
+    after(async () => {
+      await running?.close();
+    });
+
+    it('refuses a newcomer with -ERR [SYS/TEMP], and takes it again once a session ends', async () => {
+      const port = running.servers.plain.port;
+      const sessions: RawPop3[] = [];
+      for (let i = 0; i < 2; i++) {
+        const account = await createAccount(running.deps);
+        const { client } = await RawPop3.connect({ port });
+        expect(await client.command(`USER ${account.user.username}`)).to.match(/^\+OK/);
+        expect(await client.command(`PASS ${account.password}`)).to.match(/^\+OK/);
+        sessions.push(client);
+      }
+      const newcomer = await Flood.open(port, 1);
+      await newcomer.closedUntil((closed) => closed === 1);
+      // Instead of the greeting: a temporary refusal, then the connection is closed.
+      expect([...newcomer.received.values()]).to.deep.equal([
+        '-ERR [SYS/TEMP] Too many connections, try again later\r\n',
+      ]);
+      expect(await limitCount(running.deps.metrics, 'pop3', 'refused')).to.equal(1);
+      await sessions[0]?.quit();
+      await untilOpen(running.deps.metrics, 'pop3', 1);
+      const { client: later, greeting } = await RawPop3.connect({ port });
+      expect(greeting).to.match(/^\+OK/);
+      await later.quit();
+      await sessions[1]?.quit();
+    });
   });
 
   describe('sessions and lines', () => {
