@@ -27,7 +27,7 @@ function gate(options: { max: number; loginTimeoutMs?: number; perUser?: number 
   return { g, events, closed, admit, users };
 }
 
-describe('services: connection gate', () => {
+describe('connection limits: the gate', () => {
   it('makes room by closing the least recently active connection that has not logged in', () => {
     const { g, closed, admit, events } = gate({ max: 3 });
     const a = admit('a') as Ticket;
