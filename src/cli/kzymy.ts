@@ -5,6 +5,8 @@
  *   kzymy user add --key FILE [--json]
  *   kzymy user list [--json]
  *   kzymy user delete NAME
+ *   kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward
+ *   kzymy user forward-status NAME [--json]
  *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
  *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
  *   kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json]
@@ -17,12 +19,15 @@ import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './docto
 import { storeCopy } from './store';
 import { torCommand } from './tor';
 import { userAdd, userDelete, userList } from './user';
+import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
 
 const USAGE = `usage:
   kzymy config check [--config FILE]
   kzymy user add --key FILE [--json] [--config FILE]
   kzymy user list [--json] [--config FILE]
   kzymy user delete NAME [--config FILE]
+  kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward [--config FILE]
+  kzymy user forward-status NAME [--json] [--config FILE]
   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
   kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]
   kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json] [--config FILE]`;
@@ -45,6 +50,10 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
+      forward: { type: 'string' },
+      'forward-host': { type: 'string' },
+      'forward-code': { type: 'string' },
+      'no-forward': { type: 'boolean', default: false },
       to: { type: 'string' },
       from: { type: 'string' },
       database: { type: 'string' },
@@ -72,6 +81,19 @@ async function main(argv: string[]): Promise<void> {
     case 'user delete':
       if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    case 'user set': {
+      if (!rest[0]) throw new CliError(`user set needs a NAME\n${USAGE}`, 64);
+      const change = forwardChangeOf(values);
+      if (!change)
+        throw new CliError(
+          `user set needs one of --forward, --forward-code, --no-forward\n${USAGE}`,
+          64,
+        );
+      return userSetForward(await loadConfigOrFail(values.config), rest[0], change, print);
+    }
+    case 'user forward-status':
+      if (!rest[0]) throw new CliError(`user forward-status needs a NAME\n${USAGE}`, 64);
+      return userForwardStatus(await loadConfigOrFail(values.config), rest[0], json, print);
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.
       const results = await runDoctor(

@@ -167,6 +167,41 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    forward: z
+      .object({
+        /**
+         * Push delivery (src/forward/): users may name a destination their mail is forwarded to,
+         * still encrypted. Off by default; each user then opts in.
+         */
+        enabled: z.boolean().default(false),
+        /**
+         * Tor's SocksPort as socks5h://host:port: destinations are reached through it, names
+         * resolved by Tor. Empty: connect directly (the destination sees this server's address).
+         */
+        proxy: z
+          .string()
+          .regex(
+            /^(socks5h?:\/\/[^/\s]+:\d{1,5})?$/,
+            'must be socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or empty',
+          )
+          .default('socks5h://127.0.0.1:9050'),
+        /** How long the code mailed to a new destination stays valid. */
+        codeTtlSeconds: positiveInt.default(3600),
+        /** Every daemon looks for mail to forward this often (besides on every new-mail event). */
+        scanIntervalSeconds: positiveInt.default(60),
+        /** After a 4xx or no connection, the next try waits this long, doubling up to the max. */
+        retryMinSeconds: positiveInt.default(60),
+        retryMaxSeconds: positiveInt.default(3600),
+        /** One attempt, from connecting to the destination's reply to the data. */
+        timeoutSeconds: positiveInt.default(120),
+        /**
+         * Without a proxy, destinations on loopback or private addresses are refused (a user must
+         * not aim the server at its own network). Tests on loopback turn this on.
+         */
+        allowPrivateHosts: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     auth: z
       .object({
         /** Failed logins per account before it is locked. */

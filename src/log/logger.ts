@@ -54,7 +54,17 @@ export type LogEvent =
   | 'web.password_changed'
   | 'web.key_replaced'
   | 'user.created'
-  | 'user.deleted';
+  | 'user.deleted'
+  | 'forward.delivered'
+  | 'forward.deferred'
+  | 'forward.refused'
+  | 'forward.error'
+  | 'forward.cleaned'
+  | 'forward.code_sent'
+  | 'forward.code_failed'
+  | 'forward.activated'
+  | 'forward.stopped'
+  | 'forward.retry';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | null | undefined>;

@@ -43,8 +43,13 @@ export const DELETE_REASONS = [
   'grace_expired',
   'retention',
   'user_deleted',
+  'forwarded',
 ] as const;
 export type DeleteReason = (typeof DELETE_REASONS)[number];
+
+/** What became of one message (or one forwarding code) sent to a destination (src/forward/). */
+export const FORWARD_RESULTS = ['delivered', 'deferred', 'refused'] as const;
+export type ForwardResult = (typeof FORWARD_RESULTS)[number];
 
 /** Where a login can fail. */
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
@@ -112,6 +117,10 @@ export interface KzymyMetrics {
   connectionsOpen(listener: ListenerName, count: number): void;
   /** An embedded service died and was started again. */
   serviceRestarted(service: EmbeddedService): void;
+  /** One message sent to a forwarding destination: 250, 4xx or no connection, or 5xx. */
+  forwardAttempted(result: ForwardResult): void;
+  /** One code message sent to a destination being set up. */
+  forwardCodeSent(result: ForwardResult): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -177,6 +186,18 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['service'] as const,
     registers,
   });
+  const forwards = new Counter({
+    name: 'kzymy_forwards_total',
+    help: 'Messages sent to forwarding destinations, by result (never by user or destination).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const forwardCodes = new Counter({
+    name: 'kzymy_forward_codes_total',
+    help: 'Codes mailed to new forwarding destinations, by result.',
+    labelNames: ['result'] as const,
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -196,6 +217,10 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const service of EMBEDDED_SERVICES) serviceRestarts.inc({ service }, 0);
   for (const listener of LISTENERS)
     for (const action of CONNECTION_LIMIT_ACTIONS) connectionLimits.inc({ listener, action }, 0);
+  for (const result of FORWARD_RESULTS) {
+    forwards.inc({ result }, 0);
+    forwardCodes.inc({ result }, 0);
+  }
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -253,6 +278,13 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     serviceRestarted: (service) => {
       if (member(EMBEDDED_SERVICES, service, 'kzymy_service_restarts_total'))
         serviceRestarts.inc({ service });
+    },
+    forwardAttempted: (result) => {
+      if (member(FORWARD_RESULTS, result, 'kzymy_forwards_total')) forwards.inc({ result });
+    },
+    forwardCodeSent: (result) => {
+      if (member(FORWARD_RESULTS, result, 'kzymy_forward_codes_total'))
+        forwardCodes.inc({ result });
     },
   };
 }

@@ -10,6 +10,7 @@ import { startAdminServer } from '../metrics/admin-server';
 import { startHaraka } from '../smtp/haraka/runner';
 import { startImapServers } from '../imap/server';
 import { startPop3Servers } from '../pop3/server';
+import { startForwarder } from '../forward/worker';
 import { startSweeper } from '../sweeper/sweeper';
 import { startWebServer } from '../web/server';
 import type { ChildProcess } from 'node:child_process';
@@ -85,6 +86,11 @@ export async function startComponents(
       // Every daemon sweeps; deletions count only what each call removed, so that is safe.
       const sweeper = startSweeper(deps);
       stops.push(() => sweeper.stop());
+      // Push delivery, when the operator enabled it: every daemon forwards, claims decide who.
+      if (config.forward.enabled) {
+        const forwarder = startForwarder(deps);
+        stops.push(() => forwarder.stop());
+      }
     }
     // Every role has health and metrics: the container health checks ask each one.
     if (config.admin.enabled) {

@@ -20,6 +20,46 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** Push delivery (src/forward/): where her mail is forwarded, or null when it waits for pickup. */
+  forward: ForwardSetting | null;
+}
+
+/**
+ * 'pending' until the user types back the code mailed to the destination (encrypted to her key),
+ * so that kzymy cannot be aimed at an address she does not control; 'active' from then on.
+ */
+export type ForwardState = 'pending' | 'active';
+
+/** A destination's permanent refusal (RFC 5321 §4.2.1: a 5yz reply): shown, never bounced. */
+export interface ForwardFailure {
+  at: Date;
+  /** The reply code, 500-599. */
+  code: number;
+  /** The RFC 3463 enhanced status code when the reply had one ("5.1.1"), else null. */
+  status: string | null;
+}
+
+export interface ForwardSetting {
+  /** The destination mailbox (RFC 5321 §4.1.2 Mailbox), ASCII, as the user gave it. */
+  address: string;
+  /** The MX host given explicitly (an onion name, with an optional ":port"); null: the MX of the address's domain. */
+  host: string | null;
+  state: ForwardState;
+  /** While pending: a hash of the code mailed to the destination, and when it stops counting. */
+  codeHash: string | null;
+  codeExpiresAt: Date | null;
+  /** The last permanent refusal; cleared when a message next goes through. */
+  failure: ForwardFailure | null;
+}
+
+/**
+ * A message one forwarding attempt may send now (src/forward/worker.ts); handed back with
+ * release() or refuse(). `holder` is the attempt's random token: only it ends its own lease.
+ */
+export interface ForwardClaim {
+  userId: string;
+  messageId: string;
+  holder: string;
 }
 
 export interface NewUser {
@@ -43,7 +83,13 @@ export interface StoredMessage {
   fetchedAt: Date | null;
 }
 
-export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';
+export type DeleteReason =
+  | 'fetched'
+  | 'expunged'
+  | 'grace-expired'
+  | 'retention'
+  | 'user-deleted'
+  | 'forwarded';
 
 /** What a read needs of a message: which one, and how long its ciphertext is. */
 export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;

@@ -10,6 +10,7 @@ import { errorPage, handleError, notFound } from './errors';
 import { MAX_BODY_BYTES } from './form';
 import { securityHeaders } from './headers';
 import { accountRoutes } from './routes/account';
+import { forwardRoutes } from './routes/forward';
 import { loginRoutes } from './routes/login';
 import { pageRoutes } from './routes/pages';
 import { rekeyRoutes } from './routes/rekey';
@@ -42,6 +43,7 @@ export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   app.route('/', loginRoutes(ctx));
   app.route('/', accountRoutes(ctx));
   app.route('/', rekeyRoutes(ctx));
+  app.route('/', forwardRoutes(ctx));
 
   app.notFound(notFound);
   app.onError(handleError(ctx.logger));

@@ -12,6 +12,7 @@ import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { projectRoot } from '../embedded/paths';
+import { daemonForwardService } from '../forward/service';
 import { createWebApp } from './app';
 import { limitConnections, webServerOptions } from './connection-limit';
 import type { WebContext } from './context';
@@ -64,6 +65,7 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
     assets: loadStaticAssets(),
     signupDoc: loadSignupDoc(),
     secureCookie: secureCookie(config),
+    forward: daemonForwardService(deps),
   };
 }
 

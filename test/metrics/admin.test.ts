@@ -157,6 +157,7 @@ describe('metrics registry', () => {
       'listener',
       'protocol',
       'reason',
+      'result',
       'service',
       'version',
     ]);

@@ -4,7 +4,14 @@ import { MongoServerError, ObjectId, type Collection, type Db, type WithId } fro
 import { isReservedUsername, randomUsername } from '../../addresses/username';
 import { UsernameTakenError } from '../errors';
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, User, UserState } from '../types';
+import type {
+  AddressPolicy,
+  ForwardFailure,
+  ForwardSetting,
+  NewUser,
+  User,
+  UserState,
+} from '../types';
 import { COLLECTIONS } from './indexes';
 
 export interface UserDoc {
@@ -19,6 +26,8 @@ export interface UserDoc {
   disabled: string[];
   uidValidity: number;
   uidNext: number;
+  /** Absent unless the user named a forwarding destination (src/forward/). */
+  forward?: ForwardSetting;
 }
 
 /**
@@ -50,6 +59,18 @@ export function toUser(doc: WithId<UserDoc>): User {
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
+    forward: doc.forward ? toForward(doc.forward) : null,
+  };
+}
+
+function toForward(doc: ForwardSetting): ForwardSetting {
+  return {
+    address: doc.address,
+    host: doc.host ?? null,
+    state: doc.state,
+    codeHash: doc.codeHash ?? null,
+    codeExpiresAt: doc.codeExpiresAt ?? null,
+    failure: doc.failure ?? null,
   };
 }
 
@@ -190,6 +211,40 @@ export class MongoUserStore implements UserStore {
   async forgetAddress(id: string, local: string): Promise<boolean> {
     const part = local.toLowerCase();
     return this.update(id, { $pull: { allowed: part, disabled: part } });
+  }
+
+  /** Names (or replaces) the forwarding destination, whole: a new one starts over as pending. */
+  async setForward(id: string, forward: ForwardSetting): Promise<boolean> {
+    return this.update(id, { $set: { forward } });
+  }
+
+  /** Forgets the destination: mail waits for pickup again. */
+  async clearForward(id: string): Promise<boolean> {
+    return this.update(id, { $unset: { forward: '' } });
+  }
+
+  /**
+   * Records (or with null clears) the destination's last permanent refusal. By `_id` alone, the
+   * destination compared on the document read first: a filter with a second field is a scan of
+   * every user on the embedded FerretDB, and a refusal meant for a destination the user has
+   * replaced meanwhile must not land on the new one.
+   */
+  async setForwardFailure(
+    id: string,
+    address: string,
+    failure: ForwardFailure | null,
+  ): Promise<boolean> {
+    const current = (await this.byId(id))?.forward;
+    if (!current || current.address !== address) return false;
+    return this.update(id, { $set: { 'forward.failure': failure } });
+  }
+
+  /** Ids of the users whose mail is forwarded (state active), for the forwarding worker's scan. */
+  async forwardingUserIds(): Promise<string[]> {
+    const docs = await this.users
+      .find({ 'forward.state': 'active' }, { projection: { _id: 1 } })
+      .toArray();
+    return docs.map((doc) => doc._id.toHexString());
   }
 
   async policy(id: string): Promise<AddressPolicy | null> {

@@ -1,6 +1,7 @@
 /** Rows as SQLite returns them, and the plain objects the rest of kzymy sees. */
 import { randomBytes } from 'node:crypto';
 import type { StoredMessage, User, UserState } from '../types';
+import { toForward, type ForwardColumns } from './forward-rows';
 
 /** 12 random bytes: an id that is also a valid MongoDB ObjectId (`kzymy store copy`). */
 export function newId(): Buffer {
@@ -16,7 +17,8 @@ export function parseIds(ids: readonly string[]): Buffer[] {
   return ids.map(parseId).filter((id): id is Buffer => id !== null);
 }
 
-export interface UserRow {
+/** A user; her forwarding setting is in the columns of ForwardColumns. */
+export interface UserRow extends ForwardColumns {
   id: Buffer;
   username: string;
   state: UserState;
@@ -58,6 +60,7 @@ export function toUser(row: UserRow): User {
     },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
+    forward: toForward(row),
   };
 }
 

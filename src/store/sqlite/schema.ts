@@ -22,8 +22,14 @@ import Database from 'better-sqlite3';
 
 export type Connection = Database.Database;
 
-/** Bumped with every change to the tables below; a newer file than the code is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped with every change to the tables below; a newer file than the code is refused, an older
+ * one is brought up to date by the writer that opens it (createTables).
+ *
+ * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
+ * forward_refusals (push delivery, src/forward/).
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -67,6 +73,44 @@ CREATE TABLE IF NOT EXISTS chunks (
   data BLOB NOT NULL,
   PRIMARY KEY (message_id, n)
 );
+CREATE TABLE IF NOT EXISTS forward_leases (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  holder TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (user_id, message_id)
+);
+CREATE TABLE IF NOT EXISTS forward_refusals (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  at INTEGER NOT NULL,
+  code INTEGER NOT NULL,
+  status TEXT,
+  PRIMARY KEY (user_id, message_id)
+);
+`;
+
+/**
+ * Columns added to users after schema 1, added to a file that lacks them (ALTER TABLE … ADD
+ * COLUMN keeps every row, with NULL in the new column). All NULL while a user does not forward
+ * her mail (src/forward/): the destination, its MX host, 'pending' or 'active', the code's hash
+ * and expiry while pending, and the destination's last permanent refusal.
+ */
+const USER_COLUMNS_SINCE_1: readonly (readonly [name: string, type: string])[] = [
+  ['forward_address', 'TEXT'],
+  ['forward_host', 'TEXT'],
+  ['forward_state', 'TEXT'],
+  ['forward_code_hash', 'TEXT'],
+  ['forward_code_expires_at', 'INTEGER'],
+  ['forward_failure_at', 'INTEGER'],
+  ['forward_failure_code', 'INTEGER'],
+  ['forward_failure_status', 'TEXT'],
+];
+
+/** The forwarding worker's scan for users whose mail is forwarded reads only those. */
+const INDEXES_SINCE_1 = `
+CREATE INDEX IF NOT EXISTS users_forward_state ON users (forward_state)
+  WHERE forward_state IS NOT NULL;
 `;
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */
@@ -79,6 +123,9 @@ export interface OpenOptions {
   create: boolean;
 }
 
+/** How long opening a connection waits for another process's lock. */
+const OPEN_BUSY_TIMEOUT_MS = 10_000;
+
 export class SchemaVersionError extends Error {
   override name = 'SchemaVersionError';
 }
@@ -90,16 +137,25 @@ export function openConnection(file: string, options: OpenOptions): Connection {
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
   }
-  const db = new Database(file, { timeout: options.busyTimeoutMs, fileMustExist: !options.create });
+  // Opening waits for other processes (one may be recovering the log after a crash) even when
+  // the connection will not wait later: a reader then waits asynchronously (reads.ts).
+  const db = new Database(file, {
+    timeout: Math.max(options.busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS),
+    fileMustExist: !options.create,
+  });
   try {
-    // Before anything creates a table: it is fixed when the first page is written.
-    db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
+    if (options.create) {
+      // Before anything creates a table: it is fixed when the first page is written. Both are
+      // settings of the file, which only the writer makes.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.pragma('journal_mode = WAL');
+    }
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('temp_store = FILE');
     if (options.create) createTables(db);
     else db.pragma('query_only = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     return db;
   } catch (error) {
     db.close();
@@ -116,6 +172,20 @@ function createTables(db: Connection): void {
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
     db.exec(TABLES);
+    addMissingColumns(db, 'users', USER_COLUMNS_SINCE_1);
+    db.exec(INDEXES_SINCE_1);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+function addMissingColumns(
+  db: Connection,
+  table: string,
+  columns: readonly (readonly [name: string, type: string])[],
+): void {
+  const present = new Set(
+    (db.pragma(`table_info(${table})`) as { name: string }[]).map((column) => column.name),
+  );
+  for (const [name, type] of columns)
+    if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
 }

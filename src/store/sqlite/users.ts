@@ -1,6 +1,7 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, User } from '../types';
+import type { AddressPolicy, ForwardFailure, ForwardSetting, NewUser, User } from '../types';
+import { failureData, settingData } from './forward-rows';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -72,6 +73,28 @@ export class SqliteUserStore implements UserStore {
 
   async policy(id: string): Promise<AddressPolicy | null> {
     return (await this.byId(id))?.policy ?? null;
+  }
+
+  setForward(id: string, forward: ForwardSetting): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: settingData(forward) });
+  }
+
+  clearForward(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: null });
+  }
+
+  /** One UPDATE that names the address, so the comparison and the write cannot drift apart. */
+  setForwardFailure(id: string, address: string, failure: ForwardFailure | null): Promise<boolean> {
+    return this.change(id, {
+      kind: 'forwardFailure',
+      address,
+      failure: failure ? failureData(failure) : null,
+    });
+  }
+
+  async forwardingUserIds(): Promise<string[]> {
+    const rows = (await read(() => this.reads.forwardingUsers.all())) as { id: Buffer }[];
+    return rows.map((row) => row.id.toString('hex'));
   }
 
   private async change(id: string, change: UserChange): Promise<boolean> {

@@ -27,6 +27,8 @@ import {
   type Outcome,
   type UserChange,
 } from './jobs';
+import { forwardColumns, NO_FORWARD } from './forward-rows';
+import { ForwardWrites } from './forward-writes';
 import { newId, parseId, parseIds, toUser, type UserRow } from './rows';
 import type { Connection } from './schema';
 
@@ -39,10 +41,12 @@ function blob(data: Uint8Array): Buffer {
 
 export class Writes {
   private readonly sql: ReturnType<typeof prepare>;
+  private readonly forwards: ForwardWrites;
 
   constructor(private readonly db: Connection) {
     db.exec(STAGING);
     this.sql = prepare(db);
+    this.forwards = new ForwardWrites(db);
   }
 
   /**
@@ -154,10 +158,26 @@ export class Writes {
         const user = parseId(job.userId);
         if (!user) return false;
         this.purge(user);
+        this.forwards.purge(user);
         return this.sql.deleteUser.run(user).changes === 1;
       }
       case 'maintain':
         return this.maintain(job);
+      case 'forwardClaim':
+        return this.forwards.claim(job);
+      case 'forwardRelease':
+        return this.forwards.release(job);
+      case 'forwardRefuse':
+        return this.forwards.refuse(job);
+      case 'forwardForget':
+        return this.forwards.forget(job.userId);
+      case 'forwardPurge': {
+        const user = parseId(job.userId);
+        if (user) this.forwards.purge(user);
+        return null;
+      }
+      case 'forwardRemove':
+        return this.forwards.remove(job.entries);
     }
   }
 
@@ -181,6 +201,7 @@ export class Writes {
         uid_validity: randomInt(1, 2 ** 31),
         uid_next: 1,
         used_bytes: 0,
+        ...NO_FORWARD,
       };
       // The unique username decides a race; a random name that collides (rare at 54 bits) is
       // simply drawn again.
@@ -218,6 +239,20 @@ export class Writes {
         if (change.kind === 'disable') disabled.push(part);
         sql.setPolicy.run(JSON.stringify(allowed), JSON.stringify(disabled), id);
         return true;
+      }
+      case 'forward':
+        return sql.setForward.run({ ...forwardColumns(change.forward), id }).changes === 1;
+      case 'forwardFailure': {
+        const failure = change.failure;
+        return (
+          sql.setForwardFailure.run({
+            id,
+            address: change.address,
+            at: failure?.at ?? null,
+            code: failure?.code ?? null,
+            status: failure?.status ?? null,
+          }).changes === 1
+        );
       }
     }
   }
@@ -336,6 +371,16 @@ function prepare(db: Connection) {
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),
     policy: p('SELECT allowed, disabled FROM users WHERE id = ?'),
     setPolicy: p('UPDATE users SET allowed = ?, disabled = ? WHERE id = ?'),
+    setForward: p(`UPDATE users SET forward_address = @forward_address,
+        forward_host = @forward_host, forward_state = @forward_state,
+        forward_code_hash = @forward_code_hash, forward_code_expires_at = @forward_code_expires_at,
+        forward_failure_at = @forward_failure_at, forward_failure_code = @forward_failure_code,
+        forward_failure_status = @forward_failure_status
+      WHERE id = @id`),
+    // One statement, so the address compared is the one the refusal lands beside.
+    setForwardFailure: p(`UPDATE users SET forward_failure_at = @at, forward_failure_code = @code,
+        forward_failure_status = @status
+      WHERE id = @id AND forward_address = @address`),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
     account: p('SELECT state, public_key, uid_next FROM users WHERE id = ?'),
     takeUid: p(

@@ -20,6 +20,7 @@ import {
   settingsPage,
 } from '../views/account';
 import { mailServers } from '../views/client-settings';
+import { forwardCard } from '../views/forward';
 
 /** Outcomes shown after a redirect, by fixed key: nothing from the request is reflected. */
 const NOTICES: Record<string, string> = {
@@ -50,6 +51,7 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
       csrf: c.var.session.csrf,
       mailDomain: mailDomain(c.var.user.username),
       rekeyPending: await ctx.pending.hasRekey(c.var.user.id),
+      forward: ctx.forward ? forwardCard(await ctx.forward.status(c.var.user)) : undefined,
       ...extra,
     });
 

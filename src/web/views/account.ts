@@ -38,6 +38,8 @@ export interface AccountView {
   notice?: string;
   problem?: string;
   rekeyPending: boolean;
+  /** The forwarding card, when the operator offers forwarding (views/forward.ts). */
+  forward?: Html;
 }
 
 function addressList(v: AccountView, locals: readonly string[], button: string): Html {
@@ -99,6 +101,8 @@ ${addressList(v, user.policy.disabled, 'Enable again')}
 ${addressForm(v, 'allow', 'Address to allow')}
 ${addressList(v, user.policy.allowed, 'Remove')}
 </section>
+
+${v.forward ?? nothing}
 
 <section class="card">
 <h2>Password</h2>
