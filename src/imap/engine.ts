@@ -13,8 +13,6 @@
  *   the one its SNI callback hands back;
  * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
  * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
- * - a LOGOUT while a missed wake-up is being re-checked threw from a timer and ended the process:
- *   each connection's listener is guarded (src/imap/notification-listener.ts);
  * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
  *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only.
  * Replacements are installed once per process on the engine's shared command modules and only
@@ -48,7 +46,6 @@ import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-acces
 import { settle } from '../mailbox-access/settle';
 import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
 import { admitSocket, attachSlot, type ImapListenerLimits, type ImapSlot } from './limits';
-import { guardNotificationListener } from './notification-listener';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 import { engineReply, IMAP_REPLIES } from './replies';
 
@@ -113,14 +110,10 @@ export class KzymyImapServer extends IMAPServer {
     setImmediate(() => callback(null, socketOptions));
   }
 
-  /**
-   * As the engine's (imap-server.js connect), with the connection bound to its slot first and its
-   * notification listener guarded (src/imap/notification-listener.ts).
-   */
+  /** As the engine's (imap-server.js connect), with the connection bound to its slot first. */
   override connect(socket: Socket, socketOptions: SocketOptions): void {
     const connection = new EngineConnection(this, socket, socketOptions);
     connection.loggelf = (message) => this.loggelf(message);
-    guardNotificationListener(connection);
     if (socketOptions.slot && this.limits) attachSlot(connection, socketOptions.slot, this.limits);
     this.connections.add(connection);
     connection.on('error', (error: Error) => this._onError(error));

@@ -192,10 +192,6 @@ declare module '@zone-eu/wildduck/imap-core' {
     send(payload: string, callback?: () => void): void;
     close(force?: boolean): void;
     clearNotificationListener(): void;
-    /** Registers the connection's wake-up callback with the notifier (after LOGIN). */
-    setupNotificationListener(): void;
-    /** That callback and its state; false before it is set up and once it is cleared. */
-    _listenerData: false | { cleared: boolean; callback(message?: unknown): void };
     init(): void;
     loggelf: (message: unknown) => void;
     /** The line parser the socket is piped into (imap-stream.js); replaced before init(). */
