@@ -3,6 +3,7 @@
  * names it; defaults here are the embedded single-machine setup (README.md, "Quick start").
  */
 import { z } from 'zod';
+import { limitsSchema } from './limits-schema';
 
 export const STORE_ENGINES = ['sqlite', 'mongodb'] as const;
 
@@ -281,6 +282,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Connections, sessions, timeouts and command lengths per listener (limits-schema.ts). */
+    limits: limitsSchema.prefault({}),
   })
   .strict()
   .superRefine((config, context) => {

@@ -7,6 +7,7 @@
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
 import { checkLogin } from '../mailbox-access/login';
 import { settle } from '../mailbox-access/settle';
+import { ticketOf } from './limits';
 import { engineError, IMAP_REPLIES } from './replies';
 import type { ImapContext } from './session';
 
@@ -23,14 +24,17 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
           login.password,
         );
         if (!user) return undefined;
+        const ticket = ticketOf(state.connection);
+        if (ticket && !ticket.login(user.id)) return 'limit' as const;
         state.user = { id: user.id, username: user.username };
         ctx.deps.logger.info('imap.login', { tls: state.connection?.secure ?? false });
         return { user: { id: user.id, username: user.username } };
       },
-      (outcome) =>
-        outcome.ok
-          ? callback(null, outcome.value)
-          : callback(engineError(IMAP_REPLIES.unavailable)),
+      (outcome) => {
+        if (!outcome.ok) callback(engineError(IMAP_REPLIES.unavailable));
+        else if (outcome.value === 'limit') callback(engineError(IMAP_REPLIES.tooManySessions));
+        else callback(null, outcome.value);
+      },
       (error) => ctx.onError(error, 'auth'),
     );
   };

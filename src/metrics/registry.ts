@@ -55,6 +55,30 @@ export type ForwardResult = (typeof FORWARD_RESULTS)[number];
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web', 'submission'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
 
+/** Every listener kzymy runs (the two of IMAP and of POP3 apart). */
+export const LISTENERS = ['smtp', 'imap', 'imaps', 'pop3', 'pop3s', 'web'] as const;
+export type ListenerName = (typeof LISTENERS)[number];
+
+/**
+ * What a connection limit did (src/connection-limits/gate.ts, src/smtp/connection-limit.ts):
+ * refused a newcomer, closed an idle connection to make room, closed one that did not log in in
+ * time, refused a login over the per-user cap, refused a host over its own cap, cut a command
+ * line that was too long.
+ */
+export const CONNECTION_LIMIT_ACTIONS = [
+  'refused',
+  'evicted',
+  'login_timeout',
+  'user_limit',
+  'host_limit',
+  'line_too_long',
+] as const;
+export type ConnectionLimitAction = (typeof CONNECTION_LIMIT_ACTIONS)[number];
+
+/** The embedded services a kzymy process may start and restart (src/embedded/supervisor.ts). */
+export const EMBEDDED_SERVICES = ['redis', 'ferretdb'] as const;
+export type EmbeddedService = (typeof EMBEDDED_SERVICES)[number];
+
 /**
  * Why a message submitted for sending as the nym was refused (each maps to one reply in
  * src/submission/decision.ts): a closed set, for the metrics and the log.
@@ -115,6 +139,11 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  connectionLimited(listener: ListenerName, action: ConnectionLimitAction): void;
+  /** Connections a listener holds now. */
+  connectionsOpen(listener: ListenerName, count: number): void;
+  /** An embedded service died and was started again. */
+  serviceRestarted(service: EmbeddedService): void;
   /** One message sent to a forwarding destination: 250, 4xx or no connection, or 5xx. */
   forwardAttempted(result: ForwardResult): void;
   /** One code message sent to a destination being set up. */
@@ -168,6 +197,24 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const connectionLimits = new Counter({
+    name: 'kzymy_connection_limits_total',
+    help: 'Connections refused or closed by a limit, by listener and action (never by client).',
+    labelNames: ['listener', 'action'] as const,
+    registers,
+  });
+  const connectionsOpen = new Gauge({
+    name: 'kzymy_connections_open',
+    help: 'Connections each listener holds now.',
+    labelNames: ['listener'] as const,
+    registers,
+  });
+  const serviceRestarts = new Counter({
+    name: 'kzymy_service_restarts_total',
+    help: 'Embedded services (redis-server, FerretDB) that died and were started again.',
+    labelNames: ['service'] as const,
+    registers,
+  });
   const forwards = new Counter({
     name: 'kzymy_forwards_total',
     help: 'Messages sent to forwarding destinations, by result (never by user or destination).',
@@ -202,6 +249,9 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const service of EMBEDDED_SERVICES) serviceRestarts.inc({ service }, 0);
+  for (const listener of LISTENERS)
+    for (const action of CONNECTION_LIMIT_ACTIONS) connectionLimits.inc({ listener, action }, 0);
   for (const result of FORWARD_RESULTS) {
     forwards.inc({ result }, 0);
     forwardCodes.inc({ result }, 0);
@@ -249,6 +299,21 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     loginFailed: (protocol) => {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
+    },
+    connectionLimited: (listener, action) => {
+      if (
+        member(LISTENERS, listener, 'kzymy_connection_limits_total') &&
+        member(CONNECTION_LIMIT_ACTIONS, action, 'kzymy_connection_limits_total')
+      )
+        connectionLimits.inc({ listener, action });
+    },
+    connectionsOpen: (listener, count) => {
+      if (member(LISTENERS, listener, 'kzymy_connections_open') && Number.isFinite(count))
+        connectionsOpen.set({ listener }, count);
+    },
+    serviceRestarted: (service) => {
+      if (member(EMBEDDED_SERVICES, service, 'kzymy_service_restarts_total'))
+        serviceRestarts.inc({ service });
     },
     forwardAttempted: (result) => {
       if (member(FORWARD_RESULTS, result, 'kzymy_forwards_total')) forwards.inc({ result });

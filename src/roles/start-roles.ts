@@ -37,6 +37,7 @@ export async function startComponents(
   try {
     const deps = await createDaemonDeps(config, services, logger);
     stops.push(() => deps.close());
+    services.onRestart?.((service) => deps.metrics.serviceRestarted(service));
     const ready: Record<string, number> = {};
 
     const listen = async (name: string, start: () => Promise<RunningServer>): Promise<void> => {

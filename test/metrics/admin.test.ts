@@ -151,13 +151,17 @@ describe('metrics registry', () => {
         .filter((s) => s.name.startsWith('kzymy_'))
         .flatMap((s) => Object.keys(s.labels)),
     );
-    // `outcome` is kzymy_submissions_total's, `result` the forwarding counters': closed sets.
+    // `outcome` is kzymy_submissions_total's, `result` the forwarding counters', `action`,
+    // `listener` and `service` the connection limits' and the supervisor's: closed sets.
     expect([...names].sort()).to.deep.equal([
+      'action',
       'le',
+      'listener',
       'outcome',
       'protocol',
       'reason',
       'result',
+      'service',
       'version',
     ]);
     // prom-client's process metrics are there too, and describe only the process.
