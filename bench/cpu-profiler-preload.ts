@@ -1,6 +1,6 @@
 /**
- * BENCH ONLY — preloaded (`NODE_OPTIONS=--require …`) into a child process the benchmark does
- * not start itself (Haraka, through startHaraka), to record a V8 CPU profile like
+ * BENCH ONLY — preloaded (`NODE_OPTIONS=--require …` for Haraka, which startHaraka spawns;
+ * `--require` for the IMAP daemon) to record a V8 CPU profile of the main thread like
  * `node --cpu-prof` would: Node refuses `--cpu-prof` in NODE_OPTIONS. The profile covers the
  * whole life of the process and is written to $KZYMY_BENCH_CPU_PROFILE when it exits.
  */

@@ -10,16 +10,28 @@ export interface DaemonProcess {
   close(): Promise<void>;
 }
 
+export interface DaemonOptions {
+  /** Write a V8 CPU profile of the daemon's main thread to this file when it exits. */
+  cpuProfile?: string;
+}
+
 export async function startImapDaemon(
   env: BenchEnv,
   name: string,
-  nodeArgs: string[] = [],
+  options: DaemonOptions = {},
 ): Promise<DaemonProcess> {
   const config = env.config(name, {
     imap: { host: '127.0.0.1', port: 0, tlsPort: 0 },
   });
+  const nodeArgs = options.cpuProfile
+    ? [`--require=${join(__dirname, 'cpu-profiler-preload.js')}`]
+    : [];
   const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'imap-daemon.js')], {
-    env: { ...process.env, KZYMY_BENCH_CONFIG: JSON.stringify(config) },
+    env: {
+      ...process.env,
+      KZYMY_BENCH_CONFIG: JSON.stringify(config),
+      ...(options.cpuProfile ? { KZYMY_BENCH_CPU_PROFILE: options.cpuProfile } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const imapPort = await new Promise<number>((resolve, reject) => {
