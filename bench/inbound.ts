@@ -6,13 +6,20 @@
  * fill test shows how the rate changes as messages wait in the store.
  */
 import { join } from 'node:path';
-import { moduleShare, summarizeProfile } from './cpu-profile';
+import { moduleShare, shares, summarizeProfile } from './cpu-profile';
 import { engineLabel, mdTable, onEngine } from './report';
 import type { StoreEngine } from '../src/store/store';
 import { startBenchEnvs, type BenchEnv, type BenchUser } from './env';
 import { startVariant, type BenchHaraka, type HarakaVariant } from './haraka-variants';
 import { makeMessage } from './messages';
-import { CpuMeter, cpuMs, nodeProcessClocks, OFF_MAIN, type CpuClock } from './proc';
+import {
+  CpuMeter,
+  cpuMs,
+  nodeProcessClocks,
+  OFF_MAIN,
+  startCpuProfile,
+  type CpuClock,
+} from './proc';
 import { runSmtpLoad, type SmtpLoadResult } from './smtp-load';
 import { fmt, fmtSummary, pairedRatios, percentile, summarize, type Summary } from './stats';
 import type { BenchOptions, ScenarioReport, Target } from './types';
@@ -205,6 +212,7 @@ async function fillTest(line: Line, message: Buffer, options: BenchOptions): Pro
 interface HarakaProfile {
   engine: StoreEngine;
   modules: string;
+  functions: string;
   mongodbShare: number;
   sqliteShare: number;
   openpgpShare: number;
@@ -224,6 +232,9 @@ async function profileHaraka(
   const haraka = await startVariant(env, 'kzymy', 'inbound-profile', { cpuProfile: file });
   try {
     options.log(`inbound: profiling kzymy Haraka (${env.engine})`);
+    // Warm up (code loaded, store opened, the JIT at work), then profile one batch.
+    await deliver({ ...line, haraka }, message, 20, 40);
+    await startCpuProfile(haraka.pid);
     await deliver({ ...line, haraka }, message, 20, options.quick ? 100 : 500);
   } finally {
     await haraka.close();
@@ -232,7 +243,8 @@ async function profileHaraka(
   const summary = summarizeProfile(file, 8);
   return {
     engine: env.engine,
-    modules: summary.modules.map((m) => `${m.name} ${(m.share * 100).toFixed(1)}%`).join(', '),
+    modules: shares(summary.modules),
+    functions: shares(summary.functions),
     mongodbShare: moduleShare(summary, /^mongodb$|^bson$/),
     sqliteShare: moduleShare(summary, /^better-sqlite3$|^src\/store$/),
     openpgpShare: moduleShare(summary, /^openpgp$/),
@@ -352,8 +364,8 @@ function inboundReport(
       ...profiles.map(
         (p) =>
           `**Haraka CPU profile, ${engineLabel(p.engine)}** (kzymy, one batch at 20 ` +
-          'connections, main thread, whole process life, so "node core (modules)" is start-up ' +
-          `code loading; self time by module): ${p.modules}. The MongoDB driver and BSON take ` +
+          'connections after a warm-up batch, main thread; self time by module): ' +
+          `${p.modules}; by function: ${p.functions}. The MongoDB driver and BSON take ` +
           `${fmt(p.mongodbShare * 100)}% of the samples, better-sqlite3 and src/store ` +
           `${fmt(p.sqliteShare * 100)}%, OpenPGP.js ${fmt(p.openpgpShare * 100)}%.`,
       ),

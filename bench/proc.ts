@@ -180,3 +180,12 @@ export class RssSampler {
     if (sum > this.max) this.max = sum;
   }
 }
+
+/**
+ * Starts the CPU profile of a process preloaded with bench/cpu-profiler-preload.js and
+ * KZYMY_BENCH_CPU_PROFILE_ON_SIGNAL=1; resolves once it has had time to handle the signal.
+ */
+export async function startCpuProfile(pid: number): Promise<void> {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
