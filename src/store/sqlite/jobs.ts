@@ -116,3 +116,22 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: JobErro
 export function isStaging(job: Job): boolean {
   return job.op === 'stageAppend' || job.op === 'stageDrop';
 }
+
+/** What the writer thread is started with (writer.ts → worker.ts). */
+export interface WriterSettings {
+  file: string;
+  busyTimeoutMs: number;
+  group: boolean;
+  /** How often the log is checkpointed and truncated, and free pages reclaimed. */
+  maintenanceMs: number;
+  /** Free pages are given back to the file system once at least this many are free. */
+  vacuumFreePages: number;
+}
+
+/** The messages between the writer and its thread. */
+export type ToWorker = { id: number; job: Job } | { close: true };
+export type FromWorker =
+  | { ready: true }
+  | { failed: { name: string; message: string } }
+  | { id: number; outcome: Outcome }
+  | { closed: true };
