@@ -19,7 +19,7 @@ export const POP3_REPLIES = {
   // for a wrong password and an unknown user. The engine writes the code itself: it answers
   // every failed USER/PASS and AUTH as `-ERR [AUTH] <text>`.
   loginFailed: { code: 'AUTH', text: 'Authentication failed', clientCaused: true },
-  // The store or Redis is down. RFC 2449 §8.1.2 SYS/TEMP would say so more exactly, but the
+  // The store or Redis is down. RFC 3206 §4 SYS/TEMP would say so more exactly, but the
   // engine prefixes [AUTH] to a login error too; the text tells the client to retry.
   unavailable: { code: 'AUTH', text: 'Temporary failure, try again later', clientCaused: false },
   // RFC 1939 §6 QUIT: "-ERR some deleted messages not removed".
