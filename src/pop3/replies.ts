@@ -1,6 +1,6 @@
 /**
  * The negative replies kzymy's POP3 server gives, in one table (RFC 1939 §3), with the extended
- * response codes of RFC 2449 §8 (SYS/TEMP, SYS/PERM) and RFC 3206 (AUTH). `clientCaused` says
+ * response codes of RFC 2449 §8 (IN-USE) and RFC 3206 (SYS/TEMP, AUTH). `clientCaused` says
  * whose doing a reply is, as in src/imap/replies.ts.
  */
 export interface Pop3Reply {
