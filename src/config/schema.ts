@@ -148,9 +148,11 @@ export const configSchema = z
       .prefault({}),
     auth: z
       .object({
-        /** Failed logins per account before it is locked. */
-        maxFailures: positiveInt.default(10),
-        lockSeconds: positiveInt.default(900),
+        /**
+         * A wrong password is answered this long after the attempt began. There is no lock:
+         * src/auth/password-gate.ts.
+         */
+        failureDelayMs: positiveInt.default(1000),
       })
       .strict()
       .prefault({}),

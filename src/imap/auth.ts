@@ -21,13 +21,7 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
     const state = ctx.sessions.get(session);
     settle(
       async () => {
-        const user = await checkLogin(
-          ctx.deps,
-          ctx.limiter,
-          'imap',
-          login.username,
-          login.password,
-        );
+        const user = await checkLogin(ctx.deps, 'imap', login.username, login.password);
         if (!user) return undefined;
         state.user = { id: user.id, username: user.username };
         ctx.deps.logger.info('imap.login', { tls: state.connection?.secure ?? false });

@@ -3,7 +3,6 @@
  * RFC 8314), both on imap.host. On a loopback listener (the Tor onion service case) LOGIN works
  * before TLS; elsewhere only with imap.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps, RunningServer } from '../daemon/deps';
 import { errorKind } from '../log/logger';
 import { isLoopbackHost, listen } from '../mailbox/listen';
@@ -23,16 +22,8 @@ export interface ImapServers {
 
 export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const config = deps.config.imap;
-  const limiter = new AuthLimiter({
-    redis: deps.redis,
-    prefix: deps.config.redis.prefix,
-    maxFailures: deps.config.auth.maxFailures,
-    lockSeconds: deps.config.auth.lockSeconds,
-    clock: () => deps.clock(),
-  });
   const ctx: ImapContext = {
     deps,
-    limiter,
     sessions: new SessionTable(),
     // Runs only once connections exist, long after `notifier` below is set.
     wake: (userId, except) => notifier.wake(userId, except),

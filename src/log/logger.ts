@@ -33,7 +33,6 @@ export type LogEvent =
   | 'pop3.error'
   | 'pop3.committed'
   | 'pop3.session_closed'
-  | 'auth.locked'
   | 'sweep.deleted'
   | 'sweep.error'
   | 'web.request'

@@ -1,12 +1,12 @@
 /**
- * Checking a mailbox login, the same for IMAP and POP3: per-account limiting (src/auth/limiter),
- * the slow hash (src/auth/password), and one answer for every kind of failure — unknown name,
- * wrong password, inactive account, locked account — so that a login probe learns nothing.
+ * Checking a mailbox login, the same for IMAP and POP3: the password gate (src/auth/password-gate:
+ * no lock-out, wrong answers held, scrypt one at a time per account) and one answer for every
+ * kind of failure — unknown name, wrong password, inactive account — so a login probe learns
+ * nothing.
  */
 import { parseRecipient } from '../address/recipient';
 import { isUsernameShaped } from '../address/username';
-import type { AuthLimiter } from '../auth/limiter';
-import { hashPassword, verifyPassword } from '../auth/password';
+import { sharedPasswordGate, type PasswordGate } from '../auth/password-gate';
 import type { DaemonDeps } from '../daemon/deps';
 import type { User } from '../store/types';
 
@@ -30,41 +30,23 @@ export function loginName(input: string, domain: string): string | null {
   return parseRecipient(name, domain)?.username ?? null;
 }
 
-let decoyHash: Promise<string> | undefined;
-
-/** A hash to check unknown names against, so they cost the same time as known ones. */
-function decoy(): Promise<string> {
-  decoyHash ??= hashPassword('kzymy decoy password, never issued');
-  return decoyHash;
+/** The daemon's one password gate, shared by IMAP, POP3 and the web (src/auth/password-gate). */
+export function passwordGate(deps: Pick<DaemonDeps, 'config'>): PasswordGate {
+  return sharedPasswordGate(deps.config, { failureDelayMs: deps.config.auth.failureDelayMs });
 }
 
 export async function checkLogin(
   deps: DaemonDeps,
-  limiter: AuthLimiter,
   protocol: MailProtocol,
   username: string,
   password: string,
 ): Promise<User | null> {
   const name = loginName(username, deps.config.domain);
-  // Names that cannot exist are limited too, under what the client typed.
-  const account = name ?? username.trim().toLowerCase().slice(0, 256);
-  if (!(await limiter.gate(account))) {
-    deps.logger.info(`${protocol}.auth_failed`, { reason: 'locked' });
-    return null;
-  }
   const user = name ? await deps.store.users.byName(name) : null;
-  const usable = user !== null && user.state === 'active';
-  const ok = await verifyPassword(password, usable ? user.passwordHash : await decoy());
-  if (ok && usable) {
-    await limiter.recordSuccess(account);
-    return user;
-  }
-  const outcome = await limiter.recordFailure(account);
+  // Unknown names are answered like wrong passwords, at the same moment, without hashing.
+  const ok = await passwordGate(deps).check(user?.id ?? '', password, user?.passwordHash ?? null);
+  if (ok && user?.state === 'active') return user;
   deps.metrics.loginFailed(protocol);
-  if (outcome.lockedNow) {
-    deps.logger.warn('auth.locked', { protocol, lockSeconds: deps.config.auth.lockSeconds });
-  }
-  deps.logger.info(`${protocol}.auth_failed`, { failures: outcome.failures });
-  await limiter.hold(outcome);
+  deps.logger.info(`${protocol}.auth_failed`, {});
   return null;
 }

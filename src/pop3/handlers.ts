@@ -5,7 +5,6 @@
  */
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
-import type { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon/deps';
 import { commitReceived, markReceived } from '../mailbox/commit';
 import { MessageReader } from '../mailbox/content';
@@ -18,7 +17,6 @@ type ListedMessage = POP3Connection.ListedMessage;
 
 export interface Pop3Context {
   deps: DaemonDeps;
-  limiter: AuthLimiter;
   onError(error: unknown, where: string): void;
 }
 
@@ -31,7 +29,7 @@ function userOf(session: Pop3Session): { id: string; username: string } {
 export function installHandlers(server: KzymyPop3Server, ctx: Pop3Context): void {
   server.onAuth = (auth, _session, callback) => {
     settle(
-      () => checkLogin(ctx.deps, ctx.limiter, 'pop3', auth.username, auth.password),
+      () => checkLogin(ctx.deps, 'pop3', auth.username, auth.password),
       (outcome) => {
         if (!outcome.ok) {
           // The engine answers "-ERR [AUTH] <text>" and keeps the connection.

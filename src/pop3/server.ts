@@ -3,7 +3,6 @@
  * (pop3.tlsPort, RFC 8314), both on pop3.host. On a loopback listener (the Tor onion service
  * case) USER/PASS work before TLS; elsewhere only with pop3.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps, RunningServer } from '../daemon/deps';
 import { errorKind } from '../log/logger';
 import { isLoopbackHost, listen } from '../mailbox/listen';
@@ -19,13 +18,6 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
   const config = deps.config.pop3;
   const ctx: Pop3Context = {
     deps,
-    limiter: new AuthLimiter({
-      redis: deps.redis,
-      prefix: deps.config.redis.prefix,
-      maxFailures: deps.config.auth.maxFailures,
-      lockSeconds: deps.config.auth.lockSeconds,
-      clock: () => deps.clock(),
-    }),
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;

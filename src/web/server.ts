@@ -6,9 +6,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import { passwordGate } from '../mailbox/login';
 import { projectRoot } from '../services/paths';
 import { createWebApp } from './app';
 import type { WebContext } from './context';
@@ -51,13 +51,7 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
       maxSeconds: config.web.sessionMaxSeconds,
       clock,
     }),
-    limiter: new AuthLimiter({
-      redis,
-      prefix,
-      maxFailures: config.auth.maxFailures,
-      lockSeconds: config.auth.lockSeconds,
-      clock,
-    }),
+    passwords: passwordGate(deps),
     assets: loadStaticAssets(),
     signupDoc: loadSignupDoc(),
     secureCookie: secureCookie(config),

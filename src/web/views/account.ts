@@ -6,11 +6,6 @@ import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
 import { fingerprintGroups } from './signup';
 
-/** Tells the owner why the right password does not work either (anyone else sees the same). */
-export function lockedText(lockSeconds: number): string {
-  return `Too many wrong passwords for this account: logging in is blocked for up to ${Math.ceil(lockSeconds / 60)} minutes.`;
-}
-
 export function loginPage(v: { csrf: string; problem?: string }): Html {
   return page({
     title: 'Log in',
