@@ -26,6 +26,8 @@ tools=(
   "chromium:chromium"
   "nc:netcat-openbsd"
   "torsocks:torsocks"
+  "tmux:tmux"
+  "unshare:util-linux"
   "systemd-analyze:systemd"
   "cc:build-essential"
   "make:build-essential"

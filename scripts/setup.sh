@@ -19,7 +19,7 @@ runtime_packages=(redis-server openssl tor)
 # Installed without "Recommends", so a recommended package a test needs is named here:
 # libnet-ssleay-perl is what gives swaks STARTTLS. scripts/check-tools.sh checks them all.
 test_packages=(swaks libnet-ssleay-perl fetchmail getmail6 isync offlineimap3 neomutt gnupg microsocks
-  procmail hashcash chromium netcat-openbsd torsocks systemd)
+  procmail hashcash chromium netcat-openbsd torsocks systemd tmux)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")

@@ -1,0 +1,202 @@
+/**
+ * What the client tests stand on: the real IMAP and POP3 servers (FetchFixture), a stand-in for
+ * Tor that knows one onion name and forwards through a real SOCKS5 proxy (microsocks), a DNS
+ * witness, and a way to run a set-up from src/client-settings in a sandboxed home directory,
+ * exactly as the pages and docs show it.
+ *
+ * What a test changes in the shown text, and why: the password placeholder (the user's one
+ * replacement); Tor's port 9050 for the stand-in's, in fetchmail's plugin line, in torsocks'
+ * environment (TORSOCKS_TOR_PORT, as torsocks.conf would say) and in kzymy-fetch's settings
+ * file (`proxy:`, as a user with Tor Browser would write). Running as root (the test machines
+ * do), getmail refuses to start procmail without `allow_root_commands = true`, which is added.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { clientSetup } from '../../../src/client-settings';
+import type { MailServer } from '../../../src/client-settings/servers';
+import {
+  PASSWORD_PLACEHOLDER,
+  SOCKS_PROXY,
+  passwordFileCommands,
+  type ClientId,
+  type ClientSetup,
+  type Protocol,
+} from '../../../src/client-settings/setup';
+import type { Account } from '../../fetch/helpers/fixture';
+import { FetchFixture, onionName } from '../../fetch/helpers/fixture';
+import { PROXY_EXIT, startOnionProxy, type OnionProxy } from '../../fetch/helpers/proxies';
+import { startDnsWitness, type DnsWitness } from './dns-witness';
+import {
+  binDir,
+  homePath,
+  inSandbox,
+  writeHomeFile,
+  type SandboxOptions,
+  type SandboxRun,
+} from './sandbox';
+
+export type Variant = 'onion' | 'loopback';
+
+export class ClientWorld {
+  private constructor(
+    readonly fixture: FetchFixture,
+    readonly onion: OnionProxy,
+    readonly onionName: string,
+    readonly dns: DnsWitness,
+    private readonly resolvConf: string,
+    private readonly bin: string,
+  ) {}
+
+  static async start(): Promise<ClientWorld> {
+    const fixture = await FetchFixture.start();
+    const name = onionName();
+    // The onion service's virtual ports, through the witnesses in front of the plain listeners.
+    const onion = await startOnionProxy(fixture.socks.port, {
+      [name]: { 143: fixture.witness.imap.port, 110: fixture.witness.pop3.port },
+    });
+    const dns = await startDnsWitness();
+    const resolvConf = join(fixture.dir, 'resolv.conf');
+    writeFileSync(resolvConf, `nameserver ${dns.address}\n`);
+    return new ClientWorld(fixture, onion, name, dns, resolvConf, binDir(fixture.dir));
+  }
+
+  /** The server as the page would show it for this variant. */
+  server(variant: Variant): MailServer {
+    if (variant === 'onion')
+      return { host: this.onionName, via: 'onion', imapPort: 143, pop3Port: 110 };
+    return {
+      host: '127.0.0.1',
+      via: 'direct',
+      imapPort: this.fixture.imap.plain.port,
+      pop3Port: this.fixture.pop3.plain.port,
+    };
+  }
+
+  setup(client: ClientId, variant: Variant, account: Account, protocol: Protocol): ClientSetup {
+    return clientSetup(client, this.server(variant), account.user.username, protocol);
+  }
+
+  /**
+   * A home directory for one user of one set-up: the user's secret key in ~/.gnupg, the set-up's
+   * files written, and the commands run once (the password file among them).
+   */
+  async home(setup: ClientSetup, account: Account, variant: Variant): Promise<string> {
+    const home = this.fixture.scratch(`${setup.client}-${setup.protocol}-${variant}`);
+    const gnupg = join(home, '.gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
+    await runGpg(gnupg, await this.fixture.gpg.exportSecret(this.fixture.key.fingerprint));
+    for (const file of setup.files) {
+      let text = file.text.split(PASSWORD_PLACEHOLDER).join(account.password);
+      if (variant === 'onion') text = text.split(SOCKS_PROXY).join(this.proxyAddress());
+      if (setup.client === 'getmail' && process.getuid?.() === 0)
+        text = text.replace('path = /usr/bin/procmail\n', '$&allow_root_commands = true\n');
+      writeHomeFile(home, file.path, text);
+    }
+    if (setup.client === 'kzymy-fetch' && variant === 'onion') {
+      writeHomeFile(home, '~/.config/kzymy/fetch.yaml', `proxy: ${this.proxyAddress()}\n`);
+    }
+    const once = [...passwordFileCommands(), ...setup.prepare]
+      .join('\n')
+      .split(PASSWORD_PLACEHOLDER)
+      .join(account.password);
+    const prepared = await this.run(home, once);
+    if (prepared.code !== 0) throw new Error(`preparing failed: ${prepared.stderr}`);
+    return home;
+  }
+
+  /** A shell command in the sandbox with `home` as /root. */
+  run(home: string, command: string, timeoutMs = 60_000): Promise<SandboxRun> {
+    return inSandbox(command, this.sandboxOptions(home, timeoutMs));
+  }
+
+  sandboxOptions(home: string, timeoutMs = 60_000): SandboxOptions {
+    return {
+      home,
+      resolvConf: this.resolvConf,
+      timeoutMs,
+      env: {
+        PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+        TORSOCKS_TOR_ADDRESS: '127.0.0.1',
+        TORSOCKS_TOR_PORT: String(this.onion.port),
+      },
+    };
+  }
+
+  proxyAddress(): string {
+    return `127.0.0.1:${this.onion.port}`;
+  }
+
+  /**
+   * What must hold after an onion run that started when the proxy had seen `requestsBefore`
+   * requests and the DNS witness `queriesBefore` queries: at least one CONNECT, every one by
+   * name to the onion name; no lookup of it, in local DNS or through Tor; every connection the
+   * server saw came from the proxy.
+   */
+  leaks(requestsBefore: number, queriesBefore: number): string[] {
+    const problems: string[] = [];
+    const requests = this.onion.requests.slice(requestsBefore);
+    const connects = requests.filter((request) => request.command === 1);
+    if (connects.length === 0) problems.push('no connection went through the proxy');
+    for (const request of connects) {
+      if (request.addressType !== 3 || request.host !== this.onionName)
+        problems.push(`a CONNECT not by the onion name: ${JSON.stringify(request)}`);
+    }
+    // Tor's RESOLVE (0xF0) of the onion name: nothing knows it but the CONNECT. (getmail's
+    // lookups of the machine's own name go to Tor this way too: docs/clients/getmail.md.)
+    for (const request of requests.filter((r) => r.command !== 1 && r.host === this.onionName))
+      problems.push(`a SOCKS command ${request.command} (lookup) for the onion name`);
+    for (const query of this.dns.queries.slice(queriesBefore)) {
+      if (query.endsWith('.onion')) problems.push(`a local DNS query for ${query}`);
+    }
+    const remotes = [...this.fixture.witness.imap.remotes, ...this.fixture.witness.pop3.remotes];
+    if (!remotes.every((address) => address === PROXY_EXIT))
+      problems.push('a connection reached the server without the proxy');
+    return problems;
+  }
+
+  async close(): Promise<void> {
+    await this.dns.close();
+    await this.onion.close();
+    await this.fixture.close();
+  }
+}
+
+/**
+ * Every message of a Maildir (new/ and cur/) a reader would still show, in name order: a file
+ * flagged T ("trashed", the Maildir spec's info ":2,…T") is on its way out — what mbsync with
+ * `Sync Pull` makes of a message the server deleted.
+ */
+export function maildirFiles(dir: string): Buffer[] {
+  const files: string[] = [];
+  for (const sub of ['new', 'cur']) {
+    try {
+      for (const name of readdirSync(join(dir, sub))) {
+        if (!/:2,[A-Z]*T/.test(name)) files.push(join(dir, sub, name));
+      }
+    } catch {
+      // not created: nothing there
+    }
+  }
+  return files.sort().map((file) => readFileSync(file));
+}
+
+export { homePath };
+
+function runGpg(gnupg: string, secret: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('gpg', ['--homedir', gnupg, '--batch', '--import'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => {
+      // The agent that import started; the sandbox's gpg starts its own.
+      spawn('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { stdio: 'ignore' }).on(
+        'close',
+        () => (code === 0 ? resolve() : reject(new Error(`gpg --import: ${stderr}`))),
+      );
+    });
+    child.stdin.end(secret);
+  });
+}
