@@ -1,7 +1,13 @@
 /** What the rest of kzymy sees of stored data: plain objects with string ids, no driver types. */
 
-/** 'deleting' is transient: set while an account is purged, so no new mail is stored. */
-export type UserState = 'pending' | 'active' | 'deleting';
+/**
+ * 'deleting' is transient: set while an account is purged, so no new mail is stored.
+ * 'disabled': stopped by the operator (`kzymy user disable`): mail is refused, logins too, and
+ * what is stored stays until its retention ends or the operator enables the account again.
+ */
+export type UserState = 'pending' | 'active' | 'disabled' | 'deleting';
+
+export const USER_STATES: readonly UserState[] = ['pending', 'active', 'disabled', 'deleting'];
 
 export interface AddressPolicy {
   /** Accept any local part at <username>.<domain> not in `disabled`. */
@@ -25,6 +31,8 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** The UTC day (YYYY-MM-DD) of the last IMAP or POP3 login; null before the first. */
+  lastFetchDay: string | null;
 }
 
 export interface NewUser {

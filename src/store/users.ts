@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
 import { isReservedUsername, randomUsername } from '../address/username';
 import { COLLECTIONS } from './indexes';
-import type { AddressPolicy, NewUser, User, UserState } from './types';
+import { USER_STATES, type AddressPolicy, type NewUser, type User, type UserState } from './types';
 
 export interface UserDoc {
   username: string;
@@ -17,6 +17,8 @@ export interface UserDoc {
   disabled: string[];
   uidValidity: number;
   uidNext: number;
+  /** UTC day of the last mailbox login: a day, not a time, and nothing about where from. */
+  lastFetchDay?: string;
 }
 
 /**
@@ -52,6 +54,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
+    lastFetchDay: doc.lastFetchDay ?? null,
   };
 }
 
@@ -158,6 +161,41 @@ export class UserStore {
 
   async activate(id: string): Promise<boolean> {
     return this.update(id, { $set: { state: 'active' } }, { state: 'pending' });
+  }
+
+  /** An active account stops taking mail and logins (the operator's `kzymy user disable`). */
+  async disable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'disabled' } }, { state: 'active' });
+  }
+
+  /** A disabled account becomes active again. */
+  async enable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'active' } }, { state: 'disabled' });
+  }
+
+  /** Records the day of a mailbox login (callers write only when the day changed). */
+  async noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.update(id, { $set: { lastFetchDay: day } });
+  }
+
+  /**
+   * How many active or disabled accounts use the key with this fingerprint: more than one means
+   * they are linked by it. A scan of the users on the embedded FerretDB: for the account pages,
+   * not for a per-message path.
+   */
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return this.users.countDocuments({ fingerprint, state: { $in: ['active', 'disabled'] } });
+  }
+
+  /** Accounts per state, for the metrics' totals (a scan on the embedded FerretDB). */
+  async countByState(): Promise<Record<UserState, number>> {
+    const counts = await Promise.all(
+      USER_STATES.map((state) => this.users.countDocuments({ state })),
+    );
+    return Object.fromEntries(USER_STATES.map((state, i) => [state, counts[i] ?? 0])) as Record<
+      UserState,
+      number
+    >;
   }
 
   async markDeleting(id: string): Promise<boolean> {

@@ -115,4 +115,33 @@ describe('store: users', () => {
       disabled: [],
     });
   });
+
+  it('disables and enables an active account only; counts accounts per state and per key', async () => {
+    const fingerprint = `fp-${Date.now()}`;
+    const make = (state: 'active' | 'pending') =>
+      store.users.create({ fingerprint, publicKey: 'pk', passwordHash: 'h', state });
+    const [a, b] = [await make('active'), await make('active')];
+    const pending = await make('pending');
+    expect(await store.users.disable(pending.id)).to.equal(false);
+    expect(await store.users.enable(a.id)).to.equal(false);
+    expect(await store.users.disable(a.id)).to.equal(true);
+    expect((await store.users.byId(a.id))?.state).to.equal('disabled');
+    // Pending accounts do not count: anyone can upload someone's public key, nobody else can
+    // activate with it.
+    expect(await store.users.countWithFingerprint(fingerprint)).to.equal(2);
+    const states = await store.users.countByState();
+    expect(states.disabled).to.be.at.least(1);
+    expect(states.pending).to.be.at.least(1);
+    expect(await store.users.enable(a.id)).to.equal(true);
+    expect((await store.users.byId(a.id))?.state).to.equal('active');
+    expect((await store.users.countByState()).disabled).to.equal(states.disabled - 1);
+    expect(await store.users.countWithFingerprint(b.fingerprint)).to.equal(2);
+  });
+
+  it('records the day of the last mailbox login, nothing more', async () => {
+    const user = await newUser();
+    expect(user.lastFetchDay).to.equal(null);
+    expect(await store.users.noteFetchDay(user.id, '2025-12-03')).to.equal(true);
+    expect((await store.users.byId(user.id))?.lastFetchDay).to.equal('2025-12-03');
+  });
 });
