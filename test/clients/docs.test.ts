@@ -4,6 +4,7 @@
  * theirs — the text the other tests in this folder run with the real clients.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENTS } from '../../src/client-settings';
 import { checkClientDocs } from '../../src/client-settings/docs-blocks';
@@ -42,4 +43,16 @@ describe('client set-ups come from one source', function () {
       }
     });
   }
+
+  it('the pages give Thunderbird the advice of its guide: POP3, or IMAP with a filter to Local Folders', function () {
+    const guide = readFileSync(join(projectRoot(), 'docs', 'clients', 'thunderbird.md'), 'utf8');
+    const page = unescapeHtml(String(clientSettings('k3xampleuser', servers[0]!)));
+    // As words: without Markdown emphasis or HTML tags.
+    for (const text of [guide, page]) {
+      const words = text.replace(/<[^>]+>|\*\*/g, '').replace(/\s+/g, ' ');
+      expect(words).to.match(/Use POP3/);
+      expect(words).to.match(/filter .*Local Folders/);
+      expect(words).to.match(/untick Leave messages on server/);
+    }
+  });
 });

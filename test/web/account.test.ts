@@ -159,6 +159,33 @@ describe('web signup and self-service over HTTP', function () {
     expect(problemText(nobody.body)).to.equal('Wrong username or password.');
   });
 
+  it('tells the key holder, after activation only, how many other accounts share her key', async () => {
+    const shared = await gpg.generateKey('curve25519');
+    const sharedArmored = (await gpg.exportPublic(shared.fingerprint)).toString('utf8');
+    const warnings: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = new WebClient(web.base);
+      const review = await submitKey(client, sharedArmored);
+      // Before the key is proven, nothing is said about other accounts: anyone can upload
+      // anyone's public key.
+      expect(unescapeHtml(review.body)).not.to.match(/other accounts? on this server/);
+      const account = await signUp(client, gpg, sharedArmored);
+      const activated = await activate(client, account);
+      expect(activated.status).to.equal(200);
+      const text = unescapeHtml(activated.body).replace(/\s+/g, ' ');
+      warnings.push(/also the key of (\d+) other accounts?/.exec(text)?.[1] ?? 'none');
+      // Only the onion address is configured: no clearnet address is shown.
+      expect(text).to.include('Onion address');
+      expect(text).not.to.include('Clearnet address');
+      if (i === 2) {
+        await logIn(client, account.username, account.password);
+        const page = unescapeHtml((await client.get('/account')).body).replace(/\s+/g, ' ');
+        expect(page).to.include('also the key of 2 other accounts');
+      }
+    }
+    expect(warnings).to.deep.equal(['none', '1', '2']);
+  });
+
   it('kills a leaked address in one step, and turns the catch-all off and on', async () => {
     const { client, account } = await activeAccount();
     const domain = `${account.username}.${DOMAIN}`;

@@ -49,6 +49,7 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
       csrf: c.var.session.csrf,
       mailDomain: mailDomain(c.var.user.username),
       rekeyPending: await ctx.pending.hasRekey(c.var.user.id),
+      sharedKey: (await ctx.store.users.countWithFingerprint(c.var.user.fingerprint)) - 1,
       ...extra,
     });
 

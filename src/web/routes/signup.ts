@@ -163,11 +163,13 @@ export function signupRoutes(ctx: WebContext): Hono<WebEnv> {
       return again('This account can no longer be activated. Sign up again.');
     }
     ctx.logger.info('web.activated', { user: user.id });
+    const sameKey = await ctx.store.users.countWithFingerprint(user.fingerprint);
     return c.html(
       activatedPage({
         username: user.username,
         mailDomain: `${user.username}.${ctx.config.domain}`,
         servers: mailServers(ctx.config, c.req.header('host') ?? ''),
+        sharedKey: sameKey - 1,
       }),
     );
   });

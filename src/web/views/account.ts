@@ -4,7 +4,7 @@ import type { User } from '../../store/types';
 import { h, join, nothing, type Html } from '../html';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
-import { fingerprintGroups } from './signup';
+import { fingerprintGroups, sharedKeyWarning } from './signup';
 
 export function loginPage(v: { csrf: string; problem?: string }): Html {
   return page({
@@ -33,6 +33,8 @@ export interface AccountView {
   notice?: string;
   problem?: string;
   rekeyPending: boolean;
+  /** Other accounts with the same key. */
+  sharedKey: number;
 }
 
 function addressList(v: AccountView, locals: readonly string[], button: string): Html {
@@ -108,6 +110,7 @@ ${addressList(v, user.policy.allowed, 'Remove')}
 <section class="card">
 <h2>Key</h2>
 <p>Mail is encrypted to <code>${fingerprintGroups(user.fingerprint)}</code>.</p>
+${sharedKeyWarning(v.sharedKey)}
 ${v.rekeyPending ? h`<p class="notice">A key replacement is waiting for its code: <a href="/account/key">enter it</a>.</p>` : nothing}
 <p><a href="/account/key">Replace the key</a></p>
 </section>
