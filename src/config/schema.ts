@@ -99,6 +99,7 @@ export const configSchema = z
         onionAddress: z.string().default(''),
         clearnetAddress: z.string().default(''),
         /** Leading zero bits the signup proof of work needs. */
+        /** Signup proof of work: ~0.5 s average in Chromium at 20 (docs/signup.md). */
         powBits: z.number().int().min(0).max(32).default(20),
         powTtlSeconds: positiveInt.default(900),
         /** At most this many signups per hour, for the whole server. */

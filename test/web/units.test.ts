@@ -116,9 +116,14 @@ describe('web listener details', () => {
   it('refuses to start without its stylesheet and scripts, naming the folder', () => {
     const empty = mkdtempSync(join(testDataDir(), 'static-'));
     expect(() => loadStaticAssets(empty)).to.throw(
-      /style\.css, pow\.js, copy\.js not found in .*static-/,
+      /style\.css, pow\.js, pow-worker\.js, copy\.js not found in .*static-/,
     );
-    expect([...loadStaticAssets().keys()].sort()).to.deep.equal(['copy.js', 'pow.js', 'style.css']);
+    expect([...loadStaticAssets().keys()].sort()).to.deep.equal([
+      'copy.js',
+      'pow-worker.js',
+      'pow.js',
+      'style.css',
+    ]);
   });
 
   it('takes the host name out of a configured onion or clearnet address', () => {

@@ -89,8 +89,8 @@ ${warnings}
   ${hidden('csrf', v.csrf)}
   ${hidden('key', key.armored)}
   ${hidden('challenge', v.challenge.challenge)}
-  <p id="pow-status">To keep signups from being automated, your computer spends a few seconds
-    on a small puzzle. With JavaScript on, this page solves it by itself; otherwise run one of
+  <p id="pow-status">To keep signups from being automated, your computer spends about a second
+    on a small puzzle (some seconds in Tor Browser at its "Safer" level). With JavaScript on, this page solves it by itself; otherwise run one of
     these commands and paste the line it prints. The puzzle is valid until
     ${v.challenge.expiresAt.toISOString().slice(11, 16)} UTC.</p>
   <details id="pow-manual" open>
