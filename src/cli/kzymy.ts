@@ -1,28 +1,17 @@
 #!/usr/bin/env node
 /**
- * The admin CLI.
- *   kzymy config check [--config FILE]
- *   kzymy user add --key FILE [--json]
- *   kzymy user list [--json]
- *   kzymy user delete NAME
- *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
- *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
+ * The admin CLI; the commands and their help are in commands.ts (`kzymy --help`).
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
  * 78 configuration.
  */
 import { parseArgs } from 'node:util';
 import { CliError, configPath, loadConfigOrFail } from './args';
+import { helpFor, usage } from './commands';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { torCommand } from './tor';
-import { userAdd, userDelete, userList } from './user';
+import { userAdd, userDelete, userList, userSetEnabled, userShow } from './user';
 
-const USAGE = `usage:
-  kzymy config check [--config FILE]
-  kzymy user add --key FILE [--json] [--config FILE]
-  kzymy user list [--json] [--config FILE]
-  kzymy user delete NAME [--config FILE]
-  kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
-  kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]`;
+const USAGE = usage();
 
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
@@ -47,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const [group, command, ...rest] = positionals;
   if (values.help || !group) {
-    print(USAGE);
+    print(helpFor(positionals));
     return;
   }
   const json = values.json ?? false;
@@ -59,12 +48,27 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'user add':
-      if (!values.key) throw new CliError(`user add needs --key FILE\n${USAGE}`, 64);
+      if (!values.key)
+        throw new CliError(`user add needs --key FILE\n${helpFor(['user', 'add'])}`, 64);
       return userAdd(await loadConfigOrFail(values.config), values.key, json, print);
     case 'user list':
       return userList(await loadConfigOrFail(values.config), json, print);
+    case 'user show':
+      if (!rest[0]) throw new CliError(`user show needs a NAME\n${helpFor(['user', 'show'])}`, 64);
+      return userShow(await loadConfigOrFail(values.config), rest[0], json, print);
+    case 'user disable':
+    case 'user enable':
+      if (!rest[0])
+        throw new CliError(`user ${command} needs a NAME\n${helpFor(['user', command ?? ''])}`, 64);
+      return userSetEnabled(
+        await loadConfigOrFail(values.config),
+        rest[0],
+        command === 'enable',
+        print,
+      );
     case 'user delete':
-      if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
+      if (!rest[0])
+        throw new CliError(`user delete needs a NAME\n${helpFor(['user', 'delete'])}`, 64);
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.

@@ -4,7 +4,7 @@
  * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials.
  */
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
-import { checkLogin } from '../mailbox/login';
+import { checkLogin, DISABLED_TEXT } from '../mailbox/login';
 import { settle } from '../mailbox/settle';
 import type { ImapContext } from './session';
 
@@ -16,18 +16,32 @@ function unavailable(): Error & { response: string; code: string } {
   });
 }
 
+/**
+ * RFC 5530 §3 CONTACTADMIN: "the user should contact the system administrator". The code is
+ * part of the text: the engine prints an error's code after LOGIN but not after AUTHENTICATE.
+ */
+function disabled(): Error & { response: string } {
+  return Object.assign(new Error(`[CONTACTADMIN] ${DISABLED_TEXT}`), { response: 'NO' });
+}
+
 export function installAuth(server: IMAPServer, ctx: ImapContext): void {
   server.onAuth = (login, session, callback) => {
     const state = ctx.sessions.get(session);
     settle(
       async () => {
-        const user = await checkLogin(ctx.deps, 'imap', login.username, login.password);
-        if (!user) return undefined;
+        const outcome = await checkLogin(ctx.deps, 'imap', login.username, login.password);
+        if (outcome.kind === 'disabled') return 'disabled' as const;
+        if (outcome.kind === 'failed') return undefined;
+        const user = outcome.user;
         state.user = { id: user.id, username: user.username };
         ctx.deps.logger.info('imap.login', { tls: state.connection?.secure ?? false });
         return { user: { id: user.id, username: user.username } };
       },
-      (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(unavailable())),
+      (outcome) => {
+        if (!outcome.ok) return callback(unavailable());
+        if (outcome.value === 'disabled') return callback(disabled());
+        return callback(null, outcome.value);
+      },
       (error) => ctx.onError(error, 'auth'),
     );
   };

@@ -8,10 +8,21 @@ import { parseRecipient } from '../address/recipient';
 import { isUsernameShaped } from '../address/username';
 import { sharedPasswordGate, type PasswordGate } from '../auth/password-gate';
 import type { DaemonDeps } from '../daemon/deps';
+import { errorKind } from '../log/logger';
 import type { User } from '../store/types';
 
 /** The text every failed login gets, on both protocols. */
 export const LOGIN_FAILED_TEXT = 'Authentication failed';
+
+/** Told only to whoever gave the right password of a disabled account. */
+export const DISABLED_TEXT = 'This account has been disabled by the server operator';
+
+/**
+ * ok: logged in; failed: the one answer for every failure; disabled: the right password of an
+ * account the operator disabled (`kzymy user disable`) — said plainly, since only its owner
+ * can get this far.
+ */
+export type LoginOutcome = { kind: 'ok'; user: User } | { kind: 'failed' } | { kind: 'disabled' };
 
 export type MailProtocol = 'imap' | 'pop3';
 
@@ -40,13 +51,32 @@ export async function checkLogin(
   protocol: MailProtocol,
   username: string,
   password: string,
-): Promise<User | null> {
+): Promise<LoginOutcome> {
   const name = loginName(username, deps.config.domain);
   const user = name ? await deps.store.users.byName(name) : null;
   // Unknown names are answered like wrong passwords, at the same moment, without hashing.
   const ok = await passwordGate(deps).check(user?.id ?? '', password, user?.passwordHash ?? null);
-  if (ok && user?.state === 'active') return user;
+  if (ok && user?.state === 'active') {
+    await noteFetchDay(deps, user);
+    return { kind: 'ok', user };
+  }
   deps.metrics.loginFailed(protocol);
-  deps.logger.info(`${protocol}.auth_failed`, {});
-  return null;
+  if (ok && user?.state === 'disabled') {
+    deps.logger.info(`${protocol}.auth_failed`, { reason: 'disabled' });
+    return { kind: 'disabled' };
+  }
+  deps.logger.info(`${protocol}.auth_failed`, { reason: 'credentials' });
+  return { kind: 'failed' };
+}
+
+/**
+ * The UTC day of this login, for `kzymy user show` — written once a day at most, and a failure
+ * to write it costs the login nothing.
+ */
+async function noteFetchDay(deps: DaemonDeps, user: User): Promise<void> {
+  const today = deps.clock().toISOString().slice(0, 10);
+  if (user.lastFetchDay === today) return;
+  await deps.store.users.noteFetchDay(user.id, today).catch((error: unknown) => {
+    deps.logger.warn('store.error', { where: 'fetch-day', kind: errorKind(error) });
+  });
 }

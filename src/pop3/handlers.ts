@@ -8,7 +8,7 @@ import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import type { DaemonDeps } from '../daemon/deps';
 import { commitReceived, markReceived } from '../mailbox/commit';
 import { MessageReader } from '../mailbox/content';
-import { LOGIN_FAILED_TEXT, checkLogin } from '../mailbox/login';
+import { DISABLED_TEXT, LOGIN_FAILED_TEXT, checkLogin } from '../mailbox/login';
 import { settle } from '../mailbox/settle';
 import type { KzymyPop3Connection, KzymyPop3Server } from './engine';
 
@@ -36,11 +36,15 @@ export function installHandlers(server: KzymyPop3Server, ctx: Pop3Context): void
           callback(
             Object.assign(new Error('Temporary failure, try again later'), { response: 'NO' }),
           );
-        } else if (!outcome.value) {
+        } else if (outcome.value.kind === 'failed') {
           callback(null, { message: LOGIN_FAILED_TEXT });
+        } else if (outcome.value.kind === 'disabled') {
+          // RFC 3206 §4 [AUTH]: the login is refused for a reason other than the credentials.
+          callback(null, { message: DISABLED_TEXT });
         } else {
+          const user = outcome.value.user;
           ctx.deps.logger.info('pop3.login', {});
-          callback(null, { user: { id: outcome.value.id, username: outcome.value.username } });
+          callback(null, { user: { id: user.id, username: user.username } });
         }
       },
       (error) => ctx.onError(error, 'auth'),

@@ -186,6 +186,24 @@ describe('web signup and self-service over HTTP', function () {
     expect(warnings).to.deep.equal(['none', '1', '2']);
   });
 
+  it('tells the owner of a disabled account so at login, and lets her in once enabled', async () => {
+    const { account } = await activeAccount();
+    const user = await web.deps.store.users.byName(account.username);
+    await web.deps.store.users.disable(user!.id);
+    const client = new WebClient(web.base);
+    const refused = await logIn(client, account.username, account.password);
+    expect(refused.status).to.equal(403);
+    expect(problemText(refused.body)).to.equal(
+      'This account has been disabled by the server operator.',
+    );
+    // A wrong password gets the usual answer: the state is told only to the owner.
+    expect(problemText((await logIn(client, account.username, 'wrong')).body)).to.equal(
+      'Wrong username or password.',
+    );
+    await web.deps.store.users.enable(user!.id);
+    expect((await logIn(client, account.username, account.password)).status).to.equal(303);
+  });
+
   it('kills a leaked address in one step, and turns the catch-all off and on', async () => {
     const { client, account } = await activeAccount();
     const domain = `${account.username}.${DOMAIN}`;

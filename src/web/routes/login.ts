@@ -37,6 +37,9 @@ export function loginRoutes(ctx: WebContext): Hono<WebEnv> {
       ctx.logger.info('web.login_failed', {});
       return c.html(form(WRONG), 401);
     }
+    if (user.state === 'disabled') {
+      return c.html(form('This account has been disabled by the server operator.'), 403);
+    }
     if (user.state !== 'active') {
       return c.html(
         form('This account is not active yet: enter its activation code on the Activate page.'),
