@@ -21,9 +21,14 @@ import {
 } from 'prom-client';
 import { projectRoot } from '../services/paths';
 
-/** Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). */
+/**
+ * Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). Also the
+ * `reason` of the smtp.refused and smtp.tempfail log lines: a closed set.
+ */
 export const REFUSAL_REASONS = [
   'unknown_user',
+  'account_inactive',
+  'account_disabled',
   'disabled_address',
   'foreign_domain',
   'quota',

@@ -126,7 +126,14 @@ function logDecision(
       return;
     case 'reject':
       // A client's own doing (unknown address, too big): below our own failures.
-      logger.info('smtp.refused', { hook, conn, code, enhanced: decision.reply.enhanced, ms });
+      logger.info('smtp.refused', {
+        hook,
+        conn,
+        code,
+        enhanced: decision.reply.enhanced,
+        reason: decision.metric,
+        ms,
+      });
       return;
     case 'tempfail':
       logger.warn('smtp.tempfail', {
@@ -134,6 +141,7 @@ function logDecision(
         conn,
         code,
         enhanced: decision.reply.enhanced,
+        reason: decision.metric,
         error: decision.cause === undefined ? undefined : errorKind(decision.cause),
         ms,
       });
