@@ -90,9 +90,14 @@ async function start(
 ): Promise<RunningServer> {
   const bound = await listen(server.server, host, port, () => server.listen(port, host));
   deps.logger.info('service.ready', { service: secure ? 'imaps' : 'imap', port: bound });
+  const unwatch = deps.metrics.watchSessions('imap', () => server.connections.size);
   let closing: Promise<void> | undefined;
   return {
     port: bound,
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        unwatch();
+        server.close(() => resolve());
+      })),
   };
 }

@@ -51,6 +51,17 @@ export const DELETE_REASONS = [
 ] as const;
 export type DeleteReason = (typeof DELETE_REASONS)[number];
 
+/** Why a signup's proof of work was refused (src/web/pow.ts). */
+export const POW_FAILURES = [
+  'malformed',
+  'forged',
+  'expired',
+  'too_easy',
+  'wrong_solution',
+  'replayed',
+] as const;
+export type PowFailure = (typeof POW_FAILURES)[number];
+
 /** Where a login can fail. */
 export const LOGIN_PROTOCOLS = ['imap', 'pop3', 'web'] as const;
 export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
@@ -88,6 +99,16 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  /**
+   * Counts a protocol's open connections at every scrape: `count` is asked then (the servers'
+   * connection sets). Returns the function that stops counting (the listener closed).
+   */
+  watchSessions(protocol: FetchProtocol, count: () => number): () => void;
+  /** An account was created by the web signup (pending until activated). */
+  signupCreated(): void;
+  powFailed(reason: PowFailure): void;
+  /** A sweep finished at `at`. */
+  sweepFinished(at: Date): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
@@ -135,6 +156,41 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const sessionSources = new Map<FetchProtocol, Set<() => number>>(
+    FETCH_PROTOCOLS.map((protocol) => [protocol, new Set()]),
+  );
+  new Gauge({
+    name: 'kzymy_sessions',
+    help: 'Open IMAP and POP3 connections of this process, by protocol.',
+    labelNames: ['protocol'] as const,
+    registers,
+    collect() {
+      for (const [protocol, sources] of sessionSources) {
+        let total = 0;
+        for (const source of sources) total += source();
+        this.set({ protocol }, total);
+      }
+    },
+  });
+  const signups = new Counter({
+    name: 'kzymy_signups_total',
+    help: 'Accounts created by the web signup (pending until activated).',
+    registers,
+  });
+  const powFailures = new Counter({
+    name: 'kzymy_pow_failures_total',
+    help: 'Signup proofs of work refused, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const lastSweep = new Gauge({
+    name: 'kzymy_sweeper_last_run_timestamp_seconds',
+    help: 'When this process last finished a sweep (Unix time); 0 before the first.',
+    // Across the processes of a node, the latest run is the one that tells.
+    aggregator: 'max',
+    registers,
+  });
+  lastSweep.set(0);
   const buildInfo = new Gauge({
     name: 'kzymy_build_info',
     help: 'Always 1; the label carries the kzymy version.',
@@ -151,6 +207,7 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const reason of POW_FAILURES) powFailures.inc({ reason }, 0);
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -194,6 +251,20 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
     },
+    watchSessions: (protocol, count) => {
+      const sources = sessionSources.get(protocol);
+      if (!sources) {
+        invalidLabel.inc({ metric: 'kzymy_sessions' });
+        return () => undefined;
+      }
+      sources.add(count);
+      return () => sources.delete(count);
+    },
+    signupCreated: () => signups.inc(),
+    powFailed: (reason) => {
+      if (member(POW_FAILURES, reason, 'kzymy_pow_failures_total')) powFailures.inc({ reason });
+    },
+    sweepFinished: (at) => lastSweep.set(at.getTime() / 1000),
   };
 }
 
