@@ -24,6 +24,8 @@ export function getmailSetup(input: SetupInput): ClientSetup {
     `username = ${username}`,
     // getmail runs the command without a shell, so a shell expands the ~.
     `password_command = ("/bin/sh", "-c", "cat ${PASSWORD_FILE}")`,
+    // getmail checks no certificate unless it is given the CAs (Debian's list here).
+    ...(usesTls(server) ? ['ca_certs = /etc/ssl/certs/ca-certificates.crt'] : []),
     '',
     '[destination]',
     'type = MDA_external',

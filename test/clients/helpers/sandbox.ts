@@ -21,6 +21,11 @@ export interface SandboxOptions {
   home: string;
   /** A resolv.conf to mount over /etc/resolv.conf. */
   resolvConf: string;
+  /**
+   * A CA bundle to mount over /etc/ssl/certs/ca-certificates.crt, Debian's one list of trusted
+   * CAs that OpenSSL, GnuTLS and Python read: the machine's, plus the test server's certificate.
+   */
+  caBundle: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
@@ -34,8 +39,9 @@ export function sandboxCommand(
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const script = [
     'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /root || exit 90',
+    'mount --bind "$3" /etc/ssl/certs/ca-certificates.crt || exit 90',
     'cd /root',
-    'sh -c "$3"',
+    'sh -c "$4"',
     'status=$?',
     'gpgconf --kill all >/dev/null 2>&1',
     'exit $status',
@@ -50,6 +56,7 @@ export function sandboxCommand(
       'sandbox',
       options.resolvConf,
       options.home,
+      options.caBundle,
       command,
     ],
     env: {

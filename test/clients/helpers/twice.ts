@@ -1,6 +1,7 @@
 /**
  * The one test every client set-up passes: for each variant (the onion service through the Tor
- * stand-in, the loopback listener) and protocol the client supports, the set-up as shown is
+ * stand-in, the clearnet name with TLS through it, the loopback listener) and protocol the
+ * client supports, the set-up as shown is
  * prepared in a fresh home directory and run twice, a new message waiting each time. After each
  * run the local copies are exactly the messages sent so far (the first survives the second run),
  * the server holds nothing, and an onion run leaked nothing (ClientWorld.leaks).
@@ -12,6 +13,12 @@ import { lf, sampleMessage, type Account } from '../../fetch/helpers/fixture';
 import { hasProgram } from '../../helpers/clients';
 import { isRoot, type SandboxRun } from './sandbox';
 import { ClientWorld, homePath, maildirFiles, type Variant } from './world';
+
+const VARIANTS: Record<Variant, string> = {
+  onion: 'onion service through Tor',
+  clearnet: 'clearnet name with TLS through Tor',
+  loopback: 'loopback listener',
+};
 
 export interface TwiceOptions {
   /** Programs the set-ups need (a missing one skips the tests, loudly). */
@@ -49,9 +56,9 @@ export function describeTwice(client: ClientId, options: TwiceOptions): void {
       await world?.close();
     });
 
-    for (const variant of ['onion', 'loopback'] as Variant[]) {
+    for (const variant of ['onion', 'clearnet', 'loopback'] as Variant[]) {
       for (const protocol of CLIENTS[client].protocols) {
-        it(`${protocol.toUpperCase()}, ${variant === 'onion' ? 'onion service through Tor' : 'loopback listener'}: the first copy survives the second run`, async function () {
+        it(`${protocol.toUpperCase()}, ${VARIANTS[variant]}: the first copy survives the second run`, async function () {
           const account: Account = await world.fixture.addAccount();
           const setup = world.setup(client, variant, account, protocol);
           const home = await world.home(setup, account, variant);
@@ -70,7 +77,8 @@ export function describeTwice(client: ClientId, options: TwiceOptions): void {
             const kept = await keptMessages(world, home, options, protocol);
             expect(kept.sort(), output).to.deep.equal([...expected].sort());
             expect(await world.fixture.count(account.user), 'left on the server').to.equal(0);
-            if (variant === 'onion') expect(world.leaks(requests, queries)).to.deep.equal([]);
+            if (variant !== 'loopback')
+              expect(world.leaks(variant, requests, queries)).to.deep.equal([]);
           }
         });
       }

@@ -1,14 +1,17 @@
 /**
  * What the client tests stand on: the real IMAP and POP3 servers (FetchFixture), a stand-in for
- * Tor that knows one onion name and forwards through a real SOCKS5 proxy (microsocks), a DNS
- * witness, and a way to run a set-up from src/client-settings in a sandboxed home directory,
- * exactly as the pages and docs show it.
+ * Tor that knows one onion name and one clearnet name (mail.kzymy.test, the TLS ports) and
+ * forwards through a real SOCKS5 proxy (microsocks), a DNS witness, and a way to run a set-up
+ * from src/client-settings in a sandboxed home directory, exactly as the pages and docs show it.
  *
  * What a test changes in the shown text, and why: the password placeholder (the user's one
  * replacement); Tor's port 9050 for the stand-in's, in fetchmail's plugin line, in torsocks'
  * environment (TORSOCKS_TOR_PORT, as torsocks.conf would say) and in kzymy-fetch's settings
  * file (`proxy:`, as a user with Tor Browser would write). Running as root (the test machines
  * do), getmail refuses to start procmail without `allow_root_commands = true`, which is added.
+ * The test server's certificate is self-signed: the sandbox's CA list trusts it (mounted over
+ * /etc/ssl/certs/ca-certificates.crt, and NODE_EXTRA_CA_CERTS for kzymy-fetch), as a machine
+ * trusts a real server's CA; without that, every clearnet set-up refuses the server.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +39,10 @@ import {
   type SandboxRun,
 } from './sandbox';
 
-export type Variant = 'onion' | 'loopback';
+export type Variant = 'onion' | 'clearnet' | 'loopback';
+
+/** The clearnet name of the test server (its certificate covers *.kzymy.test). */
+export const CLEARNET_NAME = 'mail.kzymy.test';
 
 export class ClientWorld {
   private constructor(
@@ -46,25 +52,38 @@ export class ClientWorld {
     readonly dns: DnsWitness,
     private readonly resolvConf: string,
     private readonly bin: string,
+    private readonly caBundle: string,
   ) {}
 
   static async start(): Promise<ClientWorld> {
     const fixture = await FetchFixture.start();
     const name = onionName();
-    // The onion service's virtual ports, through the witnesses in front of the plain listeners.
+    // The onion service's virtual ports, through the witnesses in front of the plain listeners;
+    // the clearnet name's TLS ports (IMAPS through its witness).
     const onion = await startOnionProxy(fixture.socks.port, {
       [name]: { 143: fixture.witness.imap.port, 110: fixture.witness.pop3.port },
+      [CLEARNET_NAME]: { 993: fixture.witness.imaps.port, 995: fixture.pop3.tls.port },
     });
     const dns = await startDnsWitness();
     const resolvConf = join(fixture.dir, 'resolv.conf');
     writeFileSync(resolvConf, `nameserver ${dns.address}\n`);
-    return new ClientWorld(fixture, onion, name, dns, resolvConf, binDir(fixture.dir));
+    const caBundle = join(fixture.dir, 'ca-certificates.crt');
+    writeFileSync(
+      caBundle,
+      Buffer.concat([
+        readFileSync('/etc/ssl/certs/ca-certificates.crt'),
+        readFileSync(fixture.deps.tls.certFile),
+      ]),
+    );
+    return new ClientWorld(fixture, onion, name, dns, resolvConf, binDir(fixture.dir), caBundle);
   }
 
   /** The server as the page would show it for this variant. */
   server(variant: Variant): MailServer {
     if (variant === 'onion')
       return { host: this.onionName, via: 'onion', imapPort: 143, pop3Port: 110 };
+    if (variant === 'clearnet')
+      return { host: CLEARNET_NAME, via: 'clearnet', imapPort: 993, pop3Port: 995 };
     return {
       host: '127.0.0.1',
       via: 'direct',
@@ -88,12 +107,12 @@ export class ClientWorld {
     await runGpg(gnupg, await this.fixture.gpg.exportSecret(this.fixture.key.fingerprint));
     for (const file of setup.files) {
       let text = file.text.split(PASSWORD_PLACEHOLDER).join(account.password);
-      if (variant === 'onion') text = text.split(SOCKS_PROXY).join(this.proxyAddress());
+      if (variant !== 'loopback') text = text.split(SOCKS_PROXY).join(this.proxyAddress());
       if (setup.client === 'getmail' && process.getuid?.() === 0)
         text = text.replace('path = /usr/bin/procmail\n', '$&allow_root_commands = true\n');
       writeHomeFile(home, file.path, text);
     }
-    if (setup.client === 'kzymy-fetch' && variant === 'onion') {
+    if (setup.client === 'kzymy-fetch' && variant !== 'loopback') {
       writeHomeFile(home, '~/.config/kzymy/fetch.yaml', `proxy: ${this.proxyAddress()}\n`);
     }
     const once = [...passwordFileCommands(), ...setup.prepare]
@@ -114,11 +133,14 @@ export class ClientWorld {
     return {
       home,
       resolvConf: this.resolvConf,
+      caBundle: this.caBundle,
       timeoutMs,
       env: {
         PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
         TORSOCKS_TOR_ADDRESS: '127.0.0.1',
         TORSOCKS_TOR_PORT: String(this.onion.port),
+        // Node keeps its own list of CAs: this is how it is told about one more.
+        NODE_EXTRA_CA_CERTS: this.fixture.deps.tls.certFile,
       },
     };
   }
@@ -128,28 +150,36 @@ export class ClientWorld {
   }
 
   /**
-   * What must hold after an onion run that started when the proxy had seen `requestsBefore`
-   * requests and the DNS witness `queriesBefore` queries: at least one CONNECT, every one by
-   * name to the onion name; no lookup of it, in local DNS or through Tor; every connection the
-   * server saw came from the proxy.
+   * What must hold after a run through Tor (the onion service or the clearnet name) that started
+   * when the proxy had seen `requestsBefore` requests and the DNS witness `queriesBefore`
+   * queries: at least one CONNECT, each to the server's name — by name, or (clearnet, under
+   * torsocks) by the address Tor's RESOLVE gave for it; the onion name never looked up, not even
+   * through Tor; no local DNS query for the name; every connection the server saw came from the
+   * proxy.
    */
-  leaks(requestsBefore: number, queriesBefore: number): string[] {
+  leaks(variant: Variant, requestsBefore: number, queriesBefore: number): string[] {
+    const name = variant === 'onion' ? this.onionName : CLEARNET_NAME;
     const problems: string[] = [];
     const requests = this.onion.requests.slice(requestsBefore);
     const connects = requests.filter((request) => request.command === 1);
     if (connects.length === 0) problems.push('no connection went through the proxy');
     for (const request of connects) {
-      if (request.addressType !== 3 || request.host !== this.onionName)
-        problems.push(`a CONNECT not by the onion name: ${JSON.stringify(request)}`);
+      const to = this.onion.resolved.get(request.host) ?? request.host;
+      if (to !== name) problems.push(`a CONNECT not to ${name}: ${JSON.stringify(request)}`);
     }
-    // Tor's RESOLVE (0xF0) of the onion name: nothing knows it but the CONNECT. (getmail's
-    // lookups of the machine's own name go to Tor this way too: docs/clients/getmail.md.)
+    // Tor's RESOLVE of the onion name: nothing knows it but the CONNECT. (getmail's lookups of
+    // the machine's own name go to Tor this way too: docs/clients/getmail.md.)
     for (const request of requests.filter((r) => r.command !== 1 && r.host === this.onionName))
       problems.push(`a SOCKS command ${request.command} (lookup) for the onion name`);
     for (const query of this.dns.queries.slice(queriesBefore)) {
-      if (query.endsWith('.onion')) problems.push(`a local DNS query for ${query}`);
+      if (query.endsWith('.onion') || query === name)
+        problems.push(`a local DNS query for ${query}`);
     }
-    const remotes = [...this.fixture.witness.imap.remotes, ...this.fixture.witness.pop3.remotes];
+    const remotes = [
+      ...this.fixture.witness.imap.remotes,
+      ...this.fixture.witness.pop3.remotes,
+      ...this.fixture.witness.imaps.remotes,
+    ];
     if (!remotes.every((address) => address === PROXY_EXIT))
       problems.push('a connection reached the server without the proxy');
     return problems;
