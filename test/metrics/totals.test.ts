@@ -91,7 +91,8 @@ describe('metrics: totals for the operator', function () {
       csrf: inputValue(review.body, 'csrf'),
       key: inputValue(review.body, 'key'),
       challenge: inputValue(review.body, 'challenge'),
-      pow: '12345678901234567890',
+      // Not a nonce nor a stamp: wrong whatever the puzzle (a random number solves 8 bits 1 time in 256).
+      pow: 'not-a-solution',
     });
     expect(refused.status).to.equal(422);
     expect(await value('kzymy_pow_failures_total', '{reason="wrong_solution"}')).to.equal(1);
