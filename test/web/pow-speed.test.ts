@@ -13,8 +13,12 @@ import { startWeb, type WebHarness } from './helpers/harness';
 /** What docs/signup.md and the config promise for the default difficulty, in seconds. */
 const PROMISED_EXPECTED_SECONDS = 5;
 const SOLVES = 4;
-/** Tor Browser at "Safer" runs JavaScript without its JIT; Chromium's --jitless stands in. */
-const JITLESS_PROMISED_EXPECTED_SECONDS = 30;
+/**
+ * Tor Browser at "Safer" runs JavaScript without its JIT; Chromium's --jitless stands in. About
+ * 8-10 s on this machine when it is quiet; the bound leaves room for a machine shared by a full
+ * test run (three times slower at a load average of 12 on two cores).
+ */
+const JITLESS_PROMISED_EXPECTED_SECONDS = 60;
 
 describe('proof of work in Chromium at the default difficulty', function () {
   this.timeout(300_000);
@@ -32,7 +36,7 @@ describe('proof of work in Chromium at the default difficulty', function () {
     const key = await gpg.generateKey('curve25519', 'nym');
     armored = (await gpg.exportPublic(key.fingerprint)).toString('utf8');
     web = await startWeb({ powBits: bits });
-    easy = await startWeb({ powBits: 16 });
+    easy = await startWeb({ powBits: 18 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
     jitless = await chromium.launch({
       executablePath: '/usr/bin/chromium',
