@@ -66,6 +66,15 @@ export const COMMANDS: readonly CommandHelp[] = [
     usage: 'kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]',
     about: 'Writes (or prints) the torrc stanza that publishes the listeners as onion services.',
   },
+  {
+    name: 'store copy',
+    usage:
+      'kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json] [--config FILE]',
+    about:
+      "Copies the sqlite store (this configuration's file, or --from FILE) to MongoDB: users and\n" +
+      'waiting mail under the same ids and UIDs, ciphertext as stored. Safe to run again; an\n' +
+      'interrupted run resumes (docs/operations/deploy.md). Exit 75: run it again.',
+  },
 ];
 
 /** Every command's usage line, for `kzymy --help` and usage errors. */

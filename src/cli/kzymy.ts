@@ -2,12 +2,13 @@
 /**
  * The admin CLI; the commands and their help are in commands.ts (`kzymy --help`).
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
- * 78 configuration.
+ * 75 temporary failure (run again), 78 configuration.
  */
 import { parseArgs } from 'node:util';
 import { CliError, configPath, loadConfigOrFail } from './args';
 import { helpFor, usage } from './commands';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
+import { storeCopy } from './store';
 import { torCommand } from './tor';
 import { userAdd, userDelete, userList, userSetEnabled, userShow } from './user';
 
@@ -31,6 +32,9 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
+      to: { type: 'string' },
+      from: { type: 'string' },
+      database: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -90,6 +94,14 @@ async function main(argv: string[]): Promise<void> {
       return torCommand(
         await loadConfigOrFail(values.config),
         { out: values.out, serviceDir: values['service-dir'], print: values.print ?? false },
+        print,
+      );
+    case 'store copy':
+      // Users and waiting mail from the sqlite store to MongoDB, ciphertext as it is.
+      return storeCopy(
+        await loadConfigOrFail(values.config),
+        { to: values.to, database: values.database, from: values.from },
+        json,
         print,
       );
     default:

@@ -1,28 +1,15 @@
 /**
  * LOGIN (RFC 3501 §6.2.3) and AUTHENTICATE PLAIN (RFC 4616, with RFC 4959 SASL-IR): the engine
  * parses both and enforces "TLS first" on listeners that require it; this checks the login.
- * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials.
+ * Every failure gets the engine's one answer, NO [AUTHENTICATIONFAILED] Invalid credentials; a
+ * store or Redis outage gets NO [UNAVAILABLE], so the client retries; the right password of a
+ * disabled account gets NO [CONTACTADMIN] (both in src/imap/replies.ts).
  */
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
-import { checkLogin, DISABLED_TEXT } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import { checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
+import { engineError, IMAP_REPLIES } from './replies';
 import type { ImapContext } from './session';
-
-/** A store or Redis outage: the client should retry later, not think its password is wrong. */
-function unavailable(): Error & { response: string; code: string } {
-  return Object.assign(new Error('Temporary failure, try again later'), {
-    response: 'NO',
-    code: 'UNAVAILABLE',
-  });
-}
-
-/**
- * RFC 5530 §3 CONTACTADMIN: "the user should contact the system administrator". The code is
- * part of the text: the engine prints an error's code after LOGIN but not after AUTHENTICATE.
- */
-function disabled(): Error & { response: string } {
-  return Object.assign(new Error(`[CONTACTADMIN] ${DISABLED_TEXT}`), { response: 'NO' });
-}
 
 export function installAuth(server: IMAPServer, ctx: ImapContext): void {
   server.onAuth = (login, session, callback) => {
@@ -38,8 +25,9 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
         return { user: { id: user.id, username: user.username } };
       },
       (outcome) => {
-        if (!outcome.ok) return callback(unavailable());
-        if (outcome.value === 'disabled') return callback(disabled());
+        if (!outcome.ok) return callback(engineError(IMAP_REPLIES.unavailable));
+        if (outcome.value === 'disabled')
+          return callback(engineError(IMAP_REPLIES.accountDisabled));
         return callback(null, outcome.value);
       },
       (error) => ctx.onError(error, 'auth'),

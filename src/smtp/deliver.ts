@@ -1,16 +1,16 @@
 /**
  * End of DATA: encrypt the message to each recipient's key, store the ciphertexts, announce
  * them, and only then say 250. All or nothing: any failure undoes what this transaction wrote
- * and answers 451 4.3.0, so the sender keeps the message and retries (DESIGN.md "Fail closed").
+ * and answers 451 4.3.0, so the sender keeps the message and retries (docs/architecture.md, invariant "Fail closed").
  * There is no plaintext path: the bytes reach the store only as encryptToPgpMime's output.
  */
-import type { NewMailPublisher } from '../events/new-mail';
+import type { NewMailPublisher } from '../redis/new-mail';
 import { errorKind, type Logger } from '../log/logger';
-import { parseRecipient } from '../address/recipient';
+import { parseRecipient } from '../addresses/recipient';
 import { encryptToPgpMimeParts } from '../pgp/pgp-mime';
-import { MailboxGoneError, type MessageStore } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
+import type { MessageStore, UserStore } from '../store/store';
 import type { StoredMessage, User } from '../store/types';
-import type { UserStore } from '../store/users';
 import { accept, REPLIES, tempfail, type Decision } from './decision';
 
 export interface DeliveryDeps {

@@ -1,5 +1,9 @@
 /** What the rest of kzymy sees of stored data: plain objects with string ids, no driver types. */
 
+import type { AddressPolicy } from '../addresses/recipient';
+
+export type { AddressPolicy };
+
 /**
  * 'deleting' is transient: set while an account is purged, so no new mail is stored.
  * 'disabled': stopped by the operator (`kzymy user disable`): mail is refused, logins too, and
@@ -8,15 +12,6 @@
 export type UserState = 'pending' | 'active' | 'disabled' | 'deleting';
 
 export const USER_STATES: readonly UserState[] = ['pending', 'active', 'disabled', 'deleting'];
-
-export interface AddressPolicy {
-  /** Accept any local part at <username>.<domain> not in `disabled`. */
-  catchAll: boolean;
-  /** Local parts accepted even with the catch-all off (lowercase). */
-  allowed: string[];
-  /** Local parts always refused (lowercase): a leaked address is killed here. */
-  disabled: string[];
-}
 
 export interface User {
   id: string;
@@ -57,3 +52,9 @@ export interface StoredMessage {
 }
 
 export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';
+
+/** What a read needs of a message: which one, and how long its ciphertext is. */
+export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
+
+/** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
+export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;

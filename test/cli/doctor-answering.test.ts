@@ -6,12 +6,12 @@
 import { expect } from 'chai';
 import { runDoctor, type CheckResult } from '../../src/cli/doctor';
 import { defaultDoctorDeps } from '../../src/cli/doctor/common';
-import type { RunningServer } from '../../src/daemon/deps';
+import type { RunningServer } from '../../src/daemon-deps';
 import { startImapServers } from '../../src/imap/server';
 import { startAdminServer } from '../../src/metrics/admin-server';
 import { startPop3Servers } from '../../src/pop3/server';
-import { freePort } from '../../src/services/ports';
-import { startHaraka, type RunningHaraka } from '../../src/smtp/haraka-runner';
+import { freePort } from '../../src/util/ports';
+import { startHaraka, type RunningHaraka } from '../../src/smtp/haraka/runner';
 import { startWebServer } from '../../src/web/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/services/paths';
+import { projectRoot } from '../../src/embedded/paths';
 import { hasProgram } from '../helpers/clients';
 import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
 

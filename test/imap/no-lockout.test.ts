@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { generatePassword, hashPassword } from '../../src/auth/password';
-import { passwordGate } from '../../src/mailbox/login';
+import { passwordGate } from '../../src/mailbox-access/login';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';

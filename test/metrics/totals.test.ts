@@ -9,7 +9,7 @@ import { registerStoreTotals } from '../../src/metrics/totals';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { startSweeper } from '../../src/sweeper/sweeper';
 import { startWebServer } from '../../src/web/server';
-import type { RunningServer } from '../../src/daemon/deps';
+import type { RunningServer } from '../../src/daemon-deps';
 import { createAccount, RawImap, RawPop3 } from '../helpers/clients';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { GpgHome } from '../helpers/gpg';

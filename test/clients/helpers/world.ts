@@ -26,9 +26,9 @@ import {
   type ClientSetup,
   type Protocol,
 } from '../../../src/client-settings/setup';
-import type { Account } from '../../fetch/helpers/fixture';
-import { FetchFixture, onionName } from '../../fetch/helpers/fixture';
-import { PROXY_EXIT, startOnionProxy, type OnionProxy } from '../../fetch/helpers/proxies';
+import type { Account } from '../../kzymy-fetch/helpers/fixture';
+import { FetchFixture, onionName } from '../../kzymy-fetch/helpers/fixture';
+import { PROXY_EXIT, startOnionProxy, type OnionProxy } from '../../kzymy-fetch/helpers/proxies';
 import { startDnsWitness, type DnsWitness } from './dns-witness';
 import {
   binDir,
