@@ -1,8 +1,9 @@
 /**
  * Totals read from the store at scrape time: messages and ciphertext bytes stored, accounts by
  * state. Each is a count over everyone — no user, address or key is a label. The store is asked
- * at most once a minute (on the embedded FerretDB these are scans); a failed read keeps the
- * previous values, and the age of the values is a gauge of its own.
+ * at most once a minute (on sqlite these read indexes only; on the embedded FerretDB they are
+ * scans); a failed read keeps the previous values, and the age of the values is a gauge of its
+ * own.
  */
 import { Gauge, type PrometheusContentType, type Registry } from 'prom-client';
 import { USER_STATES, type UserState } from '../store/types';

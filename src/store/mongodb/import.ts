@@ -96,6 +96,7 @@ export class MongoImport {
       disabled: user.policy.disabled,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
+      ...(user.lastFetchDay === null ? {} : { lastFetchDay: user.lastFetchDay }),
     };
     // Recorded first: a run interrupted after the user was written still knows it wrote her.
     await this.copied.insertOne({ _id }).catch((error: unknown) => {

@@ -7,6 +7,9 @@ import type { NewUser, StoredMessage, User } from '../types';
 export type UserChange =
   | { kind: 'activate' }
   | { kind: 'markDeleting' }
+  | { kind: 'disableAccount' }
+  | { kind: 'enableAccount' }
+  | { kind: 'fetchDay'; day: string }
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }

@@ -30,6 +30,8 @@ export interface UserRow {
   uid_validity: number;
   uid_next: number;
   used_bytes: number;
+  /** Absent in a schema-1 file not yet opened by a writer (`kzymy store copy --from`). */
+  last_fetch_day?: string | null;
 }
 
 export interface MessageRow {
@@ -58,6 +60,7 @@ export function toUser(row: UserRow): User {
     },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
+    lastFetchDay: row.last_fetch_day ?? null,
   };
 }
 

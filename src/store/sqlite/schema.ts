@@ -23,7 +23,7 @@ import Database from 'better-sqlite3';
 export type Connection = Database.Database;
 
 /** Bumped with every change to the tables below; a newer file than the code is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -31,6 +31,13 @@ export const SCHEMA_VERSION = 1;
  * stored-bytes total is a column moved in the same transaction as every store and delete.
  * Chunks are rows of at most CHUNK_BYTES, so a 35 MB message is stored, read and deleted piece by
  * piece like any other.
+ *
+ * `users.state` is pending, active, disabled (`kzymy user disable`) or deleting, with no CHECK:
+ * a delivery takes a UID only from an active user (writes.ts). `last_fetch_day` is the UTC day of
+ * the last mailbox login (`kzymy user show`), never a time. The metrics' totals are counts over
+ * indexes, never a read of the tables: accounts per state over users_state_created, messages
+ * and their bytes over messages_size (a few bytes a message, where the table row is tens).
+ * users_fingerprint answers "how many accounts share this key" on the account pages.
  */
 const TABLES = `
 CREATE TABLE IF NOT EXISTS users (
@@ -46,9 +53,11 @@ CREATE TABLE IF NOT EXISTS users (
   disabled TEXT NOT NULL,
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
+  used_bytes INTEGER NOT NULL,
+  last_fetch_day TEXT
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
+CREATE INDEX IF NOT EXISTS users_fingerprint ON users (fingerprint, state);
 CREATE TABLE IF NOT EXISTS messages (
   id BLOB PRIMARY KEY,
   user_id BLOB NOT NULL,
@@ -61,6 +70,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_arrived ON messages (arrived_at);
 CREATE INDEX IF NOT EXISTS messages_fetched ON messages (fetched_at) WHERE fetched_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
 CREATE TABLE IF NOT EXISTS chunks (
   message_id BLOB NOT NULL,
   n INTEGER NOT NULL,
@@ -127,7 +137,25 @@ function createTables(db: Connection): void {
       throw new SchemaVersionError(
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
+    // A file of an earlier version keeps its tables (CREATE … IF NOT EXISTS leaves them as they
+    // are): the columns added since go in first, before any index that may use them.
+    addMissingColumns(db);
     db.exec(TABLES);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/** Columns added after schema 1, each nullable (old rows read as "never"). */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  // Schema 2: the day of the last mailbox login.
+  { table: 'users', column: 'last_fetch_day', type: 'TEXT' },
+];
+
+function addMissingColumns(db: Connection): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    // No columns: a new file, whose tables TABLES creates whole.
+    if (columns.length > 0 && !columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }

@@ -1,6 +1,6 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, User } from '../types';
+import { USER_STATES, type AddressPolicy, type NewUser, type User, type UserState } from '../types';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -40,6 +40,32 @@ export class SqliteUserStore implements UserStore {
 
   activate(id: string): Promise<boolean> {
     return this.change(id, { kind: 'activate' });
+  }
+
+  disable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'disableAccount' });
+  }
+
+  enable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'enableAccount' });
+  }
+
+  noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.change(id, { kind: 'fetchDay', day });
+  }
+
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return (await read(() => this.reads.countWithFingerprint.get(fingerprint) as { n: number })).n;
+  }
+
+  async countByState(): Promise<Record<UserState, number>> {
+    const rows = await read(() => this.reads.countByState.all() as { state: string; n: number }[]);
+    const counts = Object.fromEntries(USER_STATES.map((state) => [state, 0])) as Record<
+      UserState,
+      number
+    >;
+    for (const row of rows) if (row.state in counts) counts[row.state as UserState] = row.n;
+    return counts;
   }
 
   markDeleting(id: string): Promise<boolean> {
