@@ -6,14 +6,14 @@
 import { expect } from 'chai';
 import { runDoctor, type CheckResult } from '../../src/cli/doctor';
 import { defaultDoctorDeps } from '../../src/cli/doctor/common';
-import type { RunningServer } from '../../src/daemon-deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { startImapServers } from '../../src/imap/server';
 import { startAdminServer } from '../../src/metrics/admin-server';
 import { startPop3Servers } from '../../src/pop3/server';
 import { freePort } from '../../src/util/ports';
 import { startHaraka, type RunningHaraka } from '../../src/smtp/haraka/runner';
 import { startWebServer } from '../../src/web/server';
-import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import { makeTestDeps, sharedStoreConfigLines, type TestDeps } from '../helpers/deps';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testDataDir } from '../helpers/services';
@@ -71,12 +71,7 @@ describe('kzymy doctor: every enabled listener answers', function () {
       file,
       [
         'domain: kzymy.example',
-        `dataDir: ${dir}`,
-        'mongodb:',
-        `  url: '${deps.config.mongodb.url}'`,
-        `  database: ${deps.config.mongodb.database}`,
-        'redis:',
-        `  url: '${deps.config.redis.url}'`,
+        ...sharedStoreConfigLines(deps),
         `smtp: { port: ${ports.smtp} }`,
         `imap: { port: ${ports.imap}, tlsPort: ${ports.imaps} }`,
         `pop3: { port: ${ports.pop3}, tlsPort: ${ports.pop3s} }`,

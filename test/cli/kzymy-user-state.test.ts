@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { createAccount, RawImap, RawPop3 } from '../helpers/clients';
-import { makeTestDeps, type TestDeps } from '../helpers/deps';
+import { makeTestDeps, sharedStoreConfigLines, type TestDeps } from '../helpers/deps';
 import { testDataDir } from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
@@ -43,9 +43,10 @@ describe('kzymy CLI: user show, disable, enable', function () {
     pop3 = await startPop3Servers(deps);
     const dir = mkdtempSync(join(testDataDir(), 'cli-state-'));
     configFile = join(dir, 'kzymy.yaml');
+    // The CLI opens the store these servers use (the same sqlite file, or the same database).
     writeFileSync(
       configFile,
-      `domain: kzymy.test\ndataDir: ${dir}\nmongodb:\n  url: '${deps.config.mongodb.url}'\n  database: ${deps.config.mongodb.database}\n`,
+      ['domain: kzymy.test', ...sharedStoreConfigLines(deps), ''].join('\n'),
     );
   });
 

@@ -2,9 +2,10 @@
  * The README's first-mail walk-through, run as written: its server block (`npm start`) in the
  * background, then its client block in bash — a throwaway GnuPG key, `kzymy user add`, swaks,
  * `kzymy-fetch --decrypt` — and the decrypted mail must come out of the last `cat`. What differs
- * from a newcomer's terminal is the environment only: KZYMY_CONFIG names a configuration on the
- * run's FerretDB and Redis with every listener on a free port (0), and the ports the README
- * names (SMTP 2525, IMAP 1143) are replaced by the ones bound, read from the service.ready line.
+ * from a newcomer's terminal is the environment only: KZYMY_CONFIG names a configuration with its
+ * own data directory (so the default sqlite store is a new file there, as on a first start), the
+ * run's Redis, and every listener on a free port (0); the ports the README names (SMTP 2525,
+ * IMAP 1143) are replaced by the ones bound, read from the service.ready line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../src/embedded/paths';
 import { hasProgram } from '../helpers/clients';
-import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
+import { testDataDir, testRedisUrl } from '../helpers/services';
 
 /** The fenced block after `<!-- walkthrough: NAME -->` in README.md. */
 function readmeBlock(name: string): string {
@@ -76,7 +77,6 @@ describe('README: the first encrypted mail, end to end, as written', function ()
       JSON.stringify({
         domain: 'kzymy.test',
         dataDir: join(dir, 'var'),
-        mongodb: { url: testMongoUrl(), database: uniqueDatabaseName('walk') },
         redis: { url: testRedisUrl(), prefix: `kzymy-walk-${randomBytes(4).toString('hex')}:` },
         smtp: { port: 0 },
         imap: { port: 0, tlsPort: 0 },

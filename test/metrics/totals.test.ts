@@ -1,6 +1,6 @@
 /**
- * The operator's totals on /metrics, from a real daemon's parts over the run's FerretDB and
- * Redis: stored messages and bytes, accounts by state, open IMAP and POP3 sessions, signups,
+ * The operator's totals on /metrics, from a real daemon's parts over the run's store (sqlite, or
+ * FerretDB with KZYMY_TEST_STORE=mongodb) and Redis: stored messages and bytes, accounts by state, open IMAP and POP3 sessions, signups,
  * proof-of-work failures and the sweeper's last run — and no label that could name a user.
  */
 import { expect } from 'chai';
@@ -9,7 +9,7 @@ import { registerStoreTotals } from '../../src/metrics/totals';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { startSweeper } from '../../src/sweeper/sweeper';
 import { startWebServer } from '../../src/web/server';
-import type { RunningServer } from '../../src/daemon-deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { createAccount, RawImap, RawPop3 } from '../helpers/clients';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { GpgHome } from '../helpers/gpg';

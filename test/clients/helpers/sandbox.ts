@@ -72,7 +72,7 @@ export function sandboxCommand(
 export function binDir(scratch: string): string {
   const dir = join(scratch, 'bin');
   mkdirSync(dir, { recursive: true });
-  const cli = join(projectRoot(), 'dist', 'src', 'fetch', 'cli.js');
+  const cli = join(projectRoot(), 'dist', 'src', 'kzymy-fetch', 'cli.js');
   writeFileSync(join(dir, 'kzymy-fetch'), `#!/bin/sh\nexec ${process.execPath} ${cli} "$@"\n`, {
     mode: 0o755,
   });
