@@ -5,6 +5,7 @@
 export interface CommandHelp {
   /** "user show", "doctor", … */
   name: string;
+  /** One line per form of the command. */
   usage: string;
   about: string;
 }
@@ -49,6 +50,24 @@ export const COMMANDS: readonly CommandHelp[] = [
     about: 'Makes a disabled account active again.',
   },
   {
+    name: 'user set',
+    usage:
+      'kzymy user set NAME [--send on|off] [--sign-as-nym on|off] [--config FILE]\n' +
+      'kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward [--config FILE]',
+    about:
+      'Changes an account: sending as the nym and keeping her signature (docs/sending.md), or\n' +
+      'forwarding (docs/clients/forwarding.md): --forward names a destination and mails the code\n' +
+      'there, as the account page does; --forward-code types it back; --no-forward stops. One\n' +
+      'kind of change a call.',
+  },
+  {
+    name: 'user forward-status',
+    usage: 'kzymy user forward-status NAME [--json] [--config FILE]',
+    about:
+      "The account's forwarding: the destination and its state, the last refusal, and how many\n" +
+      'refused messages wait for pickup.',
+  },
+  {
     name: 'user delete',
     usage: 'kzymy user delete NAME [--config FILE]',
     about: 'Deletes the account and every message it has, for good.',
@@ -79,8 +98,8 @@ export const COMMANDS: readonly CommandHelp[] = [
 
 /** Every command's usage line, for `kzymy --help` and usage errors. */
 export function usage(group?: string): string {
-  const lines = COMMANDS.filter((c) => !group || c.name.split(' ')[0] === group).map(
-    (c) => `  ${c.usage}`,
+  const lines = COMMANDS.filter((c) => !group || c.name.split(' ')[0] === group).flatMap((c) =>
+    c.usage.split('\n').map((form) => `  ${form}`),
   );
   return ['usage:', ...lines, '', 'kzymy COMMAND --help describes a command.'].join('\n');
 }
@@ -90,7 +109,7 @@ export function helpFor(words: readonly string[]): string {
   const name = words.slice(0, 2).join(' ');
   const command = COMMANDS.find((c) => c.name === name || c.name === words[0]);
   if (command && (command.name === name || !command.name.includes(' '))) {
-    return `usage: ${command.usage}\n\n${command.about}`;
+    return `usage: ${command.usage.split('\n').join('\n       ')}\n\n${command.about}`;
   }
   const group = words[0];
   if (group && COMMANDS.some((c) => c.name.startsWith(`${group} `))) return usage(group);

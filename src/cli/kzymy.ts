@@ -10,7 +10,8 @@ import { helpFor, usage } from './commands';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { storeCopy } from './store';
 import { torCommand } from './tor';
-import { userAdd, userDelete, userList, userSetEnabled, userShow } from './user';
+import { onOff, userAdd, userDelete, userList, userSet, userSetEnabled, userShow } from './user';
+import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
 
 const USAGE = usage();
 
@@ -32,6 +33,12 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
+      forward: { type: 'string' },
+      'forward-host': { type: 'string' },
+      'forward-code': { type: 'string' },
+      'no-forward': { type: 'boolean', default: false },
+      send: { type: 'string' },
+      'sign-as-nym': { type: 'string' },
       to: { type: 'string' },
       from: { type: 'string' },
       database: { type: 'string' },
@@ -74,6 +81,30 @@ async function main(argv: string[]): Promise<void> {
       if (!rest[0])
         throw new CliError(`user delete needs a NAME\n${helpFor(['user', 'delete'])}`, 64);
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    case 'user set': {
+      if (!rest[0]) throw new CliError(`user set needs a NAME\n${helpFor(['user', 'set'])}`, 64);
+      const config = await loadConfigOrFail(values.config);
+      const forward = forwardChangeOf(values);
+      const sending = {
+        send: onOff('--send', values.send),
+        signAsNym: onOff('--sign-as-nym', values['sign-as-nym']),
+      };
+      // One kind of change a call: forwarding, or the sending switches.
+      if (forward && (sending.send !== undefined || sending.signAsNym !== undefined))
+        throw new CliError(
+          `user set changes forwarding or sending, not both at once\n${helpFor(['user', 'set'])}`,
+          64,
+        );
+      if (forward) return userSetForward(config, rest[0], forward, print);
+      return userSet(config, rest[0], sending, print);
+    }
+    case 'user forward-status':
+      if (!rest[0])
+        throw new CliError(
+          `user forward-status needs a NAME\n${helpFor(['user', 'forward-status'])}`,
+          64,
+        );
+      return userForwardStatus(await loadConfigOrFail(values.config), rest[0], json, print);
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.
       const results = await runDoctor(

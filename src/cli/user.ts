@@ -1,4 +1,4 @@
-/** `kzymy user add|list|show|disable|enable|delete`: account administration against the store. */
+/** `kzymy user add|list|show|disable|enable|delete|set`: account administration against the store. */
 import { readFile } from 'node:fs/promises';
 import { generatePassword, hashPassword } from '../auth/password';
 import type { KzymyConfig } from '../config/schema';
@@ -10,7 +10,7 @@ import { CliError } from './args';
 
 type Print = (line: string) => void;
 
-async function withStore<T>(
+export async function withStore<T>(
   config: Readonly<KzymyConfig>,
   task: (store: Store) => Promise<T>,
 ): Promise<T> {
@@ -189,4 +189,46 @@ export async function userSetEnabled(
       ? `enabled ${username}: it receives mail and logs in again`
       : `disabled ${username}: mail to it is refused and its logins too; its stored mail stays (kzymy user enable ${username} undoes this)`,
   );
+}
+
+/** What `kzymy user set` can change; an absent field stays as it is. */
+export interface UserChanges {
+  /** Sending as the nym (docs/sending.md). */
+  send?: boolean;
+  /** Keep the user's signature on what she sends. */
+  signAsNym?: boolean;
+}
+
+/** "on" or "off", as the options take them. */
+export function onOff(option: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new CliError(`${option} takes on or off, not "${value}"`, 64);
+}
+
+export async function userSet(
+  config: Readonly<KzymyConfig>,
+  username: string,
+  changes: UserChanges,
+  print: Print,
+): Promise<void> {
+  if (changes.send === undefined && changes.signAsNym === undefined) {
+    throw new CliError('user set needs --send on|off and/or --sign-as-nym on|off', 64);
+  }
+  const sending = await withStore(config, async (store) => {
+    const user = await store.users.byName(username);
+    if (!user) return null;
+    await store.users.setSending(user.id, {
+      ...(changes.send === undefined ? {} : { enabled: changes.send }),
+      ...(changes.signAsNym === undefined ? {} : { signAsNym: changes.signAsNym }),
+    });
+    return (await store.users.byId(user.id))?.sending ?? null;
+  });
+  if (!sending) throw new CliError(`no such user: ${username}`, 67);
+  const state = (on: boolean): string => (on ? 'on' : 'off');
+  print(`${username}: sending ${state(sending.enabled)}, sign-as-nym ${state(sending.signAsNym)}`);
+  if (sending.enabled && !config.send.enabled) {
+    print('note: this server does not send mail (send.enabled is false in the configuration)');
+  }
 }

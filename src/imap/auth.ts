@@ -8,6 +8,7 @@
 import type { IMAPServer } from '@zone-eu/wildduck/imap-core';
 import { checkLogin } from '../mailbox-access/login';
 import { settle } from '../mailbox-access/settle';
+import { ticketOf } from './limits';
 import { engineError, IMAP_REPLIES } from './replies';
 import type { ImapContext } from './session';
 
@@ -20,15 +21,17 @@ export function installAuth(server: IMAPServer, ctx: ImapContext): void {
         if (outcome.kind === 'disabled') return 'disabled' as const;
         if (outcome.kind === 'failed') return undefined;
         const user = outcome.user;
+        const ticket = ticketOf(state.connection);
+        if (ticket && !ticket.login(user.id)) return 'limit' as const;
         state.user = { id: user.id, username: user.username };
         ctx.deps.logger.info('imap.login', { tls: state.connection?.secure ?? false });
         return { user: { id: user.id, username: user.username } };
       },
       (outcome) => {
-        if (!outcome.ok) return callback(engineError(IMAP_REPLIES.unavailable));
-        if (outcome.value === 'disabled')
-          return callback(engineError(IMAP_REPLIES.accountDisabled));
-        return callback(null, outcome.value);
+        if (!outcome.ok) callback(engineError(IMAP_REPLIES.unavailable));
+        else if (outcome.value === 'disabled') callback(engineError(IMAP_REPLIES.accountDisabled));
+        else if (outcome.value === 'limit') callback(engineError(IMAP_REPLIES.tooManySessions));
+        else callback(null, outcome.value);
       },
       (error) => ctx.onError(error, 'auth'),
     );

@@ -1,8 +1,8 @@
 /**
- * Checking a mailbox login, the same for IMAP and POP3: the password gate (src/auth/password-gate:
- * no lock-out, wrong answers held, scrypt one at a time per account) and one answer for every
- * kind of failure — unknown name, wrong password, inactive account — so a login probe learns
- * nothing.
+ * Checking a login with the kzymy password, the same for IMAP, POP3 and submission: the password
+ * gate (src/auth/password-gate: no lock-out, wrong answers held, scrypt one at a time per
+ * account) and one answer for every kind of failure — unknown name, wrong password, inactive
+ * account — so a login probe learns nothing.
  */
 import { parseRecipient } from '../addresses/recipient';
 import { isUsernameShaped } from '../addresses/username';
@@ -14,12 +14,14 @@ import type { User } from '../store/types';
 /**
  * ok: logged in; failed: the one answer for every failure; disabled: the right password of an
  * account the operator disabled (`kzymy user disable`) — said plainly, since only its owner
- * can get this far. The words each protocol sends are in src/imap/replies.ts and
- * src/pop3/replies.ts.
+ * can get this far. The words each protocol sends are in src/imap/replies.ts,
+ * src/pop3/replies.ts and src/submission/server.ts.
  */
 export type LoginOutcome = { kind: 'ok'; user: User } | { kind: 'failed' } | { kind: 'disabled' };
 
 export type MailProtocol = 'imap' | 'pop3';
+/** Who checks logins here: the mailbox protocols, and the submission listener (src/submission). */
+export type LoginUser = MailProtocol | 'submission';
 
 /**
  * Accepts the username as issued ("k3x..."), as "<username>@<domain>", or as any address of the
@@ -36,14 +38,17 @@ export function loginName(input: string, domain: string): string | null {
   return parseRecipient(name, domain)?.username ?? null;
 }
 
-/** The daemon's one password gate, shared by IMAP, POP3 and the web (src/auth/password-gate). */
+/**
+ * The daemon's one password gate, shared by IMAP, POP3, submission and the web
+ * (src/auth/password-gate).
+ */
 export function passwordGate(deps: Pick<DaemonDeps, 'config'>): PasswordGate {
   return sharedPasswordGate(deps.config, { failureDelayMs: deps.config.auth.failureDelayMs });
 }
 
 export async function checkLogin(
   deps: DaemonDeps,
-  protocol: MailProtocol,
+  protocol: LoginUser,
   username: string,
   password: string,
 ): Promise<LoginOutcome> {
@@ -52,7 +57,7 @@ export async function checkLogin(
   // Unknown names are answered like wrong passwords, at the same moment, without hashing.
   const ok = await passwordGate(deps).check(user?.id ?? '', password, user?.passwordHash ?? null);
   if (ok && user?.state === 'active') {
-    await noteFetchDay(deps, user);
+    if (protocol !== 'submission') await noteFetchDay(deps, user);
     return { kind: 'ok', user };
   }
   deps.metrics.loginFailed(protocol);

@@ -5,12 +5,12 @@
  * nothing is decrypted, nothing is held whole.
  *
  * Idempotent and resumable: run again, it copies what is missing, brings what changed up to date
- * (a user's key, password or address policy, a message's flags) and removes from the destination
- * the messages the source no longer holds (fetched and deleted meanwhile) and the users an earlier
- * run copied that the source no longer has (accounts deleted meanwhile), so a last run after
- * kzymy has stopped leaves the destination equal to the source. Users of the destination that no
- * run of the copy wrote are never touched. Interrupted, it leaves no partial
- * message visible there: a message's metadata is written after its ciphertext.
+ * (a user's key, password, address policy or sending switches, a message's flags) and removes
+ * from the destination the messages the source no longer holds (fetched and deleted meanwhile)
+ * and the users an earlier run copied that the source no longer has (accounts deleted
+ * meanwhile), so a last run after kzymy has stopped leaves the destination equal to the source.
+ * Users of the destination that no run of the copy wrote are never touched. Interrupted, it
+ * leaves no partial message visible there: a message's metadata is written after its ciphertext.
  */
 import { MongoImport } from './mongodb/import';
 import { MessageVanishedError, SqliteExport } from './sqlite/export';

@@ -7,8 +7,12 @@
 import type {
   AddressPolicy,
   CiphertextPieces,
+  ForwardClaim,
+  ForwardFailure,
+  ForwardSetting,
   MessageRef,
   NewUser,
+  SendingSettings,
   StoredMessage,
   User,
   UserState,
@@ -20,7 +24,12 @@ export interface Store {
   readonly engine: StoreEngine;
   readonly users: UserStore;
   readonly messages: MessageStore;
-  /** Purges a user: every message and its ciphertext, then the user and its address policy. */
+  /** The forwarding worker's leases and refusals (src/forward/). */
+  readonly forwards: ForwardClaims;
+  /**
+   * Purges a user: every message and its ciphertext, her forwarding leases and refusals, then
+   * the user with her address policy and forwarding setting.
+   */
   deleteUser(userId: string): Promise<boolean>;
   /** Resolves when the store answers; the health check's probe. */
   ping(): Promise<void>;
@@ -74,6 +83,62 @@ export interface UserStore {
   /** Forgets a local part: it is then governed by the catch-all alone. */
   forgetAddress(id: string, local: string): Promise<boolean>;
   policy(id: string): Promise<AddressPolicy | null>;
+  /** Names (or replaces) the forwarding destination, whole: a new one starts over as pending. */
+  setForward(id: string, forward: ForwardSetting): Promise<boolean>;
+  /** Forgets the destination: mail waits for pickup again. */
+  clearForward(id: string): Promise<boolean>;
+  /**
+   * Records (or with null clears) the destination's last permanent refusal, only if the user's
+   * destination is still `address`: a refusal meant for a destination she has replaced
+   * meanwhile must not land on the new one. False when it did not.
+   */
+  setForwardFailure(id: string, address: string, failure: ForwardFailure | null): Promise<boolean>;
+  /** Ids of the users whose mail is forwarded (state active), for the forwarding worker's scan. */
+  forwardingUserIds(): Promise<string[]>;
+  /**
+   * Changes the sending switches given (docs/sending.md); the others stay as they are. False if
+   * there is no such user.
+   */
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean>;
+}
+
+/**
+ * Which forwarding attempt is sending which message now (a lease), and which messages a
+ * destination refused for good (kept for pickup, never sent to it again). Several daemons
+ * forward at once and each message must go out once: of any number of concurrent claims of a
+ * message, exactly one wins, on every engine (docs/decisions/0006-forward-claims.md). A lease
+ * ends when its holder releases it, or by time when the holder died; a live holder gives up its
+ * attempt well inside the lease (src/forward/worker.ts), and of the daemons that find the same
+ * expired lease exactly one takes it over.
+ */
+export interface ForwardClaims {
+  /**
+   * Claims a message for `leaseMs`; null when another attempt holds it (or an id is malformed).
+   * The caller must then check that the message is still stored and not refused: a holder that
+   * finished just before this claim deleted the message (or wrote its refusal) before releasing.
+   */
+  claim(userId: string, messageId: string, leaseMs: number): Promise<ForwardClaim | null>;
+  /** Ends the claim. Only the holder's own lease goes (an expired one may have a new holder). */
+  release(claim: ForwardClaim): Promise<void>;
+  /** Marks the message as refused by the destination (kept for pickup), then releases it. */
+  refuse(claim: ForwardClaim, failure: ForwardFailure): Promise<void>;
+  /** The refusal recorded for a message, or null. */
+  refusal(userId: string, messageId: string): Promise<ForwardFailure | null>;
+  /** How many of the user's messages a destination refused (kept for pickup). */
+  refusedCount(userId: string): Promise<number>;
+  /** Forgets the user's refusals, so those messages are tried again; returns how many. */
+  forgetRefusals(userId: string): Promise<number>;
+  /** Removes every lease and refusal of a user (account deletion). */
+  purgeUser(userId: string): Promise<void>;
+  /**
+   * Removes what is no longer needed — leases and refusals of messages `isStored` says are gone
+   * (fetched, expired, forwarded, or their user deleted), and an engine's own bookkeeping older
+   * than `maxLeaseMs` past its end — and returns how many records went.
+   */
+  removeStale(
+    isStored: (userId: string, messageId: string) => Promise<boolean>,
+    maxLeaseMs: number,
+  ): Promise<number>;
 }
 
 export interface MessageStore {

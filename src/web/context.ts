@@ -6,6 +6,7 @@ import type { KzymyMetrics } from '../metrics/registry';
 import type { Redis } from '../redis/connection';
 import type { PasswordGate } from '../auth/password-gate';
 import type { KzymyConfig } from '../config/schema';
+import type { ForwardService } from '../forward/service';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import type { User } from '../store/types';
@@ -36,6 +37,8 @@ export interface WebContext {
   signupDoc: Html | null;
   /** The session cookie's Secure flag. */
   secureCookie: boolean;
+  /** Push delivery's account side; null unless the operator enabled `forward`. */
+  forward: ForwardService | null;
 }
 
 /** Hono's per-request variables: set by requireAccount on the account pages. */

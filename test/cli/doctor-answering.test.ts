@@ -64,6 +64,8 @@ describe('kzymy doctor: every enabled listener answers', function () {
     pop3s: number;
     web: number;
     admin: number;
+    /** The submission pair of sending as the nym (send.enabled), when given. */
+    submission?: { port: number; tlsPort: number };
   }): Promise<CheckResult> {
     const dir = mkdtempSync(join(testDataDir(), 'doctor-listeners-'));
     const file = join(dir, 'kzymy.yaml');
@@ -77,6 +79,16 @@ describe('kzymy doctor: every enabled listener answers', function () {
         `pop3: { port: ${ports.pop3}, tlsPort: ${ports.pop3s} }`,
         `web: { port: ${ports.web} }`,
         `admin: { port: ${ports.admin} }`,
+        ...(ports.submission
+          ? [
+              'send:',
+              '  enabled: true',
+              `  port: ${ports.submission.port}`,
+              `  tlsPort: ${ports.submission.tlsPort}`,
+              "  relay: { url: 'smtp://relay.kzymy.example:25' }",
+              `  dkim: { keyFile: ${join(dir, 'dkim.pem')} }`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );
@@ -129,5 +141,18 @@ describe('kzymy doctor: every enabled listener answers', function () {
     });
     expect(none.verdict).to.equal('warn');
     expect(none.fix).to.include('start kzymy');
+  });
+
+  it('asks the submission listeners too when sending is enabled', async () => {
+    // Haraka greets with 220 as a submission listener does; nothing listens on the TLS port.
+    const closed = await freePort();
+    const result = await answering({
+      ...running(),
+      submission: { port: haraka.port, tlsPort: closed },
+    });
+    expect(result.verdict).to.equal('fail');
+    expect(result.message).to.equal(
+      `not answering: submissions 127.0.0.1:${closed} (connection refused)`,
+    );
   });
 });

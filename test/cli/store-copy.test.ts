@@ -55,8 +55,27 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setCatchAll(alice.id, false);
     await source.users.allowAddress(alice.id, 'shop');
     await source.users.disableAddress(alice.id, 'leaked');
+    await source.users.setSending(alice.id, { enabled: true, signAsNym: true });
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
+    // Forwarding destinations go with their users: one waiting for its code, one active that a
+    // destination refused once.
+    await source.users.setForward(alice.id, {
+      address: 'alice@example.org',
+      host: null,
+      state: 'pending',
+      codeHash: 'code hash',
+      codeExpiresAt: new Date(1e12 + 3_600_000),
+      failure: null,
+    });
+    await source.users.setForward(bob.id, {
+      address: 'bob@example.org',
+      host: 'abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:2525',
+      state: 'active',
+      codeHash: null,
+      codeExpiresAt: null,
+      failure: { at: new Date(1e12), code: 550, status: '5.1.1' },
+    });
     for (let i = 0; i < 60; i++)
       await source.messages.add(alice.id, randomBytes(2000 + i * 37), new Date(1e12 + i));
     for (const size of [3 * 1024 * 1024 + 11, 700 * 1024, 1, 0, 1024 * 1024])
@@ -162,7 +181,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     }
 
     // Meanwhile the source moves on: a copied message is fetched and deleted, a flag, a key and
-    // an account's state change, a message arrives.
+    // an account's state change, a user stops forwarding, a message arrives.
     const copied = await target.db(database).collection<{ _id: string }>('messages').findOne({});
     const [userId, messageId] = copied!._id.split(':') as [string, string];
     await source.messages.remove(userId, [messageId]);
@@ -170,6 +189,8 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     const [, , third] = await source.messages.list(alice.id);
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
+    await source.users.clearForward(users[1]!.id);
+    await source.users.setSending(alice.id, { signAsNym: false });
     // The operator disables her, after a login on a day the copy must carry too.
     await source.users.noteFetchDay(alice.id, '2026-01-02');
     await source.users.disable(alice.id);

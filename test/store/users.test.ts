@@ -244,5 +244,56 @@ describe('store: users', () => {
         await other.close();
       }
     });
+
+    it('keeps the sending switches: both off for a new user, each changed on its own', async () => {
+      const user = await newUser();
+      expect(user.sending).to.deep.equal({ enabled: false, signAsNym: false });
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: false,
+      });
+      expect(await store.users.setSending(user.id, { enabled: true })).to.equal(true);
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      expect(await store.users.setSending(user.id, { signAsNym: true })).to.equal(true);
+      expect(await store.users.setSending(user.id, { enabled: false })).to.equal(true);
+      expect((await store.users.byName(user.username))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: true,
+      });
+      // Both at once, and nothing at all (which only says whether she exists).
+      expect(await store.users.setSending(user.id, { enabled: true, signAsNym: false })).to.equal(
+        true,
+      );
+      expect(await store.users.setSending(user.id, {})).to.equal(true);
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      // Setting a switch to the value it has is still a match, not a miss.
+      expect(await store.users.setSending(user.id, { enabled: true })).to.equal(true);
+      // Another user's switches are untouched, and so is the rest of this one.
+      const other = await newUser();
+      expect((await store.users.byId(other.id))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: false,
+      });
+      expect(await store.users.byId(user.id)).to.deep.include({
+        policy: { catchAll: true, allowed: [], disabled: [] },
+        state: 'active',
+      });
+      expect(
+        (await store.users.list()).find((listed) => listed.id === user.id)?.sending,
+      ).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      for (const missing of ['0123456789abcdef01234567', 'not-an-id']) {
+        expect(await store.users.setSending(missing, { enabled: true }), missing).to.equal(false);
+        expect(await store.users.setSending(missing, {}), missing).to.equal(false);
+      }
+    });
   });
 });

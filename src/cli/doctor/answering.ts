@@ -44,6 +44,17 @@ function listeners(config: Readonly<KzymyConfig>): Listener[] {
       expect: /^\+OK/,
     });
   }
+  // Sending as the nym (docs/sending.md): RFC 6409 submission greets like SMTP, with STARTTLS
+  // on one port and TLS from the first byte on the other (RFC 8314).
+  if (config.send.enabled) {
+    out.push({ name: 'submission', ...at(config.send), tls: false, expect: /^220[ -]/ });
+    out.push({
+      name: 'submissions',
+      ...at(config.send, config.send.tlsPort),
+      tls: true,
+      expect: /^220[ -]/,
+    });
+  }
   if (config.web.enabled)
     out.push({
       name: 'web',

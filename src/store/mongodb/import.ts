@@ -94,9 +94,14 @@ export class MongoImport {
       catchAll: user.policy.catchAll,
       allowed: user.policy.allowed,
       disabled: user.policy.disabled,
+      sendEnabled: user.sending.enabled,
+      signAsNym: user.sending.signAsNym,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
       ...(user.lastFetchDay === null ? {} : { lastFetchDay: user.lastFetchDay }),
+      // The destination goes over with its state; refusals and leases stay behind (a refused
+      // message is offered to its destination once more from the new store, and kept again).
+      ...(user.forward ? { forward: user.forward } : {}),
     };
     // Recorded first: a run interrupted after the user was written still knows it wrote her.
     await this.copied.insertOne({ _id }).catch((error: unknown) => {

@@ -3,6 +3,7 @@
  * (writer.ts) and be run there in a transaction (writes.ts). Reads never are (reads.ts).
  */
 import type { NewUser, StoredMessage, User } from '../types';
+import type { ForwardFailureData, ForwardSettingData } from './forward-rows';
 
 export type UserChange =
   | { kind: 'activate' }
@@ -13,7 +14,19 @@ export type UserChange =
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }
-  | { kind: 'allow' | 'disable' | 'forget'; local: string };
+  | { kind: 'allow' | 'disable' | 'forget'; local: string }
+  /** The forwarding destination, whole (null: forwarding stopped). */
+  | { kind: 'forward'; forward: ForwardSettingData | null }
+  /** The destination's last refusal, only while the destination is still `address`. */
+  | { kind: 'forwardFailure'; address: string; failure: ForwardFailureData | null }
+  | { kind: 'sending'; enabled?: boolean; signAsNym?: boolean };
+
+/** One forwarding lease or refusal, for the cleanup pass (forwards.ts). */
+export interface ForwardEntry {
+  kind: 'lease' | 'refused';
+  userId: string;
+  messageId: string;
+}
 
 /** What each job carries, by name. */
 export interface JobArgs {
@@ -41,6 +54,22 @@ export interface JobArgs {
   deleteUser: { userId: string };
   /** WAL checkpoint and free-page reclaim (maintenance.ts). */
   maintain: { vacuumFreePages: number; checkpointBusyMs: number };
+  /**
+   * The forwarding worker's claims (forwards.ts): a lease for `holder` until `until`, taken if
+   * there is none or the one there ended before `now`.
+   */
+  forwardClaim: { userId: string; messageId: string; holder: string; now: number; until: number };
+  forwardRelease: { userId: string; messageId: string; holder: string };
+  /** The refusal written and the holder's lease released, in one transaction. */
+  forwardRefuse: {
+    userId: string;
+    messageId: string;
+    holder: string;
+    failure: ForwardFailureData;
+  };
+  forwardForget: { userId: string };
+  forwardPurge: { userId: string };
+  forwardRemove: { entries: ForwardEntry[] };
 }
 
 export interface MaintenanceReport {
@@ -62,6 +91,15 @@ export interface JobResults {
   purgeUser: null;
   deleteUser: boolean;
   maintain: MaintenanceReport;
+  /** Whether this job took the lease. */
+  forwardClaim: boolean;
+  forwardRelease: null;
+  forwardRefuse: null;
+  /** How many refusals went. */
+  forwardForget: number;
+  forwardPurge: null;
+  /** How many leases and refusals went. */
+  forwardRemove: number;
 }
 
 export type JobName = keyof JobArgs;

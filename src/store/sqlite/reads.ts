@@ -82,6 +82,13 @@ export function prepareReads(db: Connection) {
       'SELECT * FROM messages WHERE fetched_at IS NOT NULL AND fetched_at < ? LIMIT ?',
     ),
     arrivedBefore: p('SELECT * FROM messages WHERE arrived_at < ? LIMIT ?'),
+    forwardingUsers: p(`SELECT id FROM users WHERE forward_state = 'active'`),
+    forwardRefusal: p(
+      'SELECT at, code, status FROM forward_refusals WHERE user_id = ? AND message_id = ?',
+    ),
+    forwardRefusedCount: p('SELECT COUNT(*) AS n FROM forward_refusals WHERE user_id = ?'),
+    forwardEntries: p(`SELECT 'lease' AS kind, user_id, message_id FROM forward_leases
+      UNION ALL SELECT 'refused' AS kind, user_id, message_id FROM forward_refusals`),
   };
 }
 

@@ -22,8 +22,15 @@ import Database from 'better-sqlite3';
 
 export type Connection = Database.Database;
 
-/** Bumped with every change to the tables below; a newer file than the code is refused. */
-export const SCHEMA_VERSION = 2;
+/**
+ * Bumped with every change to the tables below; a newer file than the code is refused, an older
+ * one is brought up to date by the writer that opens it (createTables).
+ *
+ * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
+ * forward_refusals (push delivery, src/forward/). 3: users.last_fetch_day (`kzymy user show`),
+ * and the indexes the metrics' totals and the shared-key count are read from.
+ */
+export const SCHEMA_VERSION = 3;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -33,11 +40,7 @@ export const SCHEMA_VERSION = 2;
  * piece like any other.
  *
  * `users.state` is pending, active, disabled (`kzymy user disable`) or deleting, with no CHECK:
- * a delivery takes a UID only from an active user (writes.ts). `last_fetch_day` is the UTC day of
- * the last mailbox login (`kzymy user show`), never a time. The metrics' totals are counts over
- * indexes, never a read of the tables: accounts per state over users_state_created, messages
- * and their bytes over messages_size (a few bytes a message, where the table row is tens).
- * users_fingerprint answers "how many accounts share this key" on the account pages.
+ * a delivery takes a UID only from an active user (writes.ts).
  */
 const TABLES = `
 CREATE TABLE IF NOT EXISTS users (
@@ -54,10 +57,10 @@ CREATE TABLE IF NOT EXISTS users (
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
   used_bytes INTEGER NOT NULL,
-  last_fetch_day TEXT
+  send_enabled INTEGER NOT NULL DEFAULT 0,
+  sign_as_nym INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
-CREATE INDEX IF NOT EXISTS users_fingerprint ON users (fingerprint, state);
 CREATE TABLE IF NOT EXISTS messages (
   id BLOB PRIMARY KEY,
   user_id BLOB NOT NULL,
@@ -70,14 +73,67 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_arrived ON messages (arrived_at);
 CREATE INDEX IF NOT EXISTS messages_fetched ON messages (fetched_at) WHERE fetched_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
 CREATE TABLE IF NOT EXISTS chunks (
   message_id BLOB NOT NULL,
   n INTEGER NOT NULL,
   data BLOB NOT NULL,
   PRIMARY KEY (message_id, n)
 );
+CREATE TABLE IF NOT EXISTS forward_leases (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  holder TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (user_id, message_id)
+);
+CREATE TABLE IF NOT EXISTS forward_refusals (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  at INTEGER NOT NULL,
+  code INTEGER NOT NULL,
+  status TEXT,
+  PRIMARY KEY (user_id, message_id)
+);
 `;
+
+/**
+ * Indexes made after the columns they cover may have been added (addMissingColumns). The
+ * forwarding worker's scan for users whose mail is forwarded reads only those. The metrics'
+ * totals are counts over indexes, never a read of the tables (schema 3): accounts per state over
+ * users_state_created, messages and their bytes over messages_size (a few bytes a message, where
+ * a table row is tens); users_fingerprint answers "how many accounts share this key".
+ */
+const INDEXES_SINCE_1 = `
+CREATE INDEX IF NOT EXISTS users_forward_state ON users (forward_state)
+  WHERE forward_state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS users_fingerprint ON users (fingerprint, state);
+CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
+`;
+
+/**
+ * Columns added since the first release of the tables, last in their table both in a new file
+ * (TABLES) and in one an older kzymy wrote, where the writer adds them when it opens the file
+ * (ALTER TABLE ADD COLUMN gives every existing row the default, without rewriting it).
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // Sending as the nym (docs/sending.md): users from before it have both switches off.
+  { table: 'users', column: 'send_enabled', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'users', column: 'sign_as_nym', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // Push delivery (src/forward/), schema 2: all NULL while a user does not forward her mail —
+  // the destination, its MX host, 'pending' or 'active', the code's hash and expiry while
+  // pending, and the destination's last permanent refusal.
+  { table: 'users', column: 'forward_address', definition: 'TEXT' },
+  { table: 'users', column: 'forward_host', definition: 'TEXT' },
+  { table: 'users', column: 'forward_state', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_hash', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_expires_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_code', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_status', definition: 'TEXT' },
+  // Schema 3: the UTC day of the last mailbox login (`kzymy user show`), NULL before the first;
+  // a day, never a time.
+  { table: 'users', column: 'last_fetch_day', definition: 'TEXT' },
+];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -137,25 +193,18 @@ function createTables(db: Connection): void {
       throw new SchemaVersionError(
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
-    // A file of an earlier version keeps its tables (CREATE … IF NOT EXISTS leaves them as they
-    // are): the columns added since go in first, before any index that may use them.
-    addMissingColumns(db);
     db.exec(TABLES);
+    addMissingColumns(db);
+    db.exec(INDEXES_SINCE_1);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
-/** Columns added after schema 1, each nullable (old rows read as "never"). */
-const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
-  // Schema 2: the day of the last mailbox login.
-  { table: 'users', column: 'last_fetch_day', type: 'TEXT' },
-];
-
+/** Inside createTables' transaction, so two processes upgrading one file add each column once. */
 function addMissingColumns(db: Connection): void {
-  for (const { table, column, type } of ADDED_COLUMNS) {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
     const columns = db.pragma(`table_info(${table})`) as { name: string }[];
-    // No columns: a new file, whose tables TABLES creates whole.
-    if (columns.length > 0 && !columns.some((c) => c.name === column))
-      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    if (!columns.some((existing) => existing.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
 }

@@ -1,6 +1,16 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import { USER_STATES, type AddressPolicy, type NewUser, type User, type UserState } from '../types';
+import {
+  USER_STATES,
+  type AddressPolicy,
+  type ForwardFailure,
+  type ForwardSetting,
+  type NewUser,
+  type SendingSettings,
+  type User,
+  type UserState,
+} from '../types';
+import { failureData, settingData } from './forward-rows';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -98,6 +108,37 @@ export class SqliteUserStore implements UserStore {
 
   async policy(id: string): Promise<AddressPolicy | null> {
     return (await this.byId(id))?.policy ?? null;
+  }
+
+  setForward(id: string, forward: ForwardSetting): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: settingData(forward) });
+  }
+
+  clearForward(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: null });
+  }
+
+  /** One UPDATE that names the address, so the comparison and the write cannot drift apart. */
+  setForwardFailure(id: string, address: string, failure: ForwardFailure | null): Promise<boolean> {
+    return this.change(id, {
+      kind: 'forwardFailure',
+      address,
+      failure: failure ? failureData(failure) : null,
+    });
+  }
+
+  async forwardingUserIds(): Promise<string[]> {
+    const rows = (await read(() => this.reads.forwardingUsers.all())) as { id: Buffer }[];
+    return rows.map((row) => row.id.toString('hex'));
+  }
+
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    // Only the switches given: an absent one crosses to the writer as absent, not as false.
+    return this.change(id, {
+      kind: 'sending',
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.signAsNym !== undefined ? { signAsNym: change.signAsNym } : {}),
+    });
   }
 
   private async change(id: string, change: UserChange): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { User } from '../../store/types';
 import { h, join, nothing, type Html } from '../html';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
+import { publishedSection, sendingSection, type SendingView } from './sending';
 import { fingerprintGroups, sharedKeyWarning } from './signup';
 
 export function loginPage(v: { csrf: string; problem?: string }): Html {
@@ -35,6 +36,12 @@ export interface AccountView {
   rekeyPending: boolean;
   /** Other accounts with the same key. */
   sharedKey: number;
+  /** The forwarding card, when the operator offers forwarding (views/forward.ts). */
+  forward?: Html;
+  /** Addresses the Web Key Directory publishes the key for. */
+  published?: readonly string[];
+  /** Present when the operator offers sending. */
+  sending?: SendingView;
 }
 
 function addressList(v: AccountView, locals: readonly string[], button: string): Html {
@@ -97,6 +104,8 @@ ${addressForm(v, 'allow', 'Address to allow')}
 ${addressList(v, user.policy.allowed, 'Remove')}
 </section>
 
+${v.forward ?? nothing}
+
 <section class="card">
 <h2>Password</h2>
 <p>A new password is generated for you and shown encrypted to your key; the old one stops
@@ -114,6 +123,9 @@ ${sharedKeyWarning(v.sharedKey)}
 ${v.rekeyPending ? h`<p class="notice">A key replacement is waiting for its code: <a href="/account/key">enter it</a>.</p>` : nothing}
 <p><a href="/account/key">Replace the key</a></p>
 </section>
+
+${v.published ? publishedSection(v.mailDomain, v.published) : nothing}
+${v.sending ? sendingSection(v.sending) : nothing}
 
 <section class="card danger">
 <h2>Delete the account</h2>

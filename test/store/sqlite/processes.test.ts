@@ -2,10 +2,13 @@
  * sqlite engine: Haraka and the daemon are separate processes on one file. Two processes
  * delivering to one user at once each take the write lock for a whole delivery (BEGIN IMMEDIATE,
  * waiting rather than failing), so UIDs stay strictly increasing and become visible in order
- * (RFC 3501 §2.3.1.1), with no lock of kzymy's own.
+ * (RFC 3501 §2.3.1.1), with no lock of kzymy's own; and a process starting meanwhile opens its
+ * read connection without waiting for the lock.
  */
 import { expect } from 'chai';
+import Database from 'better-sqlite3';
 import { openStore } from '../../../src/store/open';
+import { openConnection } from '../../../src/store/sqlite/schema';
 import type { Store } from '../../../src/store/store';
 import { createTestUser, uniqueSqliteFile } from '../../helpers/services';
 import { startStoreChild } from './child';
@@ -56,5 +59,24 @@ describe('store [sqlite]: several processes on one file', function () {
     expect(await store.messages.usedBytes(user.id)).to.equal(
       await store.messages.sumBytes(user.id),
     );
+  });
+
+  it('opens its read connection while another process holds the write lock', async () => {
+    // Another process in the middle of a delivery: its write transaction holds the lock.
+    const writer = new Database(file);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      // What a starting process does once its writer thread is up: busy timeout 0, never waits.
+      const reader = openConnection(file, { busyTimeoutMs: 0, create: false });
+      try {
+        const row = reader.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number };
+        expect(row.n).to.be.at.least(1);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
   });
 });
