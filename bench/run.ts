@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only encryption,inbound] [-- --runs N] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only encryption,inbound] [-- --runs N]
+ *  [-- --engines sqlite,mongodb] [-- --no-write]`
  *
  * Runs the scenarios one after another, prints a table and writes docs/BENCHMARKS.md. Not part
  * of `npm test`: it asserts nothing, it reports. See docs/BENCHMARKS.md for the method.
@@ -8,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { STORE_ENGINES } from '../src/config/schema';
 import { projectRoot } from '../src/embedded/paths';
+import type { StoreEngine } from '../src/store/store';
 import { runEncryption } from './encryption';
 import { runFetch } from './fetch';
 import { runInbound } from './inbound';
@@ -29,23 +32,26 @@ const SCENARIOS: Scenario[] = [
   { id: 'inbound', title: 'Inbound end to end', run: runInbound },
   { id: 'fetch', title: 'Fetch and delete', run: runFetch },
   { id: 'memory', title: 'Memory for a 25 MB message', run: runMemory },
-  { id: 'store', title: 'Store calls on the embedded FerretDB', run: runStoreOps },
+  { id: 'store', title: 'Store calls', run: runStoreOps },
 ];
 
 const PREFACE = `
-How fast kzymy encrypts, accepts, serves and holds mail, each figure next to an anchor measured
-on the same machine in the same run: a \`gpg\` process per message (the gpg-mailgate / Lacre /
-Zeyple design), the same Haraka with a discard queue and with encryption off, and Dovecot serving
-the same ciphertexts. Every figure is the median of several runs, with the min–max across runs in
+How fast kzymy encrypts, accepts, serves and holds mail on each of its store engines — **sqlite**
+(the default: one file in process) and **mongodb** (for clusters; here on the embedded FerretDB)
+— side by side, each figure next to an anchor measured on the same machine in the same run: a
+\`gpg\` process per message (the gpg-mailgate / Lacre / Zeyple design), the native floor of the
+primitives, the same Haraka with a discard queue and with encryption off, and Dovecot serving the
+same ciphertexts. Every figure is the median of several runs, with the min–max across runs in
 parentheses. Ratios are computed per run between paired measurements, then summarized.
 
 **Reproduce:**
 
 \`\`\`sh
 bash bench/setup.sh          # once, as root: Debian dovecot-imapd for the fetch anchor
-npm run bench                # full run (about 7 minutes here), rewrites this file
-npm run bench -- --quick     # fewer messages and runs, under 3 minutes
+npm run bench                # full run, both engines, rewrites this file
+npm run bench -- --quick     # fewer messages and runs (about 5 minutes here)
 npm run bench -- --only encryption,inbound --runs 9
+npm run bench -- --only fetch --engines sqlite
 \`\`\`
 
 **Noise.** The reference machine is small (see "This run") and is shared: other builds and test
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       runs: { type: 'string' },
+      engines: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
     },
   });
@@ -128,11 +135,12 @@ async function main(): Promise<void> {
       throw new Error(`unknown scenario ${id}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
     }
   }
+  const engines = parseEngines(values.engines ?? STORE_ENGINES.join(','));
   const started = Date.now();
   const log = (message: string): void => {
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
   };
-  const options: BenchOptions = { quick, runs, log };
+  const options: BenchOptions = { quick, runs, engines, log };
   const machine = describeMachine();
   const reports: ScenarioReport[] = [];
   for (const scenario of SCENARIOS) {
@@ -152,6 +160,7 @@ async function main(): Promise<void> {
     startedAt: new Date(started),
     durationS: (Date.now() - started) / 1000,
     machine,
+    engines,
     loadAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
   process.stdout.write(renderConsole(reports, info) + '\n');
@@ -170,6 +179,17 @@ async function main(): Promise<void> {
     );
     log(`wrote ${file}`);
   }
+}
+
+/** `--engines sqlite,mongodb`: which engines, in the order their rows appear. */
+function parseEngines(list: string): StoreEngine[] {
+  const engines = [...new Set(list.split(',').map((s) => s.trim()))];
+  for (const engine of engines) {
+    if (!(STORE_ENGINES as readonly string[]).includes(engine)) {
+      throw new Error(`unknown store engine ${engine}; known: ${STORE_ENGINES.join(', ')}`);
+    }
+  }
+  return engines as StoreEngine[];
 }
 
 main().then(
