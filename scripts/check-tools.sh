@@ -29,6 +29,7 @@ tools=(
   "chromium:chromium"
   "nc:netcat-openbsd"
   "torsocks:torsocks"
+  "tmux:tmux"
   "systemd-analyze:systemd"
   "cc:build-essential"
   "make:build-essential"

@@ -26,7 +26,7 @@ runtime_packages=(redis-server openssl tor build-essential python3)
 # Installed without "Recommends", so a recommended package a test needs is named here:
 # libnet-ssleay-perl is what gives swaks STARTTLS. scripts/check-tools.sh checks them all.
 test_packages=(swaks libnet-ssleay-perl fetchmail getmail6 isync offlineimap3 neomutt gnupg microsocks
-  procmail hashcash chromium netcat-openbsd torsocks systemd gpg-wks-client)
+  procmail hashcash chromium netcat-openbsd torsocks systemd gpg-wks-client tmux)
 
 mode="${1:-all}"
 case "$mode" in

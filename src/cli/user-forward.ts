@@ -2,8 +2,7 @@
  * `kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE |
  * --no-forward` and `kzymy user forward-status NAME`: the account page's forwarding, for the
  * operator. Setting a destination mails the code there exactly as the page does; the user (or
- * the operator, given the code) types it back. forwardStateLines is what `kzymy user show`
- * prints about forwarding.
+ * the operator, given the code) types it back. forwardStateLines is what forward-status prints.
  */
 import { Resolver } from 'node:dns/promises';
 import type { KzymyConfig } from '../config/schema';
@@ -93,7 +92,7 @@ export async function userSetForward(
   });
 }
 
-/** The forwarding lines of `kzymy user show` (and of forward-status). */
+/** The forwarding lines of `kzymy user forward-status`. */
 export function forwardStateLines(status: ForwardStatus): string[] {
   const setting = status.setting;
   if (!setting) return ['forward: off'];

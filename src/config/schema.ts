@@ -191,6 +191,7 @@ export const configSchema = z
         onionAddress: z.string().default(''),
         clearnetAddress: z.string().default(''),
         /** Leading zero bits the signup proof of work needs. */
+        /** Signup proof of work: ~0.5 s average in Chromium at 20 (docs/signup.md). */
         powBits: z.number().int().min(0).max(32).default(20),
         powTtlSeconds: positiveInt.default(900),
         /** At most this many signups per hour, for the whole server. */
@@ -276,9 +277,11 @@ export const configSchema = z
       .prefault({}),
     auth: z
       .object({
-        /** Failed logins per account before it is locked. */
-        maxFailures: positiveInt.default(10),
-        lockSeconds: positiveInt.default(900),
+        /**
+         * A wrong password is answered this long after the attempt began. There is no lock:
+         * src/auth/password-gate.ts.
+         */
+        failureDelayMs: positiveInt.default(1000),
       })
       .strict()
       .prefault({}),

@@ -63,6 +63,15 @@ export const IMAP_REPLIES = {
     message: 'Temporary failure, try again later',
     clientCaused: false,
   },
+  // RFC 5530 §3 CONTACTADMIN: "the user should contact the system administrator" — said only to
+  // whoever gave the right password of an account the operator disabled (`kzymy user disable`).
+  // The code is written into the text: the engine prints a reply's code after LOGIN but not
+  // after AUTHENTICATE, and the owner should read it after either.
+  accountDisabled: {
+    response: 'NO',
+    message: '[CONTACTADMIN] This account has been disabled by the server operator',
+    clientCaused: true,
+  },
   // RFC 5530 LIMIT: "the operation ... would exceed a limit"; the account already has as many
   // sessions as a daemon allows. Only someone who knows the password can cause it.
   tooManySessions: {

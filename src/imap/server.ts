@@ -3,7 +3,6 @@
  * RFC 8314), both on imap.host. On a loopback listener (the Tor onion service case) LOGIN works
  * before TLS; elsewhere only with imap.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
@@ -26,16 +25,8 @@ export interface ImapServers {
 
 export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const config = deps.config.imap;
-  const limiter = new AuthLimiter({
-    redis: deps.redis,
-    prefix: deps.config.redis.prefix,
-    maxFailures: deps.config.auth.maxFailures,
-    lockSeconds: deps.config.auth.lockSeconds,
-    clock: () => deps.clock(),
-  });
   const ctx: ImapContext = {
     deps,
-    limiter,
     sessions: new SessionTable(),
     // Runs only once connections exist, long after `notifier` below is set.
     wake: (userId, except) => notifier.wake(userId, except),
@@ -120,9 +111,14 @@ async function start(
 ): Promise<RunningServer> {
   const bound = await listen(server.server, host, port, () => server.listen(port, host));
   deps.logger.info('service.ready', { service: secure ? 'imaps' : 'imap', port: bound });
+  const unwatch = deps.metrics.watchSessions('imap', () => server.connections.size);
   let closing: Promise<void> | undefined;
   return {
     port: bound,
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        unwatch();
+        server.close(() => resolve());
+      })),
   };
 }

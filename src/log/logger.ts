@@ -40,7 +40,6 @@ export type LogEvent =
   | 'submission.auth_failed'
   | 'submission.refused'
   | 'submission.error'
-  | 'auth.locked'
   | 'sweep.deleted'
   | 'sweep.error'
   | 'web.request'

@@ -21,9 +21,14 @@ import {
 } from 'prom-client';
 import { projectRoot } from '../embedded/paths';
 
-/** Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). */
+/**
+ * Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). Also the
+ * `reason` of the smtp.refused and smtp.tempfail log lines: a closed set.
+ */
 export const REFUSAL_REASONS = [
   'unknown_user',
+  'account_inactive',
+  'account_disabled',
   'disabled_address',
   'foreign_domain',
   'quota',
@@ -47,6 +52,16 @@ export const DELETE_REASONS = [
 ] as const;
 export type DeleteReason = (typeof DELETE_REASONS)[number];
 
+/** Why a signup's proof of work was refused (src/web/pow.ts). */
+export const POW_FAILURES = [
+  'malformed',
+  'forged',
+  'expired',
+  'too_easy',
+  'wrong_solution',
+  'replayed',
+] as const;
+export type PowFailure = (typeof POW_FAILURES)[number];
 /** What became of one message (or one forwarding code) sent to a destination (src/forward/). */
 export const FORWARD_RESULTS = ['delivered', 'deferred', 'refused'] as const;
 export type ForwardResult = (typeof FORWARD_RESULTS)[number];
@@ -139,6 +154,16 @@ export interface KzymyMetrics {
   /** Starts the delivery clock at the end of DATA; call the result once the message is stored. */
   startDeliveryTimer(): () => void;
   loginFailed(protocol: LoginProtocol): void;
+  /**
+   * Counts a protocol's open connections at every scrape: `count` is asked then (the servers'
+   * connection sets). Returns the function that stops counting (the listener closed).
+   */
+  watchSessions(protocol: FetchProtocol, count: () => number): () => void;
+  /** An account was created by the web signup (pending until activated). */
+  signupCreated(): void;
+  powFailed(reason: PowFailure): void;
+  /** A sweep finished at `at`. */
+  sweepFinished(at: Date): void;
   connectionLimited(listener: ListenerName, action: ConnectionLimitAction): void;
   /** Connections a listener holds now. */
   connectionsOpen(listener: ListenerName, count: number): void;
@@ -197,6 +222,41 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
     labelNames: ['protocol'] as const,
     registers,
   });
+  const sessionSources = new Map<FetchProtocol, Set<() => number>>(
+    FETCH_PROTOCOLS.map((protocol) => [protocol, new Set()]),
+  );
+  new Gauge({
+    name: 'kzymy_sessions',
+    help: 'Open IMAP and POP3 connections of this process, by protocol.',
+    labelNames: ['protocol'] as const,
+    registers,
+    collect() {
+      for (const [protocol, sources] of sessionSources) {
+        let total = 0;
+        for (const source of sources) total += source();
+        this.set({ protocol }, total);
+      }
+    },
+  });
+  const signups = new Counter({
+    name: 'kzymy_signups_total',
+    help: 'Accounts created by the web signup (pending until activated).',
+    registers,
+  });
+  const powFailures = new Counter({
+    name: 'kzymy_pow_failures_total',
+    help: 'Signup proofs of work refused, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const lastSweep = new Gauge({
+    name: 'kzymy_sweeper_last_run_timestamp_seconds',
+    help: 'When this process last finished a sweep (Unix time); 0 before the first.',
+    // Across the processes of a node, the latest run is the one that tells.
+    aggregator: 'max',
+    registers,
+  });
+  lastSweep.set(0);
   const connectionLimits = new Counter({
     name: 'kzymy_connection_limits_total',
     help: 'Connections refused or closed by a limit, by listener and action (never by client).',
@@ -249,6 +309,7 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
   for (const protocol of FETCH_PROTOCOLS) fetched.inc({ protocol }, 0);
   for (const reason of DELETE_REASONS) deleted.inc({ reason }, 0);
   for (const protocol of LOGIN_PROTOCOLS) loginFailures.inc({ protocol }, 0);
+  for (const reason of POW_FAILURES) powFailures.inc({ reason }, 0);
   for (const service of EMBEDDED_SERVICES) serviceRestarts.inc({ service }, 0);
   for (const listener of LISTENERS)
     for (const action of CONNECTION_LIMIT_ACTIONS) connectionLimits.inc({ listener, action }, 0);
@@ -300,6 +361,20 @@ export function createMetrics(options: MetricsOptions = {}): KzymyMetrics {
       if (member(LOGIN_PROTOCOLS, protocol, 'kzymy_login_failures_total'))
         loginFailures.inc({ protocol });
     },
+    watchSessions: (protocol, count) => {
+      const sources = sessionSources.get(protocol);
+      if (!sources) {
+        invalidLabel.inc({ metric: 'kzymy_sessions' });
+        return () => undefined;
+      }
+      sources.add(count);
+      return () => sources.delete(count);
+    },
+    signupCreated: () => signups.inc(),
+    powFailed: (reason) => {
+      if (member(POW_FAILURES, reason, 'kzymy_pow_failures_total')) powFailures.inc({ reason });
+    },
+    sweepFinished: (at) => lastSweep.set(at.getTime() / 1000),
     connectionLimited: (listener, action) => {
       if (
         member(LISTENERS, listener, 'kzymy_connection_limits_total') &&

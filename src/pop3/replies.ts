@@ -19,6 +19,14 @@ export const POP3_REPLIES = {
   // for a wrong password and an unknown user. The engine writes the code itself: it answers
   // every failed USER/PASS and AUTH as `-ERR [AUTH] <text>`.
   loginFailed: { code: 'AUTH', text: 'Authentication failed', clientCaused: true },
+  // The right password of an account the operator disabled (`kzymy user disable`), said only
+  // to its owner; the engine writes it as `-ERR [AUTH] <text>` like every failed login. The
+  // same words as IMAP's CONTACTADMIN reply (src/imap/replies.ts).
+  accountDisabled: {
+    code: 'AUTH',
+    text: 'This account has been disabled by the server operator',
+    clientCaused: true,
+  },
   // The store or Redis is down. RFC 3206 §4 SYS/TEMP would say so more exactly, but the
   // engine prefixes [AUTH] to a login error too; the text tells the client to retry.
   unavailable: { code: 'AUTH', text: 'Temporary failure, try again later', clientCaused: false },

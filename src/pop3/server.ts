@@ -3,7 +3,6 @@
  * (pop3.tlsPort, RFC 8314), both on pop3.host. On a loopback listener (the Tor onion service
  * case) USER/PASS work before TLS; elsewhere only with pop3.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
@@ -22,13 +21,6 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
   const config = deps.config.pop3;
   const ctx: Pop3Context = {
     deps,
-    limiter: new AuthLimiter({
-      redis: deps.redis,
-      prefix: deps.config.redis.prefix,
-      maxFailures: deps.config.auth.maxFailures,
-      lockSeconds: deps.config.auth.lockSeconds,
-      clock: () => deps.clock(),
-    }),
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
@@ -88,9 +80,14 @@ async function start(
 ): Promise<RunningServer> {
   const bound = await listen(server.server, host, port, () => server.listen(port, host));
   deps.logger.info('service.ready', { service, port: bound });
+  const unwatch = deps.metrics.watchSessions('pop3', () => server.connections.size);
   let closing: Promise<void> | undefined;
   return {
     port: bound,
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        unwatch();
+        server.close(() => resolve());
+      })),
   };
 }

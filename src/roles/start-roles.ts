@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger';
 import type { BackingServices } from '../embedded/backing-services';
 import { aggregatedMetrics } from '../metrics/child-metrics';
 import { startAdminServer } from '../metrics/admin-server';
+import { registerStoreTotals } from '../metrics/totals';
 import { startHaraka } from '../smtp/haraka/runner';
 import { startImapServers } from '../imap/server';
 import { startPop3Servers } from '../pop3/server';
@@ -96,6 +97,8 @@ export async function startComponents(
         });
       }
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
+      // The store's totals (messages, bytes, accounts by state) for /metrics.
+      registerStoreTotals(deps.metrics.registry, deps.store);
       // Every daemon sweeps; deletions count only what each call removed, so that is safe.
       const sweeper = startSweeper(deps);
       stops.push(() => sweeper.stop());

@@ -63,10 +63,11 @@ export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user')
 export const REPLIES = {
   // RFC 3463 X.1.5 "Destination address valid".
   recipientOk: { code: 250, enhanced: '2.1.5', text: 'Recipient OK' },
-  // RFC 3463 X.6.0 is "other media"; X.0.0 is the generic success.
+  // RFC 3463 X.6.0 is "other media"; X.0.0 is the generic success. Haraka appends the
+  // transaction id, "(<uuid>.<n>)", which the smtp.delivered log line carries too.
   messageStored: { code: 250, enhanced: '2.0.0', text: 'Message accepted' },
-  // RFC 3463 X.1.1 "Bad destination mailbox address". The same words for unknown, pending,
-  // disabled and foreign: the reply must not tell a prober which addresses exist.
+  // RFC 3463 X.1.1 "Bad destination mailbox address". The same words for unknown, pending and
+  // disabled accounts and disabled addresses: the reply must not tell a prober which exist.
   noSuchUser: { code: 550, enhanced: '5.1.1', text: 'No such user here' },
   // RFC 3463 X.2.2 "Mailbox full"; 452 (RFC 5321 §4.2.2 "insufficient system storage") so the
   // sender keeps the message and retries once the user has fetched mail.

@@ -104,6 +104,7 @@ export function createHandlers(runtime: SmtpRuntime) {
           },
           capture.pieces(),
           {
+            id: transaction.uuid,
             from: transaction.mail_from?.address ?? '',
             recipients: transaction.rcpt_to.map((rcpt) => ({
               address: rcpt.address,

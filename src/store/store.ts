@@ -15,6 +15,7 @@ import type {
   SendingSettings,
   StoredMessage,
   User,
+  UserState,
 } from './types';
 
 export type StoreEngine = 'sqlite' | 'mongodb';
@@ -51,6 +52,25 @@ export interface UserStore {
   pendingBefore(cutoff: Date): Promise<User[]>;
   /** pending → active; false if the user is not pending. */
   activate(id: string): Promise<boolean>;
+  /**
+   * active → disabled (the operator's `kzymy user disable`): mail and logins are refused, the
+   * stored mail stays. False if the user is not active.
+   */
+  disable(id: string): Promise<boolean>;
+  /** disabled → active; false if the user is not disabled. */
+  enable(id: string): Promise<boolean>;
+  /**
+   * Records the UTC day (YYYY-MM-DD) of a mailbox login, for `kzymy user show`: a day, never a
+   * time, nothing about where from. Callers write only when the day changed.
+   */
+  noteFetchDay(id: string, day: string): Promise<boolean>;
+  /**
+   * How many active or disabled accounts use the key with this fingerprint: more than one means
+   * the key links them. Pending accounts do not count (anyone can upload someone's public key).
+   */
+  countWithFingerprint(fingerprint: string): Promise<number>;
+  /** Accounts per state, every state present, for the metrics' totals. */
+  countByState(): Promise<Record<UserState, number>>;
   /** Stops new mail for a user about to be purged. */
   markDeleting(id: string): Promise<boolean>;
   setPasswordHash(id: string, passwordHash: string): Promise<boolean>;
@@ -144,6 +164,8 @@ export interface MessageStore {
   /** The same total summed from the messages themselves. */
   sumBytes(userId: string): Promise<number>;
   count(userId: string): Promise<number>;
+  /** Messages and ciphertext bytes stored for everyone, for the metrics' totals. */
+  totals(): Promise<{ messages: number; bytes: number }>;
   byUid(userId: string, uid: number): Promise<StoredMessage | null>;
   /** Whether the message is still stored (another session may have deleted it). */
   exists(userId: string, messageId: string): Promise<boolean>;

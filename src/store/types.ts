@@ -4,8 +4,14 @@ import type { AddressPolicy } from '../addresses/recipient';
 
 export type { AddressPolicy };
 
-/** 'deleting' is transient: set while an account is purged, so no new mail is stored. */
-export type UserState = 'pending' | 'active' | 'deleting';
+/**
+ * 'deleting' is transient: set while an account is purged, so no new mail is stored.
+ * 'disabled': stopped by the operator (`kzymy user disable`): mail is refused, logins too, and
+ * what is stored stays until its retention ends or the operator enables the account again.
+ */
+export type UserState = 'pending' | 'active' | 'disabled' | 'deleting';
+
+export const USER_STATES: readonly UserState[] = ['pending', 'active', 'disabled', 'deleting'];
 
 /** Sending as the nym (docs/sending.md): each switch is off until the user turns it on. */
 export interface SendingSettings {
@@ -29,6 +35,8 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** The UTC day (YYYY-MM-DD) of the last IMAP or POP3 login; null before the first. */
+  lastFetchDay: string | null;
   /** Push delivery (src/forward/): where her mail is forwarded, or null when it waits for pickup. */
   forward: ForwardSetting | null;
 }

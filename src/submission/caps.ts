@@ -107,7 +107,7 @@ export class SendCaps {
     const now = this.clock().getTime();
     const hour = Math.floor(now / HOUR_MS);
     const day = Math.floor(now / DAY_MS);
-    // Hashed like the login limiter's keys: Redis need not hold the list of who sends.
+    // Hashed: Redis need not hold the list of who sends.
     const who = createHash('sha256').update(userId).digest('hex').slice(0, 32);
     const base = `${this.prefix}send:${who}`;
     const l = this.limits;

@@ -1,13 +1,13 @@
 /**
  * The submission listeners (RFC 6409) of sending as the nym, on the `smtp-server` engine: one
  * with STARTTLS (send.port) and one with implicit TLS (send.tlsPort, RFC 8314), both on
- * send.host. AUTH PLAIN or LOGIN with the kzymy password, limited per account like IMAP and POP3
- * logins; on a loopback listener (the onion service case) before TLS too, elsewhere only with
+ * send.host. AUTH PLAIN or LOGIN with the kzymy password, through the password gate IMAP and
+ * POP3 logins use (src/auth/password-gate.ts: guesses slowed, never a lock-out); on a loopback
+ * listener (the onion service case) before TLS too, elsewhere only with
  * send.allowPlaintextAuth. The handlers only wire the engine to decisions (src/submission);
  * this is the one place a decision becomes a reply, a log line and a count.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import { errorKind } from '../log/logger';
 import { isLoopbackHost, listen } from '../mailbox-access/listen';
@@ -43,6 +43,16 @@ const AUTH_UNAVAILABLE: SmtpReply = {
   enhanced: '4.7.0',
   text: 'Temporary authentication failure, try again later',
 };
+/**
+ * The right password of an account the operator disabled (`kzymy user disable`): the IANA
+ * registry's X.7.13 "User Account Disabled", whose basic code is 525 — a client should not ask
+ * for the password again. Only the owner gets this far; the words are IMAP's and POP3's.
+ */
+const AUTH_DISABLED: SmtpReply = {
+  code: 525,
+  enhanced: '5.7.13',
+  text: 'This account has been disabled by the server operator',
+};
 
 export async function startSubmissionServers(deps: DaemonDeps): Promise<SubmissionServers> {
   const send = deps.config.send;
@@ -52,13 +62,6 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
     dkim: await loadDkimKey(send.dkim.keyFile, deps.config.domain, send.dkim.selector),
     relay: await relayTarget(send.relay.url, send.relay.caFile, deps.config.domain),
   };
-  const limiter = new AuthLimiter({
-    redis: deps.redis,
-    prefix: deps.config.redis.prefix,
-    maxFailures: deps.config.auth.maxFailures,
-    lockSeconds: deps.config.auth.lockSeconds,
-    clock: () => deps.clock(),
-  });
   const plaintextAuth = isLoopbackHost(send.host) || send.allowPlaintextAuth;
   const onError = (error: unknown, where: string): void =>
     deps.logger.error('submission.error', { where, kind: errorKind(error) });
@@ -112,18 +115,14 @@ export async function startSubmissionServers(deps: DaemonDeps): Promise<Submissi
             // RFC 4616 §2: an authorization identity other than the login is acting as someone
             // else, which kzymy does not offer.
             if (auth.authzid && auth.authzid !== auth.username) return null;
-            return checkLogin(
-              deps,
-              limiter,
-              'submission',
-              auth.username ?? '',
-              auth.password ?? '',
-            );
+            return checkLogin(deps, 'submission', auth.username ?? '', auth.password ?? '');
           },
           (outcome) => {
             if (!outcome.ok) return callback(toSmtpError(AUTH_UNAVAILABLE));
-            if (!outcome.value) return callback(toSmtpError(AUTH_FAILED));
-            const user: SessionUser = { id: outcome.value.id, username: outcome.value.username };
+            const login = outcome.value;
+            if (!login || login.kind === 'failed') return callback(toSmtpError(AUTH_FAILED));
+            if (login.kind === 'disabled') return callback(toSmtpError(AUTH_DISABLED));
+            const user: SessionUser = { id: login.user.id, username: login.user.username };
             deps.logger.info('submission.login', { tls: session.secure });
             callback(null, { user });
           },

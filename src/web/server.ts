@@ -7,10 +7,10 @@ import { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
+import { passwordGate } from '../mailbox-access/login';
 import { projectRoot } from '../embedded/paths';
 import { daemonForwardService } from '../forward/service';
 import { createWebApp } from './app';
@@ -55,13 +55,7 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
       maxSeconds: config.web.sessionMaxSeconds,
       clock,
     }),
-    limiter: new AuthLimiter({
-      redis,
-      prefix,
-      maxFailures: config.auth.maxFailures,
-      lockSeconds: config.auth.lockSeconds,
-      clock,
-    }),
+    passwords: passwordGate(deps),
     assets: loadStaticAssets(),
     signupDoc: loadSignupDoc(),
     secureCookie: secureCookie(config),

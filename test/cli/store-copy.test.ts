@@ -180,8 +180,8 @@ describe('kzymy CLI: store copy to MongoDB', function () {
       await copy.close();
     }
 
-    // Meanwhile the source moves on: a copied message is fetched and deleted, a flag and a key
-    // change, a user stops forwarding, a message arrives.
+    // Meanwhile the source moves on: a copied message is fetched and deleted, a flag, a key and
+    // an account's state change, a user stops forwarding, a message arrives.
     const copied = await target.db(database).collection<{ _id: string }>('messages').findOne({});
     const [userId, messageId] = copied!._id.split(':') as [string, string];
     await source.messages.remove(userId, [messageId]);
@@ -191,6 +191,9 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
     await source.users.clearForward(users[1]!.id);
     await source.users.setSending(alice.id, { signAsNym: false });
+    // The operator disables her, after a login on a day the copy must carry too.
+    await source.users.noteFetchDay(alice.id, '2026-01-02');
+    await source.users.disable(alice.id);
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
     // And an account copied by the first run is deleted (with her mail).
     const dave = await createTestUser(source);

@@ -7,8 +7,8 @@ export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
   /**
-   * A short, stable name: config, listeners, store (sqlite) or mongodb, redis, tls, tor, mx
-   * (dkim, relay).
+   * A short, stable name: config, listeners, answering, store (sqlite) or mongodb, redis, tls,
+   * tor, mx (dkim, relay).
    */
   check: string;
   verdict: Verdict;

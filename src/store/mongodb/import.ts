@@ -98,6 +98,7 @@ export class MongoImport {
       signAsNym: user.sending.signAsNym,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
+      ...(user.lastFetchDay === null ? {} : { lastFetchDay: user.lastFetchDay }),
       // The destination goes over with its state; refusals and leases stay behind (a refused
       // message is offered to its destination once more from the new store, and kept again).
       ...(user.forward ? { forward: user.forward } : {}),

@@ -4,14 +4,15 @@ import { MongoServerError, ObjectId, type Collection, type Db, type WithId } fro
 import { isReservedUsername, randomUsername } from '../../addresses/username';
 import { UsernameTakenError } from '../errors';
 import type { UserStore } from '../store';
-import type {
-  AddressPolicy,
-  ForwardFailure,
-  ForwardSetting,
-  NewUser,
-  SendingSettings,
-  User,
-  UserState,
+import {
+  USER_STATES,
+  type AddressPolicy,
+  type ForwardFailure,
+  type ForwardSetting,
+  type NewUser,
+  type SendingSettings,
+  type User,
+  type UserState,
 } from '../types';
 import { COLLECTIONS } from './indexes';
 
@@ -30,6 +31,8 @@ export interface UserDoc {
   signAsNym?: boolean;
   uidValidity: number;
   uidNext: number;
+  /** UTC day of the last mailbox login: a day, not a time, and nothing about where from. */
+  lastFetchDay?: string;
   /** Absent unless the user named a forwarding destination (src/forward/). */
   forward?: ForwardSetting;
 }
@@ -64,6 +67,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     sending: { enabled: doc.sendEnabled ?? false, signAsNym: doc.signAsNym ?? false },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
+    lastFetchDay: doc.lastFetchDay ?? null,
     forward: doc.forward ? toForward(doc.forward) : null,
   };
 }
@@ -184,6 +188,41 @@ export class MongoUserStore implements UserStore {
 
   async activate(id: string): Promise<boolean> {
     return this.update(id, { $set: { state: 'active' } }, { state: 'pending' });
+  }
+
+  /** An active account stops taking mail and logins (the operator's `kzymy user disable`). */
+  async disable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'disabled' } }, { state: 'active' });
+  }
+
+  /** A disabled account becomes active again. */
+  async enable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'active' } }, { state: 'disabled' });
+  }
+
+  /** Records the day of a mailbox login (callers write only when the day changed). */
+  async noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.update(id, { $set: { lastFetchDay: day } });
+  }
+
+  /**
+   * How many active or disabled accounts use the key with this fingerprint: more than one means
+   * they are linked by it. A scan of the users on the embedded FerretDB: for the account pages,
+   * not for a per-message path.
+   */
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return this.users.countDocuments({ fingerprint, state: { $in: ['active', 'disabled'] } });
+  }
+
+  /** Accounts per state, for the metrics' totals (a scan on the embedded FerretDB). */
+  async countByState(): Promise<Record<UserState, number>> {
+    const counts = await Promise.all(
+      USER_STATES.map((state) => this.users.countDocuments({ state })),
+    );
+    return Object.fromEntries(USER_STATES.map((state, i) => [state, counts[i] ?? 0])) as Record<
+      UserState,
+      number
+    >;
   }
 
   async markDeleting(id: string): Promise<boolean> {

@@ -8,6 +8,9 @@ import type { ForwardFailureData, ForwardSettingData } from './forward-rows';
 export type UserChange =
   | { kind: 'activate' }
   | { kind: 'markDeleting' }
+  | { kind: 'disableAccount' }
+  | { kind: 'enableAccount' }
+  | { kind: 'fetchDay'; day: string }
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }

@@ -63,6 +63,12 @@ export function prepareReads(db: Connection) {
     pendingBefore: p(
       `SELECT * FROM users WHERE state = 'pending' AND created_at < ? ORDER BY created_at`,
     ),
+    // Counts over indexes only (schema.ts): users_state_created, users_fingerprint, messages_size.
+    countByState: p('SELECT state, COUNT(*) AS n FROM users GROUP BY state'),
+    countWithFingerprint: p(
+      `SELECT COUNT(*) AS n FROM users WHERE fingerprint = ? AND state IN ('active', 'disabled')`,
+    ),
+    totals: p('SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS bytes FROM messages'),
     messages: p('SELECT * FROM messages WHERE user_id = ? ORDER BY uid'),
     usedBytes: p('SELECT used_bytes FROM users WHERE id = ?'),
     sumBytes: p('SELECT COALESCE(SUM(size), 0) AS bytes FROM messages WHERE user_id = ?'),

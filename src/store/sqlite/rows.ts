@@ -39,6 +39,8 @@ export interface UserRow extends ForwardColumns {
   uid_validity: number;
   uid_next: number;
   used_bytes: number;
+  /** Absent in a schema-1 file not yet opened by a writer (`kzymy store copy --from`). */
+  last_fetch_day?: string | null;
 }
 
 export interface MessageRow {
@@ -68,6 +70,7 @@ export function toUser(row: UserRow): User {
     sending: { enabled: row.send_enabled === 1, signAsNym: row.sign_as_nym === 1 },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
+    lastFetchDay: row.last_fetch_day ?? null,
     forward: toForward(row),
   };
 }

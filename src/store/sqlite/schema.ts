@@ -27,9 +27,10 @@ export type Connection = Database.Database;
  * one is brought up to date by the writer that opens it (createTables).
  *
  * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
- * forward_refusals (push delivery, src/forward/).
+ * forward_refusals (push delivery, src/forward/). 3: users.last_fetch_day (`kzymy user show`),
+ * and the indexes the metrics' totals and the shared-key count are read from.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -37,6 +38,9 @@ export const SCHEMA_VERSION = 2;
  * stored-bytes total is a column moved in the same transaction as every store and delete.
  * Chunks are rows of at most CHUNK_BYTES, so a 35 MB message is stored, read and deleted piece by
  * piece like any other.
+ *
+ * `users.state` is pending, active, disabled (`kzymy user disable`) or deleting, with no CHECK:
+ * a delivery takes a UID only from an active user (writes.ts).
  */
 const TABLES = `
 CREATE TABLE IF NOT EXISTS users (
@@ -92,10 +96,18 @@ CREATE TABLE IF NOT EXISTS forward_refusals (
 );
 `;
 
-/** The forwarding worker's scan for users whose mail is forwarded reads only those. */
+/**
+ * Indexes made after the columns they cover may have been added (addMissingColumns). The
+ * forwarding worker's scan for users whose mail is forwarded reads only those. The metrics'
+ * totals are counts over indexes, never a read of the tables (schema 3): accounts per state over
+ * users_state_created, messages and their bytes over messages_size (a few bytes a message, where
+ * a table row is tens); users_fingerprint answers "how many accounts share this key".
+ */
 const INDEXES_SINCE_1 = `
 CREATE INDEX IF NOT EXISTS users_forward_state ON users (forward_state)
   WHERE forward_state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS users_fingerprint ON users (fingerprint, state);
+CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
 `;
 
 /**
@@ -118,6 +130,9 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'users', column: 'forward_failure_at', definition: 'INTEGER' },
   { table: 'users', column: 'forward_failure_code', definition: 'INTEGER' },
   { table: 'users', column: 'forward_failure_status', definition: 'TEXT' },
+  // Schema 3: the UTC day of the last mailbox login (`kzymy user show`), NULL before the first;
+  // a day, never a time.
+  { table: 'users', column: 'last_fetch_day', definition: 'TEXT' },
 ];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */

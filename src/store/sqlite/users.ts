@@ -1,12 +1,14 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type {
-  AddressPolicy,
-  ForwardFailure,
-  ForwardSetting,
-  NewUser,
-  SendingSettings,
-  User,
+import {
+  USER_STATES,
+  type AddressPolicy,
+  type ForwardFailure,
+  type ForwardSetting,
+  type NewUser,
+  type SendingSettings,
+  type User,
+  type UserState,
 } from '../types';
 import { failureData, settingData } from './forward-rows';
 import type { UserChange } from './jobs';
@@ -48,6 +50,32 @@ export class SqliteUserStore implements UserStore {
 
   activate(id: string): Promise<boolean> {
     return this.change(id, { kind: 'activate' });
+  }
+
+  disable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'disableAccount' });
+  }
+
+  enable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'enableAccount' });
+  }
+
+  noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.change(id, { kind: 'fetchDay', day });
+  }
+
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return (await read(() => this.reads.countWithFingerprint.get(fingerprint) as { n: number })).n;
+  }
+
+  async countByState(): Promise<Record<UserState, number>> {
+    const rows = await read(() => this.reads.countByState.all() as { state: string; n: number }[]);
+    const counts = Object.fromEntries(USER_STATES.map((state) => [state, 0])) as Record<
+      UserState,
+      number
+    >;
+    for (const row of rows) if (row.state in counts) counts[row.state as UserState] = row.n;
+    return counts;
   }
 
   markDeleting(id: string): Promise<boolean> {

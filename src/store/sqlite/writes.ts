@@ -208,6 +208,7 @@ export class Writes {
         uid_validity: randomInt(1, 2 ** 31),
         uid_next: 1,
         used_bytes: 0,
+        last_fetch_day: null,
         ...NO_FORWARD,
       };
       // The unique username decides a race; a random name that collides (rare at 54 bits) is
@@ -227,6 +228,12 @@ export class Writes {
         return sql.activate.run(id).changes === 1;
       case 'markDeleting':
         return sql.setState.run('deleting', id).changes === 1;
+      case 'disableAccount':
+        return sql.changeState.run('disabled', id, 'active').changes === 1;
+      case 'enableAccount':
+        return sql.changeState.run('active', id, 'disabled').changes === 1;
+      case 'fetchDay':
+        return sql.setFetchDay.run(change.day, id).changes === 1;
       case 'passwordHash':
         return sql.setPasswordHash.run(change.passwordHash, id).changes === 1;
       case 'key':
@@ -371,13 +378,16 @@ function prepare(db: Connection) {
     rollbackTo: p('ROLLBACK TO job'),
     insertUser: p(`INSERT INTO users (id, username, state, fingerprint, public_key, password_hash,
         created_at, catch_all, allowed, disabled, send_enabled, sign_as_nym, uid_validity,
-        uid_next, used_bytes)
+        uid_next, used_bytes, last_fetch_day)
       VALUES (@id, @username, @state, @fingerprint, @public_key, @password_hash, @created_at,
         @catch_all, @allowed, @disabled, @send_enabled, @sign_as_nym, @uid_validity, @uid_next,
-        @used_bytes)
+        @used_bytes, @last_fetch_day)
       ON CONFLICT (username) DO NOTHING`),
     activate: p(`UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'`),
     setState: p('UPDATE users SET state = ? WHERE id = ?'),
+    // A state change that happens only from the state named: active ↔ disabled.
+    changeState: p('UPDATE users SET state = ? WHERE id = ? AND state = ?'),
+    setFetchDay: p('UPDATE users SET last_fetch_day = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ? WHERE id = ?'),
     setKey: p('UPDATE users SET fingerprint = ?, public_key = ? WHERE id = ?'),
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),

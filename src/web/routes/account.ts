@@ -59,6 +59,7 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
       csrf: c.var.session.csrf,
       mailDomain: domain,
       rekeyPending: await ctx.pending.hasRekey(user.id),
+      sharedKey: (await ctx.store.users.countWithFingerprint(user.fingerprint)) - 1,
       published,
       forward: ctx.forward ? forwardCard(await ctx.forward.status(user)) : undefined,
       ...(ctx.config.send.enabled

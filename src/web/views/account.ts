@@ -5,12 +5,7 @@ import { h, join, nothing, type Html } from '../html';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
 import { publishedSection, sendingSection, type SendingView } from './sending';
-import { fingerprintGroups } from './signup';
-
-/** Tells the owner why the right password does not work either (anyone else sees the same). */
-export function lockedText(lockSeconds: number): string {
-  return `Too many wrong passwords for this account: logging in is blocked for up to ${Math.ceil(lockSeconds / 60)} minutes.`;
-}
+import { fingerprintGroups, sharedKeyWarning } from './signup';
 
 export function loginPage(v: { csrf: string; problem?: string }): Html {
   return page({
@@ -39,6 +34,8 @@ export interface AccountView {
   notice?: string;
   problem?: string;
   rekeyPending: boolean;
+  /** Other accounts with the same key. */
+  sharedKey: number;
   /** The forwarding card, when the operator offers forwarding (views/forward.ts). */
   forward?: Html;
   /** Addresses the Web Key Directory publishes the key for. */
@@ -122,6 +119,7 @@ ${v.forward ?? nothing}
 <section class="card">
 <h2>Key</h2>
 <p>Mail is encrypted to <code>${fingerprintGroups(user.fingerprint)}</code>.</p>
+${sharedKeyWarning(v.sharedKey)}
 ${v.rekeyPending ? h`<p class="notice">A key replacement is waiting for its code: <a href="/account/key">enter it</a>.</p>` : nothing}
 <p><a href="/account/key">Replace the key</a></p>
 </section>
