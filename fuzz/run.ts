@@ -70,7 +70,7 @@ function runOne(name: string, options: Options, seed: number): Promise<Outcome> 
   // Long enough for a slow input and the services to start; progress comes every second.
   const hangMs = (options.hangSeconds ?? Math.max(120, (target.slowMs * 10) / 1000)) * 1000;
   const args = [name, String(options.runs), String(seed), ...(options.path ? [options.path] : [])];
-  // Its own process group: a worker killed by the watchdog takes its FerretDB and Redis along.
+  // Its own process group: a worker killed by the watchdog takes its Redis along.
   const child = fork(join(__dirname, 'worker.js'), args, { stdio: 'inherit', detached: true });
   return new Promise((resolve) => {
     let inputs = 0;

@@ -1,12 +1,13 @@
 /**
- * What the IMAP and POP3 server targets share: real deps (FerretDB, Redis), an active account
- * whose password hash is cheap to check, stored PGP/MIME messages, and a client side that talks
- * to an engine connection over a MemorySocket.
+ * What the IMAP and POP3 server targets share: real deps (the SQLite store, Redis:
+ * fuzz/harness/services.ts), an active account whose password hash is cheap to check, stored
+ * PGP/MIME messages, and a client side that talks to an engine connection over a MemorySocket.
  *
  * The account's hash is the production scrypt format with a tiny cost (N = 16): verifyPassword
  * reads the cost from the hash, so each login takes microseconds instead of the deliberate
- * ~70 ms. Wrong passwords are not generated (each would cost that hash against the decoy and
- * the limiter's growing delay); test/imap/brute-force.test.ts covers failed logins.
+ * ~90 ms. The password gate (src/auth/password-gate.ts) holds a wrong answer for
+ * auth.failureDelayMs, set to 1 ms here so that a stray LOGIN or PASS in an input costs no
+ * second; inputs log in with the right password, and the tests of the gate cover failed logins.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -68,8 +69,12 @@ function storedMessage(publicKey: string, i: number): Promise<Buffer> {
 }
 
 export async function openMailbox(services: FuzzServices): Promise<Mailbox> {
-  // A high failure limit: an input's stray LOGIN must not lock the account for the next ones.
-  const deps = await services.deps({ auth: { maxFailures: 1_000_000, lockSeconds: 1 } });
+  const deps = await services.deps({
+    auth: { failureDelayMs: 1 },
+    // The lowest command-line bound the configuration allows, so that inputs of a few KiB reach
+    // the limits' code (src/imap/limits.ts, src/pop3/limits.ts); the other limits as configured.
+    limits: { imap: { maxCommandBytes: 1024 }, pop3: { maxCommandBytes: 1024 } },
+  });
   const { publicKeyArmored } = await recipientKeys();
   const password = 'fuzz-password';
   const user = await deps.store.users.create({
@@ -179,3 +184,4 @@ export class ClientEnd {
     for (const wake of waiters) wake();
   }
 }
+

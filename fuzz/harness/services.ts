@@ -1,18 +1,27 @@
 /**
- * The embedded FerretDB and Redis for targets that drive a server with its real store, the same
- * services the test suite runs on (test/setup/root-hooks.ts). Under mocha the root hooks have
- * started them already; the fuzz runner starts its own in a temporary directory.
+ * What the targets that drive a server with its real store run on: the default store engine,
+ * SQLite (a fresh file per call, src/store/sqlite/ with its writer thread), and the embedded
+ * Redis — the same engine and Redis as a one-machine kzymy. Under mocha the root hooks have
+ * started Redis (and a FerretDB, unused here) already; the fuzz runner starts its own Redis in a
+ * temporary directory, where the SQLite files go as well.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerretDb, startRedis, type RunningService } from '../../src/services/embedded';
+import type { StoreEngineName } from '../../src/config/schema';
+import { startRedis, type RunningService } from '../../src/embedded/services';
 import { makeTestDeps, type TestDeps } from '../../test/helpers/deps';
 
 type Settings = Parameters<typeof makeTestDeps>[0];
 
+/**
+ * The store engine of every server target, whatever KZYMY_TEST_STORE says for the rest of a
+ * test run: the default engine, the one most servers run (docs/fuzzing.md).
+ */
+export const FUZZ_STORE_ENGINE: StoreEngineName = 'sqlite';
+
 export interface FuzzServices {
-  /** Real DaemonDeps (a fresh database and key prefix per call), closed by close(). */
+  /** Real DaemonDeps (a fresh SQLite file and Redis key prefix per call), closed by close(). */
   deps(settings?: Settings): Promise<TestDeps>;
   close(): Promise<void>;
 }
@@ -21,8 +30,11 @@ export interface FuzzServices {
 export function servicesFromEnvironment(): FuzzServices {
   const opened: TestDeps[] = [];
   return {
-    async deps(settings) {
-      const deps = await makeTestDeps(settings);
+    async deps(settings = {}) {
+      const deps = await makeTestDeps({
+        ...settings,
+        store: { ...settings.store, engine: FUZZ_STORE_ENGINE },
+      });
       opened.push(deps);
       return deps;
     },
@@ -32,15 +44,12 @@ export function servicesFromEnvironment(): FuzzServices {
   };
 }
 
-/** Starts FerretDB and Redis on free loopback ports, as the test suite's root hooks do. */
+/** Starts Redis on a free loopback port in a temporary data directory (for the SQLite files too). */
 export async function startEmbedded(): Promise<FuzzServices> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kzymy-fuzz-'));
   const started: RunningService[] = [];
   try {
     process.env.KZYMY_TEST_DATA_DIR = dataDir;
-    const ferret = await startFerretDb({ dataDir, port: 0 });
-    started.push(ferret);
-    process.env.KZYMY_TEST_MONGODB_URL = ferret.url;
     const redis = await startRedis({ dataDir, port: 0 });
     started.push(redis);
     process.env.KZYMY_TEST_REDIS_URL = redis.url;

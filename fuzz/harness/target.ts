@@ -26,7 +26,7 @@ export interface TargetSpec<Input, Context> {
   name: string;
   /** The code under test, in one line (for reports and docs/fuzzing.md). */
   covers: string;
-  /** Whether the target needs the embedded FerretDB and Redis (slower: in-process still). */
+  /** Whether the target needs a real store (SQLite) and the embedded Redis (fuzz/harness/services.ts). */
   services?: boolean;
   /** Prepares what every input shares (keys, a server, an account); once per process. */
   setup(services: FuzzServices): Promise<Context>;

@@ -1,7 +1,7 @@
 /**
  * DATA capture and end of data: bytes from the network go through Haraka 3.3.4's own line
  * splitting (Connection#_process_data, the real code) into kzymy's replacement of
- * accumulate_data (src/smtp/data-patch.ts) and DataCapture (src/smtp/data-capture.ts).
+ * accumulate_data (src/smtp/haraka/data-patch.ts) and DataCapture (src/smtp/data-capture.ts).
  *
  * Crashes: any exception; and these invariants (RFC 5321 §4.1.1.4, §4.5.2):
  * - a message dot-stuffed and terminated as a client does comes back byte for byte, whatever
@@ -14,9 +14,9 @@
  * refuses the message (src/smtp/hooks.ts), so the content is not compared in that case.
  */
 import * as fc from 'fast-check';
-import { installDataPatch } from '../../src/smtp/data-patch';
-import type { HarakaConnection, HarakaPlugin, HarakaTransaction } from '../../src/smtp/haraka-api';
-import { captureOf } from '../../src/smtp/data-patch';
+import { installDataPatch } from '../../src/smtp/haraka/data-patch';
+import type { HarakaConnection, HarakaPlugin, HarakaTransaction } from '../../src/smtp/haraka/api';
+import { captureOf } from '../../src/smtp/haraka/data-patch';
 import { chunked, hostileBytes } from '../harness/bytes';
 import { defineTarget, invariant } from '../harness/target';
 
@@ -205,11 +205,11 @@ const smuggling = fc.constantFrom(
 export default defineTarget<Input, Context>({
   name: 'data-capture',
   covers:
-    'src/smtp/data-capture.ts, src/smtp/data-patch.ts behind Haraka 3.3.4 Connection#_process_data',
+    'src/smtp/data-capture.ts, src/smtp/haraka/data-patch.ts behind Haraka 3.3.4 Connection#_process_data',
   async setup() {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const haraka = require('Haraka/connection') as HarakaConnectionModule;
-    // What kzymy's connection.ini says (src/smtp/haraka-config.ts); checked by installDataPatch.
+    // What kzymy's connection.ini says (src/smtp/haraka/config-files.ts); checked by installDataPatch.
     const cfg = haraka.cfg;
     cfg.main = { ...cfg.main, spool_after: -1 };
     cfg.headers = { ...cfg.headers, add_received: false };

@@ -1,6 +1,6 @@
 /**
- * kzymy-fetch's IMAP client against a hostile server: src/fetch/wire.ts (lines and literals),
- * src/fetch/imap-response.ts and the response parsing in src/fetch/imap-client.ts, over an
+ * kzymy-fetch's IMAP client against a hostile server: src/kzymy-fetch/wire.ts (lines and literals),
+ * src/kzymy-fetch/imap-response.ts and the response parsing in src/kzymy-fetch/imap-client.ts, over an
  * in-memory connection. The server follows a script for a mailbox of hostile messages and the
  * input damages its answers (mutated bytes, odd network reads, a hang-up).
  *
@@ -10,9 +10,9 @@
  * committed.
  */
 import * as fc from 'fast-check';
-import { FetchError } from '../../src/fetch/errors';
-import { ImapSession } from '../../src/fetch/imap-client';
-import { Wire } from '../../src/fetch/wire';
+import { FetchError } from '../../src/kzymy-fetch/errors';
+import { ImapSession } from '../../src/kzymy-fetch/imap-client';
+import { Wire } from '../../src/kzymy-fetch/wire';
 import { hostileBytes, mutation } from '../harness/bytes';
 import { NO_DAMAGE, ScriptedServer, type Damage } from '../harness/scripted-server';
 import { defineTarget, invariant } from '../harness/target';
@@ -112,7 +112,8 @@ const damage: fc.Arbitrary<Damage> = fc.oneof(
 
 export default defineTarget<Input, null>({
   name: 'fetch-imap',
-  covers: 'src/fetch/wire.ts, src/fetch/imap-response.ts, src/fetch/imap-client.ts (responses)',
+  covers:
+    'src/kzymy-fetch/wire.ts, src/kzymy-fetch/imap-response.ts, src/kzymy-fetch/imap-client.ts (responses)',
   async setup() {
     return null;
   },

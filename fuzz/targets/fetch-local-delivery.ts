@@ -1,8 +1,8 @@
 /**
  * kzymy-fetch's local delivery of a hostile (decrypted) message: the header reading in
- * src/fetch/message-headers.ts (header block, unfolded fields, the envelope), and the two places
- * the envelope and the bytes go — an mbox entry (src/fetch/deliver-mbox.ts, mboxrd) and an MDA
- * command line (src/fetch/deliver-mda.ts, %F and %T shell-quoted).
+ * src/kzymy-fetch/message-headers.ts (header block, unfolded fields, the envelope), and the two places
+ * the envelope and the bytes go — an mbox entry (src/kzymy-fetch/deliver-mbox.ts, mboxrd) and an MDA
+ * command line (src/kzymy-fetch/deliver-mda.ts, %F and %T shell-quoted).
  *
  * Crashes: any exception; an input slower than slowMs (the regular expressions must stay
  * linear); toUnixLineEndings doing anything but turn each CRLF into LF; an mbox entry whose
@@ -11,14 +11,14 @@
  * as the envelope value.
  */
 import * as fc from 'fast-check';
-import { mboxEntry } from '../../src/fetch/deliver-mbox';
-import { expandMdaCommand } from '../../src/fetch/deliver-mda';
+import { mboxEntry } from '../../src/kzymy-fetch/deliver-mbox';
+import { expandMdaCommand } from '../../src/kzymy-fetch/deliver-mda';
 import {
   envelopeOf,
   headerBlock,
   headerValue,
   toUnixLineEndings,
-} from '../../src/fetch/message-headers';
+} from '../../src/kzymy-fetch/message-headers';
 import { hostileBytes, tokens } from '../harness/bytes';
 import { defineTarget, invariant } from '../harness/target';
 
@@ -87,7 +87,7 @@ function shellWords(command: string): string[] | null {
 export default defineTarget<Buffer, null>({
   name: 'fetch-local-delivery',
   covers:
-    'src/fetch/message-headers.ts, mboxEntry (deliver-mbox.ts), expandMdaCommand (deliver-mda.ts)',
+    'src/kzymy-fetch/message-headers.ts, mboxEntry (deliver-mbox.ts), expandMdaCommand (deliver-mda.ts)',
   async setup() {
     return null;
   },

@@ -1,6 +1,6 @@
 /**
- * kzymy-fetch's POP3 client against a hostile server: src/fetch/wire.ts and the reply parsing in
- * src/fetch/pop3-client.ts (status lines, LIST/UIDL/CAPA listings, RETR's multi-line answer
+ * kzymy-fetch's POP3 client against a hostile server: src/kzymy-fetch/wire.ts and the reply parsing in
+ * src/kzymy-fetch/pop3-client.ts (status lines, LIST/UIDL/CAPA listings, RETR's multi-line answer
  * with byte-stuffing), over an in-memory connection. The server follows a script for a mailbox
  * of hostile messages and the input damages its answers.
  *
@@ -9,9 +9,9 @@
  * leading "." is doubled) or not committed.
  */
 import * as fc from 'fast-check';
-import { FetchError } from '../../src/fetch/errors';
-import { Pop3Session } from '../../src/fetch/pop3-client';
-import { Wire } from '../../src/fetch/wire';
+import { FetchError } from '../../src/kzymy-fetch/errors';
+import { Pop3Session } from '../../src/kzymy-fetch/pop3-client';
+import { Wire } from '../../src/kzymy-fetch/wire';
 import { hostileBytes, mutation } from '../harness/bytes';
 import { NO_DAMAGE, ScriptedServer, type Damage } from '../harness/scripted-server';
 import { defineTarget, invariant } from '../harness/target';
@@ -101,7 +101,8 @@ const damage: fc.Arbitrary<Damage> = fc.oneof(
 
 export default defineTarget<Input, null>({
   name: 'fetch-pop3',
-  covers: 'src/fetch/wire.ts, src/fetch/pop3-client.ts (replies, listings, RETR un-stuffing)',
+  covers:
+    'src/kzymy-fetch/wire.ts, src/kzymy-fetch/pop3-client.ts (replies, listings, RETR un-stuffing)',
   async setup() {
     return null;
   },

@@ -1,8 +1,10 @@
 /**
  * IMAP command parsing as kzymy uses the engine: bytes from a client go through imap-core's
  * stream framing (lines and literals), command parser, schema checks and command modules, with
- * kzymy's overrides and handlers (src/imap/*) on the real store (FerretDB) and Redis — over an
- * in-memory connection handed to the engine's own connect(), as its listener would.
+ * kzymy's overrides, connection limits and handlers (src/imap/*) on the real store (SQLite, the
+ * default engine) and Redis — over an in-memory connection handed to the server's _handleProxy
+ * and connect(), as its listener would. The command-line bound is the lowest the configuration
+ * allows (1,024 bytes), so that long tags, names, lines and literals reach src/imap/limits.ts.
  *
  * Each input logs in (valid credentials in one of the syntaxes clients use), then sends a
  * sequence of commands built from the IMAP4rev1 vocabulary (sequence sets, FETCH items, SEARCH
@@ -12,30 +14,26 @@
  * that has not closed within slowMs after LOGOUT and a hang-up.
  */
 import * as fc from 'fast-check';
-import { AuthLimiter } from '../../src/auth/limiter';
+import { listenerGate, UserSessions, type ConnectionGate } from '../../src/connection-limits/gate';
 import { errorKind } from '../../src/log/logger';
 import { KzymyImapServer } from '../../src/imap/engine';
 import { installAuth } from '../../src/imap/auth';
-import { installFetch } from '../../src/imap/fetch';
+import { installFetch } from '../../src/imap/fetch-command';
 import { ImapNotifier } from '../../src/imap/idle';
 import { installLifecycle, logoutCommit } from '../../src/imap/logout';
 import { installSelect } from '../../src/imap/select';
 import { SessionTable, type ImapContext } from '../../src/imap/session';
-import { installStoreExpungeSearch } from '../../src/imap/store-expunge-search';
-import { anonymousSocketOptions } from '../../src/mailbox/engine-privacy';
+import { installStoreExpungeSearch } from '../../src/imap/flags-expunge-search';
 import { chunked, hostileText, mutate, mutation, type Mutation } from '../harness/bytes';
 import { ClientEnd, openMailbox, type Mailbox } from '../harness/mailbox';
 import { defineTarget, invariant } from '../harness/target';
 
 interface Context {
   mailbox: Mailbox;
+  gate: ConnectionGate;
   server: KzymyImapServer;
   unexpected: string[];
   close(): Promise<void>;
-}
-
-interface EngineConnect {
-  connect(socket: unknown, options: { id: string; remoteAddress: string }): void;
 }
 
 interface Input {
@@ -130,6 +128,29 @@ const pick = <T>(list: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...list
 const list = (words: readonly string[], max: number): fc.Arbitrary<string> =>
   fc.array(pick(words), { minLength: 1, maxLength: max }).map((w) => w.join(' '));
 
+/**
+ * Past the command-line bound (1,024 bytes in this target, src/imap/limits.ts): a tag, a command
+ * name, a line, or the literals of one command longer than that, made of FILLER so that an echo
+ * of it can be recognised in what the server wrote.
+ */
+const FILLER = 'Q';
+const tooLong: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom('tag', 'name', 'line', 'literals'), fc.integer({ min: 1030, max: 2600 }))
+  .map(([where, length]) => {
+    const long = FILLER.repeat(length);
+    const half = FILLER.repeat(Math.ceil(length / 2));
+    switch (where) {
+      case 'tag':
+        return `NOOP\r\n${long} NOOP`;
+      case 'name':
+        return long;
+      case 'line':
+        return `SELECT ${long}`;
+      default:
+        return `SEARCH CHARSET UTF-8 TEXT {${half.length}}\r\n${half} TEXT {${half.length}}\r\n${half}`;
+    }
+  });
+
 /** One command line without its tag (may carry literals). */
 const command: fc.Arbitrary<string> = fc.oneof(
   pick([
@@ -188,6 +209,7 @@ const command: fc.Arbitrary<string> = fc.oneof(
     )
     .map(([verb, value, off]) => `${verb} {${Math.max(0, value.length + off)}}\r\n${value}`),
   hostileText(60),
+  tooLong,
 );
 
 /** Logs in with valid credentials, in one of the forms clients use (RFC 3501 §6.2.3, RFC 4616). */
@@ -230,17 +252,9 @@ async function context(services: Parameters<typeof openMailbox>[0]): Promise<Con
   const mailbox = await openMailbox(services);
   const deps = mailbox.deps;
   const unexpected: string[] = [];
-  const limiter = new AuthLimiter({
-    redis: deps.redis,
-    prefix: deps.config.redis.prefix,
-    maxFailures: deps.config.auth.maxFailures,
-    lockSeconds: deps.config.auth.lockSeconds,
-    clock: () => deps.clock(),
-  });
   // The wiring of src/imap/server.ts startImapServers, without the listener.
   const ctx: ImapContext = {
     deps,
-    limiter,
     sessions: new SessionTable(),
     wake: (userId, except) => notifier.wake(userId, except),
     onError: (error, where) =>
@@ -250,10 +264,26 @@ async function context(services: Parameters<typeof openMailbox>[0]): Promise<Con
   };
   const notifier = new ImapNotifier(ctx);
   const unfollow = notifier.follow(deps.subscriber);
+  const limits = deps.config.limits.imap;
+  const gate = listenerGate(
+    'imap',
+    {
+      maxConnections: limits.maxConnections,
+      loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
+      users: new UserSessions(limits.maxSessionsPerUser),
+    },
+    deps,
+  );
   const server = new KzymyImapServer({
     secure: false,
     key: deps.tls.key,
     cert: deps.tls.cert,
+    limits: {
+      gate,
+      maxCommandBytes: limits.maxCommandBytes,
+      idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+      onTooLong: () => deps.metrics.connectionLimited('imap', 'line_too_long'),
+    },
     hooks: {
       plaintextAuth: true,
       beforeLogout: logoutCommit(ctx),
@@ -270,15 +300,19 @@ async function context(services: Parameters<typeof openMailbox>[0]): Promise<Con
   installStoreExpungeSearch(server, ctx);
   server.on('error', () => undefined); // connection errors: the client's doing (server.ts logs them)
   await mailbox.refill(3);
-  return { mailbox, server, unexpected, close: async () => unfollow() };
+  return { mailbox, gate, server, unexpected, close: async () => unfollow() };
 }
 
-async function session(input: Input, ctx: Context): Promise<void> {
+/** Runs one session; resolves with everything the server wrote. */
+async function session(input: Input, ctx: Context): Promise<string> {
   const { mailbox, server } = ctx;
   const client = new ClientEnd();
-  // IMAPServer#connect: where the engine's listener hands over an accepted socket (after
-  // _handleProxy, which kzymy's server answers with the same anonymous options).
-  (server as unknown as EngineConnect).connect(client.socket, anonymousSocketOptions());
+  // What the engine's listener does with an accepted socket: _handleProxy (where kzymy's server
+  // admits it to the listener's gate) hands the socket options to connect().
+  const socket = client.clientSocket;
+  server._handleProxy(socket, (error, options) => {
+    if (!error) server.connect(socket, options);
+  });
   invariant(await client.waitFor(() => client.text.includes('\r\n'), 2000), 'no greeting');
   await logIn(client, input.login, mailbox.user.username, mailbox.password);
   const opened = input.open ? [Buffer.from(`s1 ${input.open} INBOX\r\n`)] : [];
@@ -289,11 +323,13 @@ async function session(input: Input, ctx: Context): Promise<void> {
   // Ends IDLE, then LOGOUT (after a line break, in case the input left a line open).
   client.send('\r\nDONE\r\nzz LOGOUT\r\n');
   await client.finish(/STLS|STARTTLS/i.test(Buffer.concat(lines).toString('latin1')));
+  return client.text;
 }
 
 export default defineTarget<Input, Context>({
   name: 'imap-server',
-  covers: 'imap-core (framing, parser, command modules) with src/imap/* handlers on the real store',
+  covers:
+    'imap-core (framing, parser, command modules) with src/imap/* limits and handlers on the real store',
   services: true,
   setup: context,
   inputs() {
@@ -320,10 +356,12 @@ export default defineTarget<Input, Context>({
   async run(input, ctx) {
     const logs = ctx.mailbox.deps.logLines;
     try {
-      await session(input, ctx);
+      const output = await session(input, ctx);
       invariant(ctx.unexpected.length === 0, `unexpected error: ${ctx.unexpected.join('\n')}`);
       const errors = logs.filter((line) => line.includes('"level":"error"'));
       invariant(errors.length === 0, `error logged: ${errors.join('\n')}`);
+      // Long bad input is answered without being echoed (docs/threat-model.md).
+      invariant(!output.includes(FILLER.repeat(64)), 'the server echoed a long input');
     } finally {
       ctx.unexpected.length = 0;
       logs.length = 0;
@@ -333,6 +371,6 @@ export default defineTarget<Input, Context>({
   async teardown(ctx) {
     await ctx.close();
   },
-  smokeRuns: 40,
+  smokeRuns: 200,
   slowMs: 10_000,
 });

@@ -1,8 +1,10 @@
 /**
  * POP3 command handling as kzymy uses the engine: bytes from a client go through WildDuck's
  * lib/pop3 connection (line reading, command dispatch, argument parsing) with kzymy's connection
- * class and handlers (src/pop3/*) on the real store and Redis — over an in-memory connection
- * handed to the server's connect(), as its listener would.
+ * class, connection limits and handlers (src/pop3/*) on the real store (SQLite, the default
+ * engine) and Redis — over an in-memory connection handed to the server's _handleProxy and
+ * connect(), as its listener would. The command-line bound is the lowest the configuration
+ * allows (1,024 bytes), so that long lines reach src/pop3/limits.ts.
  *
  * Each input logs in (USER/PASS or AUTH PLAIN with valid credentials), sends commands built
  * from the RFC 1939/2449 vocabulary with hostile arguments, each possibly damaged, in arbitrary
@@ -11,8 +13,7 @@
  * after QUIT and a hang-up.
  */
 import * as fc from 'fast-check';
-import { AuthLimiter } from '../../src/auth/limiter';
-import { anonymousSocketOptions } from '../../src/mailbox/engine-privacy';
+import { listenerGate, UserSessions, type ConnectionGate } from '../../src/connection-limits/gate';
 import { KzymyPop3Server } from '../../src/pop3/engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from '../../src/pop3/handlers';
 import { chunked, hostileText, mutate, mutation, type Mutation } from '../harness/bytes';
@@ -21,6 +22,7 @@ import { defineTarget, invariant } from '../harness/target';
 
 interface Context {
   mailbox: Mailbox;
+  gate: ConnectionGate;
   server: KzymyPop3Server;
   unexpected: string[];
 }
@@ -31,6 +33,7 @@ interface Input {
   cuts: number[];
 }
 
+const FILLER = 'Q';
 const NUMBERS = ['1', '2', '3', '0', '-1', '4294967296', '99999999999999999999', '1.5', '0x1', ''];
 const pick = <T>(list: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...list);
 
@@ -58,6 +61,10 @@ const command: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(pick(NUMBERS), pick(NUMBERS)).map(([n, k]) => `TOP ${n} ${k}`),
   fc.tuple(pick(['RETR', 'LIST', 'USER', 'AUTH']), hostileText(30)).map(([v, a]) => `${v} ${a}`),
   hostileText(60),
+  // Past the command-line bound, made of FILLER so that an echo can be recognised.
+  fc
+    .tuple(pick(['RETR ', 'NOOP ', 'AUTH PLAIN ', '']), fc.integer({ min: 1030, max: 5000 }))
+    .map(([verb, length]) => `${verb}${FILLER.repeat(length)}`),
 );
 
 async function logIn(
@@ -90,33 +97,48 @@ async function context(services: Parameters<typeof openMailbox>[0]): Promise<Con
   // The wiring of src/pop3/server.ts startPop3Servers, without the listener.
   const ctx: Pop3Context = {
     deps,
-    limiter: new AuthLimiter({
-      redis: deps.redis,
-      prefix: deps.config.redis.prefix,
-      maxFailures: deps.config.auth.maxFailures,
-      lockSeconds: deps.config.auth.lockSeconds,
-      clock: () => deps.clock(),
-    }),
     onError: (error, where) =>
       unexpected.push(
         `${where}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       ),
   };
+  const limits = deps.config.limits.pop3;
+  const gate = listenerGate(
+    'pop3',
+    {
+      maxConnections: limits.maxConnections,
+      loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
+      users: new UserSessions(limits.maxSessionsPerUser),
+    },
+    deps,
+  );
   const server = new KzymyPop3Server({
     secure: false,
     key: deps.tls.key,
     cert: deps.tls.cert,
+    limits: {
+      gate,
+      maxCommandBytes: limits.maxCommandBytes,
+      idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+      onTooLong: () => deps.metrics.connectionLimited('pop3', 'line_too_long'),
+    },
     hooks: pop3Hooks(ctx, true),
   });
   installHandlers(server, ctx);
   server.on('error', () => undefined); // connection errors: the client's doing (server.ts logs them)
   await mailbox.refill(3);
-  return { mailbox, server, unexpected };
+  return { mailbox, gate, server, unexpected };
 }
 
-async function session(input: Input, ctx: Context): Promise<void> {
+/** Runs one session; resolves with everything the server wrote. */
+async function session(input: Input, ctx: Context): Promise<string> {
   const client = new ClientEnd();
-  ctx.server.connect(client.clientSocket, anonymousSocketOptions());
+  // What the engine's listener does with an accepted socket: _handleProxy (where kzymy's server
+  // admits it to the listener's gate) hands the socket options to connect().
+  const socket = client.clientSocket;
+  ctx.server._handleProxy(socket, (error, options) => {
+    if (!error) ctx.server.connect(socket, options);
+  });
   invariant(await client.waitFor(() => client.text.includes('\r\n'), 2000), 'no greeting');
   await logIn(client, input.login, ctx.mailbox.user.username, ctx.mailbox.password);
   const lines = input.commands.map((c) =>
@@ -125,11 +147,13 @@ async function session(input: Input, ctx: Context): Promise<void> {
   for (const piece of chunked(Buffer.concat(lines), input.cuts)) client.send(piece);
   client.send('\r\nQUIT\r\n');
   await client.finish(/STLS|STARTTLS/i.test(Buffer.concat(lines).toString('latin1')));
+  return client.text;
 }
 
 export default defineTarget<Input, Context>({
   name: 'pop3-server',
-  covers: 'WildDuck lib/pop3 (line reading, dispatch) with src/pop3/* handlers on the real store',
+  covers:
+    'WildDuck lib/pop3 (line reading, dispatch) with src/pop3/* limits and handlers on the real store',
   services: true,
   setup: context,
   inputs() {
@@ -151,10 +175,12 @@ export default defineTarget<Input, Context>({
   async run(input, ctx) {
     const logs = ctx.mailbox.deps.logLines;
     try {
-      await session(input, ctx);
+      const output = await session(input, ctx);
       invariant(ctx.unexpected.length === 0, `unexpected error: ${ctx.unexpected.join('\n')}`);
       const errors = logs.filter((line) => line.includes('"level":"error"'));
       invariant(errors.length === 0, `error logged: ${errors.join('\n')}`);
+      // Long bad input is answered without being echoed (docs/threat-model.md).
+      invariant(!output.includes(FILLER.repeat(64)), 'the server echoed a long input');
     } finally {
       ctx.unexpected.length = 0;
       logs.length = 0;

@@ -1,7 +1,11 @@
 /**
  * The web forms: every POST route of the Hono app (src/web/app.ts; form reading in
- * src/web/form.ts; signup, activation, login, account and key-replacement handling in
- * src/web/routes/) driven in process with app.request(), on the real store and Redis.
+ * src/web/form.ts; signup, activation, login, account, key-replacement, forwarding and sending
+ * handling in src/web/routes/) driven in process with app.request(), on the real store (SQLite,
+ * the default engine) and Redis. Forwarding and sending are switched on for the app, so that
+ * their forms are read past the 404 an operator who left them off gets; forwarding's code
+ * message goes to a proxy on a closed loopback port and the MX lookup to a resolver that finds
+ * nothing, so no input reaches the network.
  *
  * Inputs are posts built from the forms' field names with hostile values, valid form tokens and
  * session cookies (so that the handlers past the checks run too), seed keys (public and private),
@@ -15,11 +19,11 @@
 import * as fc from 'fast-check';
 import { randomBytes, scryptSync } from 'node:crypto';
 import type { Hono } from 'hono';
-import { AuthLimiter } from '../../src/auth/limiter';
 import type { User } from '../../src/store/types';
 import { createWebApp } from '../../src/web/app';
 import type { WebEnv } from '../../src/web/context';
 import type { FormPurpose } from '../../src/web/csrf';
+import { ForwardService } from '../../src/forward/service';
 import { buildWebContext } from '../../src/web/server';
 import { SESSION_COOKIE } from '../../src/web/session';
 import type { TestDeps } from '../../test/helpers/deps';
@@ -46,6 +50,12 @@ const ROUTES: ReadonlyArray<{ path: string; purpose: FormPurpose | 'session' | n
   { path: '/account/key', purpose: 'session' },
   { path: '/account/key/confirm', purpose: 'session' },
   { path: '/account/delete', purpose: 'session' },
+  { path: '/account/forward', purpose: 'session' },
+  { path: '/account/forward/confirm', purpose: 'session' },
+  { path: '/account/forward/stop', purpose: 'session' },
+  { path: '/account/forward/retry', purpose: 'session' },
+  { path: '/account/sending', purpose: 'session' },
+  { path: '/account/sign-as-nym', purpose: 'session' },
   { path: '/logout', purpose: 'session' },
   { path: '/nowhere', purpose: null },
 ];
@@ -62,6 +72,9 @@ const FIELDS = [
   'address',
   'catchall',
   'confirm',
+  'host',
+  'send',
+  'sign',
 ];
 
 type Value =
@@ -105,21 +118,30 @@ async function setup(services: FuzzServices): Promise<Context> {
       powBits: 1,
       onionAddress: 'kzymyfuzzonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion',
     },
-    auth: { maxFailures: 1_000_000, lockSeconds: 1 },
+    // The password gate without its wait: a wrong password is held 1 s by default
+    // (src/auth/password-gate.ts), which would make the fuzzer wait instead of work.
+    auth: { failureDelayMs: 1 },
+    // Nothing listens on port 1 of loopback: a code message fails at once, without the network.
+    forward: { enabled: true, proxy: 'socks5h://127.0.0.1:1' },
   });
   const built = await buildWebContext(deps);
-  // The real limiter without its waits: a wrong password is held up to 8 s (src/auth/limiter.ts),
-  // which would make the fuzzer wait instead of work. Counting and locking are unchanged.
+  // Sending needs a relay and a DKIM key to start; its two forms only read send.enabled.
+  const config = { ...deps.config, send: { ...deps.config.send, enabled: true } };
   const web: WebContext = {
     ...built,
-    limiter: new AuthLimiter({
-      redis: deps.redis,
-      prefix: deps.config.redis.prefix,
-      maxFailures: deps.config.auth.maxFailures,
-      lockSeconds: deps.config.auth.lockSeconds,
-      clock: () => deps.clock(),
-      baseDelayMs: 0,
-      maxDelayMs: 0,
+    config,
+    forward: new ForwardService({
+      config,
+      store: deps.store,
+      logger: deps.logger.child('forward'),
+      metrics: deps.metrics,
+      clock: deps.clock,
+      // Every MX lookup finds no domain (answered as a refusal): no DNS query leaves.
+      resolver: {
+        resolveMx: () => Promise.reject(Object.assign(new Error('offline'), { code: 'ENOTFOUND' })),
+      },
+      // No per-hour limit on code messages (daemonForwardService's): after the first few inputs
+      // it would answer 429 before reading the destination.
     }),
   };
   const keys = seedKeys();
@@ -158,6 +180,9 @@ const value: fc.Arbitrary<Value> = fc.oneof(
     { kind: 'text', text: 'remove' },
     { kind: 'text', text: 'on' },
     { kind: 'text', text: 'x@y.kzymy.test' },
+    // A forwarding destination and host that pass the checks: the code message is then tried.
+    { kind: 'text', text: 'nym@example.org' },
+    { kind: 'text', text: 'mx.example.org:2525' },
   ),
   hostileText(40).map((text): Value => ({ kind: 'text', text })),
   fc
@@ -326,6 +351,6 @@ export default defineTarget<Input, Context>({
       }
     }
   },
-  smokeRuns: 60,
+  smokeRuns: 200,
   slowMs: 15_000,
 });

@@ -1,21 +1,22 @@
-/** `kzymy user add|list|delete`: account administration against the configured store. */
+/** `kzymy user add|list|show|disable|enable|delete|set`: account administration against the store. */
 import { readFile } from 'node:fs/promises';
 import { generatePassword, hashPassword } from '../auth/password';
 import type { KzymyConfig } from '../config/schema';
-import { ensureBackingServices } from '../daemon/backing-services';
+import { ensureBackingServices } from '../embedded/backing-services';
 import { checkPublicKey } from '../pgp/key-check';
-import { Store } from '../store/store';
+import { openConfiguredStore } from '../open-store';
+import type { Store } from '../store/store';
 import { CliError } from './args';
 
 type Print = (line: string) => void;
 
-async function withStore<T>(
+export async function withStore<T>(
   config: Readonly<KzymyConfig>,
   task: (store: Store) => Promise<T>,
 ): Promise<T> {
   const services = await ensureBackingServices(config, { redis: false });
   try {
-    const store = await Store.open({ url: services.mongoUrl, database: config.mongodb.database });
+    const store = await openConfiguredStore(config, { mongoUrl: services.mongoUrl });
     try {
       return await task(store);
     } finally {
@@ -108,4 +109,126 @@ export async function userDelete(
   });
   if (!deleted) throw new CliError(`no such user: ${username}`, 67);
   print(`deleted ${username}: its messages, addresses and key are gone`);
+}
+
+/** What `user show` tells: state, what waits, the key, the last fetch day — never where from. */
+export interface UserReport {
+  username: string;
+  state: string;
+  createdDay: string;
+  fingerprint: string;
+  waitingMessages: number;
+  waitingBytes: number;
+  /** UTC day of the last IMAP or POP3 login, or null if there was none. */
+  lastFetchDay: string | null;
+}
+
+export async function userShow(
+  config: Readonly<KzymyConfig>,
+  username: string,
+  json: boolean,
+  print: Print,
+): Promise<void> {
+  const report = await withStore(config, async (store): Promise<UserReport | null> => {
+    const user = await store.users.byName(username);
+    if (!user) return null;
+    return {
+      username: user.username,
+      state: user.state,
+      createdDay: user.createdAt.toISOString().slice(0, 10),
+      fingerprint: user.fingerprint,
+      waitingMessages: await store.messages.count(user.id),
+      waitingBytes: await store.messages.sumBytes(user.id),
+      lastFetchDay: user.lastFetchDay,
+    };
+  });
+  if (!report) throw new CliError(`no such user: ${username}`, 67);
+  if (json) {
+    print(JSON.stringify(report));
+    return;
+  }
+  print(`user        ${report.username}`);
+  print(`state       ${report.state}`);
+  print(`created     ${report.createdDay}`);
+  print(`key         ${report.fingerprint}`);
+  print(`waiting     ${report.waitingMessages} messages, ${report.waitingBytes} bytes`);
+  print(`last fetch  ${report.lastFetchDay ?? 'never'}`);
+}
+
+/**
+ * `user disable`: the account stops receiving (RCPT refuses) and logging in (IMAP, POP3, web
+ * answer that the operator disabled it); what is stored stays, under the usual retention.
+ * `user enable` undoes it. Both say so when there is nothing to do.
+ */
+export async function userSetEnabled(
+  config: Readonly<KzymyConfig>,
+  username: string,
+  enabled: boolean,
+  print: Print,
+): Promise<void> {
+  const outcome = await withStore(config, async (store) => {
+    const user = await store.users.byName(username);
+    if (!user) return 'missing' as const;
+    const wanted = enabled ? 'active' : 'disabled';
+    if (user.state === wanted) return 'unchanged' as const;
+    const changed = enabled
+      ? await store.users.enable(user.id)
+      : await store.users.disable(user.id);
+    return changed ? ('changed' as const) : user.state;
+  });
+  if (outcome === 'missing') throw new CliError(`no such user: ${username}`, 67);
+  if (outcome === 'unchanged') {
+    print(`${username} is already ${enabled ? 'enabled' : 'disabled'}`);
+    return;
+  }
+  if (outcome !== 'changed') {
+    throw new CliError(`${username} is ${outcome}: only an active account can be disabled`, 1);
+  }
+  print(
+    enabled
+      ? `enabled ${username}: it receives mail and logs in again`
+      : `disabled ${username}: mail to it is refused and its logins too; its stored mail stays (kzymy user enable ${username} undoes this)`,
+  );
+}
+
+/** What `kzymy user set` can change; an absent field stays as it is. */
+export interface UserChanges {
+  /** Sending as the nym (docs/sending.md). */
+  send?: boolean;
+  /** Keep the user's signature on what she sends. */
+  signAsNym?: boolean;
+}
+
+/** "on" or "off", as the options take them. */
+export function onOff(option: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new CliError(`${option} takes on or off, not "${value}"`, 64);
+}
+
+export async function userSet(
+  config: Readonly<KzymyConfig>,
+  username: string,
+  changes: UserChanges,
+  print: Print,
+): Promise<void> {
+  if (changes.send === undefined && changes.signAsNym === undefined) {
+    throw new CliError('user set needs --send on|off and/or --sign-as-nym on|off', 64);
+  }
+  const sending = await withStore(config, async (store) => {
+    const user = await store.users.byName(username);
+    if (!user) return null;
+    await store.users.setSending(user.id, {
+      ...(changes.send === undefined ? {} : { enabled: changes.send }),
+      ...(changes.signAsNym === undefined ? {} : { signAsNym: changes.signAsNym }),
+    });
+    return (await store.users.byId(user.id))?.sending ?? null;
+  });
+  if (!sending) throw new CliError(`no such user: ${username}`, 67);
+  const state = (on: boolean): string => (on ? 'on' : 'off');
+  print(`${username}: sending ${state(sending.enabled)}, sign-as-nym ${state(sending.signAsNym)}`);
+  if (sending.enabled && !config.send.enabled) {
+    print('note: this server does not send mail (send.enabled is false in the configuration)');
+  }
 }

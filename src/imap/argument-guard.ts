@@ -8,7 +8,7 @@
  * the engine handles a command is the client's arguments meeting the engine's assumptions, so
  * the command is answered BAD (RFC 3501 §7.1.5: "the client command ... contains invalid
  * arguments") and the session goes on. An error in kzymy's own handlers never arrives here: they
- * answer through settle() (src/mailbox/settle.ts).
+ * answer through settle() (src/mailbox-access/settle.ts).
  */
 import type { CommandModule, IMAPConnection } from '@zone-eu/wildduck/imap-core';
 import append from '@zone-eu/wildduck/imap-core/lib/commands/append';
@@ -47,6 +47,7 @@ import uidStore from '@zone-eu/wildduck/imap-core/lib/commands/uid-store';
 import unselect from '@zone-eu/wildduck/imap-core/lib/commands/unselect';
 import unsubscribe from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import xapplepushservice from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
+import { engineError, IMAP_REPLIES } from './replies';
 
 /** Every module imap-core/lib/imap-command.js dispatches to (imap-core 1.46.15). */
 const MODULES: readonly CommandModule[] = [
@@ -113,7 +114,7 @@ export function guardCommandArguments(
         original.call(this, command, answer, next);
       } catch (error) {
         refused(error);
-        if (!answered) callback(Object.assign(new Error('Invalid arguments'), { response: 'BAD' }));
+        if (!answered) callback(engineError(IMAP_REPLIES.invalidArguments));
       }
     };
   }

@@ -4,11 +4,13 @@
  *
  * What the engine does by default, and what is done about it here:
  * - it greets with, logs, reports and reverse-resolves the client's IP: `_handleProxy` hands it
- *   a placeholder instead, and its error sink is replaced (src/mailbox/engine-privacy.ts);
+ *   a placeholder instead, and its error sink is replaced (src/mailbox-access/engine-privacy.ts);
  * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
  * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
  *   listeners: without one, every handshake that names a server (most clients) fails;
- * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own;
+ * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own, and
+ *   the user-facing TLS policy (src/tls/policy.ts) for both the listener's context and
+ *   the one its SNI callback hands back;
  * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
  * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
  * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
@@ -17,7 +19,6 @@
  * act for KzymyImapServer instances.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   IMAPServer,
   type CommandModule,
@@ -39,11 +40,15 @@ import setQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/setquota';
 import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe';
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
+import { IMAPConnection as EngineConnection } from '@zone-eu/wildduck/imap-core/lib/imap-connection';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
+import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
 import { guardCommandArguments } from './argument-guard';
+import { admitSocket, attachSlot, type ImapListenerLimits, type ImapSlot } from './limits';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
+import { engineReply, IMAP_REPLIES } from './replies';
 
 export interface KzymyImapHooks {
   /** Whether LOGIN/AUTHENTICATE are allowed before TLS on this listener. */
@@ -60,19 +65,24 @@ export interface KzymyImapServerOptions {
   key: Buffer;
   cert: Buffer;
   hooks: KzymyImapHooks;
+  /** Connection, command-line and idle limits (src/imap/limits.ts); none in some unit tests. */
+  limits?: ImapListenerLimits;
 }
+
+type SocketOptions = { id: string; remoteAddress: string; slot?: ImapSlot };
 
 export class KzymyImapServer extends IMAPServer {
   readonly kzymy: KzymyImapHooks;
+  private readonly limits: ImapListenerLimits | undefined;
 
   constructor(options: KzymyImapServerOptions) {
-    const context = tlsContext(options.key, options.cert);
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       // Called both as (servername, cb) by node:tls and as ({servername, meta}, cb) by the
       // engine; one certificate serves every name.
       SNICallback: (_servername, callback) => callback(null, context),
@@ -80,24 +90,43 @@ export class KzymyImapServer extends IMAPServer {
       logger: false,
       skipFetchLog: true,
       logoutMessages: ['LOGOUT completed'],
+      ...(options.limits ? { socketTimeout: options.limits.idleTimeoutMs } : {}),
     });
     this.kzymy = options.hooks;
+    this.limits = options.limits;
     silenceEngineErrorSink();
     installCommandOverrides();
   }
 
   /** Replaces the PROXY-protocol hook, the one place the engine reads the peer address. */
+  /** Also where a new socket is admitted to the listener, before TLS (src/imap/limits.ts). */
   override _handleProxy(
-    _socket: Socket,
-    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+    socket: Socket,
+    callback: (error: Error | null, socketOptions: SocketOptions) => void,
   ): void {
-    const socketOptions = anonymousSocketOptions();
+    const socketOptions: SocketOptions = anonymousSocketOptions();
+    if (this.limits) {
+      const slot = admitSocket(this.limits.gate, socket, this.options.secure === true);
+      if (!slot) return;
+      socketOptions.slot = slot;
+    }
     setImmediate(() => callback(null, socketOptions));
   }
-}
 
-function tlsContext(key: Buffer, cert: Buffer): SecureContext {
-  return createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+  /** As the engine's (imap-server.js connect), with the connection bound to its slot first. */
+  override connect(socket: Socket, socketOptions: SocketOptions): void {
+    const connection = new EngineConnection(this, socket, socketOptions);
+    connection.loggelf = (message) => this.loggelf(message);
+    if (socketOptions.slot && this.limits) attachSlot(connection, socketOptions.slot, this.limits);
+    this.connections.add(connection);
+    connection.on('error', (error: Error) => this._onError(error));
+    if (!this.onConnect) return connection.init();
+    this.onConnect(connection.session, (error) => {
+      if (!error) return connection.init();
+      connection.send('* BYE ' + (error.message || 'Connection rejected'));
+      setImmediate(() => connection.close());
+    });
+  }
 }
 
 function isKzymy(connection: IMAPConnection): KzymyImapServer | null {
@@ -183,7 +212,7 @@ function override(module: CommandModule, replacement: CommandModule['handler']):
       replacement.call(this, command, callback, next);
     } catch (error) {
       (isKzymy(this) as KzymyImapServer).kzymy.onError(error);
-      callback(null, { response: 'NO', code: 'SERVERBUG', message: 'Internal error' });
+      callback(null, engineReply(IMAP_REPLIES.serverBug));
     }
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Structured JSON-lines logging with a closed set of event names.
  *
- * Privacy rule (DESIGN.md): a log line never carries a client IP address, message content, a key
+ * Privacy rule (docs/architecture.md, invariant "Nothing that locates a user"): a log line never carries a client IP address, message content, a key
  * or a password. The event set is closed so that a new kind of line is a reviewed code change,
  * and `fields` only takes primitives so that whole objects (a Haraka connection, a socket, an
  * error with its message text) cannot slip in by accident.
@@ -15,6 +15,9 @@ export type LogEvent =
   | 'store.connected'
   | 'store.error'
   | 'redis.error'
+  | 'service.restart'
+  | 'service.gave_up'
+  | 'connection.limited'
   | 'smtp.accepted'
   | 'smtp.refused'
   | 'smtp.tempfail'
@@ -33,7 +36,10 @@ export type LogEvent =
   | 'pop3.error'
   | 'pop3.committed'
   | 'pop3.session_closed'
-  | 'auth.locked'
+  | 'submission.login'
+  | 'submission.auth_failed'
+  | 'submission.refused'
+  | 'submission.error'
   | 'sweep.deleted'
   | 'sweep.error'
   | 'web.request'
@@ -51,7 +57,17 @@ export type LogEvent =
   | 'web.password_changed'
   | 'web.key_replaced'
   | 'user.created'
-  | 'user.deleted';
+  | 'user.deleted'
+  | 'forward.delivered'
+  | 'forward.deferred'
+  | 'forward.refused'
+  | 'forward.error'
+  | 'forward.cleaned'
+  | 'forward.code_sent'
+  | 'forward.code_failed'
+  | 'forward.activated'
+  | 'forward.stopped'
+  | 'forward.retry';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | null | undefined>;

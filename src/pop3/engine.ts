@@ -3,7 +3,7 @@
  *
  * The engine's command parser, USER/PASS, AUTH PLAIN, STLS, STAT, RETR, TOP, DELE, RSET and NOOP
  * are used as they are. Replaced here:
- * - the greeting and connection log, which carry the client's IP (src/mailbox/engine-privacy);
+ * - the greeting and connection log, which carry the client's IP (src/mailbox-access/engine-privacy);
  * - LIST and UIDL, which renumber the messages after a DELE ("1 2 3", DELE 1, LIST gives "1 2"
  *   for messages 2 and 3), where RFC 1939 §5 keeps every message's number for the session;
  * - RETR, to record a message as received once all of it is written (fetchedAt, docs/fetching.md);
@@ -12,11 +12,13 @@
  *   engine answered +OK regardless and deleted only DELE'd ones.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
+import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
+import { admitSocket, readBounded, type Pop3ListenerLimits, type Pop3Slot } from './limits';
+import { errLine, errText, POP3_REPLIES } from './replies';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;
@@ -40,45 +42,59 @@ export interface KzymyPop3ServerOptions {
   key: Buffer;
   cert: Buffer;
   hooks: KzymyPop3Hooks;
+  /** Connection, command-line and idle limits (src/pop3/limits.ts). */
+  limits?: Pop3ListenerLimits;
 }
+
+type SocketOptions = { id: string; remoteAddress: string; slot?: Pop3Slot };
 
 export class KzymyPop3Server extends POP3Server {
   readonly kzymy: KzymyPop3Hooks;
+  readonly limits: Pop3ListenerLimits | undefined;
 
   constructor(options: KzymyPop3ServerOptions) {
-    const context = createSecureContext({
-      key: options.key,
-      cert: options.cert,
-      minVersion: 'TLSv1.2',
-    });
+    // The user-facing TLS policy, for the listener's context and the SNI callback's alike.
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       disableVersionString: true,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       SNICallback: (_servername, callback) => callback(null, context),
       id: { name: 'kzymy' },
       logger: false,
+      ...(options.limits ? { socketTimeout: options.limits.idleTimeoutMs } : {}),
     });
     this.kzymy = options.hooks;
+    this.limits = options.limits;
     // RETR, TOP and QUIT report to `loggelf`, which the engine does not define (pop3.js does).
     this.loggelf = () => undefined;
     silenceEngineErrorSink();
   }
 
+  /** Also where a new socket is admitted to the listener, before TLS (src/pop3/limits.ts). */
   override _handleProxy(
-    _socket: Socket,
-    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+    socket: Socket,
+    callback: (error: Error | null, socketOptions: SocketOptions) => void,
   ): void {
-    const socketOptions = anonymousSocketOptions();
+    const socketOptions: SocketOptions = anonymousSocketOptions();
+    if (this.limits) {
+      const slot = admitSocket(this.limits.gate, socket, this.options.secure === true);
+      if (!slot) return;
+      socketOptions.slot = slot;
+    }
     setImmediate(() => callback(null, socketOptions));
   }
 
-  /** As the engine's, with kzymy's connection class. */
-  override connect(socket: Socket, socketOptions: { id: string; remoteAddress: string }): void {
+  /** As the engine's, with kzymy's connection class, bound to its slot. */
+  override connect(socket: Socket, socketOptions: SocketOptions): void {
     const connection = new KzymyPop3Connection(this, socket, socketOptions);
+    if (socketOptions.slot) {
+      socketOptions.slot.connection = connection;
+      connection.slot = socketOptions.slot;
+    }
     this.connections.add(connection);
     connection.once('error', (error: Error) => {
       this.connections.delete(connection);
@@ -101,6 +117,8 @@ const MAX_UNKNOWN_COMMANDS = 10;
 export class KzymyPop3Connection extends POP3Connection {
   /** QUIT reached the UPDATE state and its commit finished (successfully or not). */
   quitCommitted = false;
+  /** The connection's place in its listener's gate (src/connection-limits/gate.ts). */
+  slot: Pop3Slot | undefined;
   /** Messages RETR'd whole in this session. */
   received = 0;
 
@@ -125,7 +143,7 @@ export class KzymyPop3Connection extends POP3Connection {
       if (typeof handler !== 'function') {
         this.queue.shift();
         this.unknownCommands++;
-        this.send('-ERR unknown command');
+        this.send(errLine(POP3_REPLIES.unknownCommand));
         if (this.unknownCommands >= MAX_UNKNOWN_COMMANDS) {
           this.close();
           return;
@@ -136,6 +154,27 @@ export class KzymyPop3Connection extends POP3Connection {
       }
     }
     super.processQueue();
+  }
+
+  /** Bounded line reading (src/pop3/limits.ts readBounded). */
+  override read(): void {
+    const limits = (this._server as KzymyPop3Server).limits;
+    if (!limits) return super.read();
+    readBounded(this, limits, this.slot?.ticket);
+  }
+
+  /**
+   * After a successful login: the per-user session cap (POP3_REPLIES.tooManySessions, RFC 2449
+   * §8.1.2 IN-USE); the engine answers "-ERR <message>" and closes the connection.
+   */
+  override openMailbox(next: Next): void {
+    const user = this.session ? this.session.user : undefined;
+    const ticket = this.slot?.ticket;
+    if (this.session && ticket && user && typeof user !== 'string' && !ticket.login(user.id)) {
+      this.session.user = false;
+      return next(new Error(errText(POP3_REPLIES.tooManySessions)));
+    }
+    super.openMailbox(next);
   }
 
   override init(): void {
@@ -149,7 +188,9 @@ export class KzymyPop3Connection extends POP3Connection {
     if (!listing) return this.refuse(next);
     if (args.trim()) {
       const found = this.numbered(listing, args);
-      this.send(found ? `+OK ${found.index} ${found.message.size}` : '-ERR no such message');
+      this.send(
+        found ? `+OK ${found.index} ${found.message.size}` : errLine(POP3_REPLIES.noSuchMessage),
+      );
       return next();
     }
     // RFC 1939 §5 LIST: one line per message not marked as deleted, under its own number.
@@ -165,7 +206,9 @@ export class KzymyPop3Connection extends POP3Connection {
     if (!listing) return this.refuse(next);
     if (args.trim()) {
       const found = this.numbered(listing, args);
-      this.send(found ? `+OK ${found.index} ${found.message.uidl}` : '-ERR no such message');
+      this.send(
+        found ? `+OK ${found.index} ${found.message.uidl}` : errLine(POP3_REPLIES.noSuchMessage),
+      );
       return next();
     }
     this.send(['+OK', ...numberedLines(listing, (message) => message.uidl)]);
@@ -173,7 +216,8 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   override command_RETR(args: string, next: Next): void {
-    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
+    if (!this.numbersWellFormed(args))
+      return next(new Error(errText(POP3_REPLIES.malformedCommand)));
     const listing = this.listing();
     const found = listing ? this.numbered(listing, args) : null;
     super.command_RETR(args, (error) => {
@@ -187,12 +231,14 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   override command_DELE(args: string, next: Next): void {
-    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
+    if (!this.numbersWellFormed(args))
+      return next(new Error(errText(POP3_REPLIES.malformedCommand)));
     super.command_DELE(args, next);
   }
 
   override command_TOP(args: string, next: Next): void {
-    if (!this.numbersWellFormed(args)) return next(new Error('malformed command'));
+    if (!this.numbersWellFormed(args))
+      return next(new Error(errText(POP3_REPLIES.malformedCommand)));
     super.command_TOP(args, next);
   }
 
@@ -214,7 +260,7 @@ export class KzymyPop3Connection extends POP3Connection {
         this.quitCommitted = true;
         this.session = false;
         if (outcome.ok) this.send(`+OK kzymy signing off (${outcome.value} messages deleted)`);
-        else this.send('-ERR [SYS/TEMP] some deleted messages not removed');
+        else this.send(errLine(POP3_REPLIES.notRemoved));
         this.close();
       },
       (failure) => this.hooks.onError(failure),
@@ -265,7 +311,7 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   private refuse(next: Next): void {
-    this.send('-ERR Command not accepted');
+    this.send(errLine(POP3_REPLIES.notAccepted));
     next();
   }
 

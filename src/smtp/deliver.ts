@@ -1,16 +1,16 @@
 /**
  * End of DATA: encrypt the message to each recipient's key, store the ciphertexts, announce
  * them, and only then say 250. All or nothing: any failure undoes what this transaction wrote
- * and answers 451 4.3.0, so the sender keeps the message and retries (DESIGN.md "Fail closed").
+ * and answers 451 4.3.0, so the sender keeps the message and retries (docs/architecture.md, invariant "Fail closed").
  * There is no plaintext path: the bytes reach the store only as encryptToPgpMime's output.
  */
-import type { NewMailPublisher } from '../events/new-mail';
+import type { NewMailPublisher } from '../redis/new-mail';
 import { errorKind, type Logger } from '../log/logger';
-import { parseRecipient } from '../address/recipient';
+import { parseRecipient } from '../addresses/recipient';
 import { encryptToPgpMimeParts } from '../pgp/pgp-mime';
-import { MailboxGoneError, type MessageStore } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
+import type { MessageStore, UserStore } from '../store/store';
 import type { StoredMessage, User } from '../store/types';
-import type { UserStore } from '../store/users';
 import { accept, REPLIES, tempfail, type Decision } from './decision';
 
 export interface DeliveryDeps {
@@ -22,6 +22,11 @@ export interface DeliveryDeps {
 }
 
 export interface Envelope {
+  /**
+   * The delivery's id: Haraka's transaction id, which Haraka appends to the 250 reply, so an
+   * operator finds the delivery a sender asks about (random; it names nobody).
+   */
+  id?: string;
   /** MAIL FROM without brackets; '' for the null sender. */
   from: string;
   /** The accepted RCPT TO addresses. */
@@ -63,7 +68,7 @@ export async function deliverMessage(
     // The last check, with no await after it: once it passes, the reply is 250. If the client
     // left or the hook timed out, the sender was not told 250 and will retry, so undo.
     signal.throwIfAborted();
-    deps.logger.info('smtp.delivered', { recipients: stored.length });
+    deps.logger.info('smtp.delivered', { id: envelope.id, recipients: stored.length });
     return accept(REPLIES.messageStored);
   } catch (error) {
     await rollback(deps, stored);

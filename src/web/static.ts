@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { projectRoot } from '../services/paths';
+import { projectRoot } from '../embedded/paths';
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -24,7 +24,7 @@ export function staticDir(): string {
 }
 
 /** The files every page family relies on; a missing one is a startup error, not a broken page. */
-const REQUIRED = ['style.css', 'pow.js', 'copy.js'];
+const REQUIRED = ['style.css', 'pow.js', 'pow-worker.js', 'copy.js'];
 
 export function loadStaticAssets(dir = staticDir()): StaticAssets {
   const assets = new Map<string, StaticAsset>();

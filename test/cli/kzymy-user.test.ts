@@ -7,9 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { verifyPassword } from '../../src/auth/password';
-import { Store } from '../../src/store/store';
+import { sqliteStoreFile } from '../../src/embedded/paths';
+import type { Store } from '../../src/store/store';
+import { existingDatabase } from '../helpers/engines';
 import { GpgHome, type TestKeyKind } from '../helpers/gpg';
-import { testDataDir, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import { testDataDir, testEngine, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
 
@@ -48,7 +50,10 @@ describe('kzymy CLI: users', function () {
     configFile = join(dir, 'kzymy.yaml');
     writeFileSync(
       configFile,
-      `domain: kzymy.test\ndataDir: ${dir}\nmongodb:\n  url: '${testMongoUrl()}'\n  database: ${database}\n`,
+      `domain: kzymy.test\ndataDir: ${dir}\n` +
+        (testEngine() === 'mongodb'
+          ? `mongodb:\n  url: '${testMongoUrl()}'\n  database: ${database}\n`
+          : ''),
     );
     const kinds: TestKeyKind[] = [
       'curve25519',
@@ -75,7 +80,11 @@ describe('kzymy CLI: users', function () {
         await gpg.exportPublic((await gpg.generateKey('curve25519')).fingerprint),
       ]),
     );
-    store = await Store.open({ url: testMongoUrl(), database });
+    // The same store the CLI opens: the file under its data directory, or its database.
+    store = await existingDatabase(
+      testEngine(),
+      testEngine() === 'mongodb' ? database : sqliteStoreFile(dir),
+    ).open();
   });
   after(async () => {
     await store.close();
@@ -213,6 +222,62 @@ describe('kzymy CLI: users', function () {
     expect((await kzymy(['user', 'delete', added.username, '--config', configFile])).code).to.equal(
       67,
     );
+  });
+
+  it('user set switches sending and sign-as-nym, each on its own', async () => {
+    const added = JSON.parse(
+      (
+        await kzymy([
+          'user',
+          'add',
+          '--key',
+          keyFiles.get('curve25519') as string,
+          '--json',
+          '--config',
+          configFile,
+        ])
+      ).stdout,
+    ) as { username: string };
+    const sending = async () => (await store.users.byName(added.username))?.sending;
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: false });
+
+    const on = await kzymy(['user', 'set', added.username, '--send', 'on', '--config', configFile]);
+    expect(on.code, on.stderr).to.equal(0);
+    expect(on.stdout).to.include(`${added.username}: sending on, sign-as-nym off`);
+    // This configuration does not send: the operator is told so.
+    expect(on.stdout).to.include('send.enabled is false');
+    expect(await sending()).to.deep.equal({ enabled: true, signAsNym: false });
+
+    const sign = await kzymy([
+      'user',
+      'set',
+      added.username,
+      '--sign-as-nym',
+      'on',
+      '--send',
+      'off',
+      '--config',
+      configFile,
+    ]);
+    expect(sign.code, sign.stderr).to.equal(0);
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: true });
+
+    const bad = await kzymy([
+      'user',
+      'set',
+      added.username,
+      '--send',
+      'yes',
+      '--config',
+      configFile,
+    ]);
+    expect(bad.code).to.equal(64);
+    expect(bad.stderr).to.include('--send takes on or off');
+    const nothing = await kzymy(['user', 'set', added.username, '--config', configFile]);
+    expect(nothing.code).to.equal(64);
+    const nobody = await kzymy(['user', 'set', 'nobody', '--send', 'on', '--config', configFile]);
+    expect(nobody.code).to.equal(67);
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: true });
   });
 
   it('config check reports every problem of a bad file at once', async () => {

@@ -48,7 +48,7 @@ describe('IMAP delete-after-fetch', function () {
     ) as number[];
     const client = await session(account);
     const whole = await client.command(`UID FETCH ${peek} (BODY.PEEK[])`);
-    expect(whole.untagged[0]?.literals[0]?.equals(stored[0]!.ciphertext)).to.equal(true);
+    expect(whole.untagged[0]?.literals[0]).to.deep.equal(stored[0]!.ciphertext);
     await client.command(`UID FETCH ${body} (BODY[])`);
     await client.command(`UID FETCH ${rfc822} (RFC822)`);
     await client.command(
@@ -82,7 +82,7 @@ describe('IMAP delete-after-fetch', function () {
       header.untagged[0]!.literals[0]!,
       text.untagged[0]!.literals[0]!,
     ]);
-    expect(joined.equals(stored[0]!.ciphertext)).to.equal(true);
+    expect(joined).to.deep.equal(stored[0]!.ciphertext);
     await client.command(`UID FETCH ${b} (RFC822.HEADER)`);
     await client.command(`UID FETCH ${b} (RFC822.TEXT)`);
     // Overlapping partial ranges, out of order, with the last one running past the end.
@@ -97,7 +97,7 @@ describe('IMAP delete-after-fetch', function () {
       expect(reply.untagged[0]!.text).to.contain(`BODY[]<${start}>`);
       pieces[start] = reply.untagged[0]!.literals[0]!;
     }
-    expect(pieces[2 * third]!.equals(stored[2]!.ciphertext.subarray(2 * third))).to.equal(true);
+    expect(pieces[2 * third]!).to.deep.equal(stored[2]!.ciphertext.subarray(2 * third));
     // A partial fetch past the end is empty (RFC 3501 §6.4.5), and covers nothing.
     const past = await client.command(`UID FETCH ${d} (BODY.PEEK[]<${size + 5}.10>)`);
     expect(past.untagged[0]!.literals[0]!.length).to.equal(0);
@@ -142,7 +142,7 @@ describe('IMAP delete-after-fetch', function () {
     expect(closed).to.include({ logout: false, received: 0 });
     const after = await deps.store.messages.byUid(account.user.id, stored.uid);
     expect(after?.fetchedAt).to.equal(null);
-    expect((await deps.store.messages.read(account.user.id, stored)).equals(big)).to.equal(true);
+    expect(await deps.store.messages.read(account.user.id, stored)).to.deep.equal(big);
     await deps.store.messages.remove(account.user.id, [stored.id]);
   });
 
@@ -167,6 +167,24 @@ describe('IMAP delete-after-fetch', function () {
     expect(await remainingUids(account)).to.deep.equal([uids[4]]);
     await client.logout();
     expect(await remainingUids(account)).to.deep.equal([uids[4]]);
+  });
+
+  it('CLOSE removes \\Deleted messages only: what was received waits for LOGOUT (neomutt never sends it)', async function () {
+    const account = await createAccount(deps);
+    const stored = await storeMessages(deps, pgp, account.user.id, 2);
+    const [read, deleted] = stored.map((m) => m.uid) as [number, number];
+    const client = await session(account);
+    await client.command(`UID FETCH ${read}:${deleted} (BODY.PEEK[])`);
+    await client.command(`UID STORE ${deleted} +FLAGS.SILENT (\\Deleted)`);
+    expect((await client.command('CLOSE')).status).to.equal('OK');
+    // RFC 3501 §6.4.2: CLOSE removes the \Deleted message; the one only read stays, marked
+    // received, for a LOGOUT or the grace period (docs/fetching.md, "CLOSE is not a commit").
+    expect(await remainingUids(account)).to.deep.equal([read]);
+    expect(await fetchedAt(account, read)).to.be.instanceOf(Date);
+    const from = deps.logLines.length;
+    client.destroy();
+    await waitForLog(deps.logLines, 'imap.session_closed', (r) => r.logout === false, { from });
+    expect(await remainingUids(account)).to.deep.equal([read]);
   });
 
   it('EXAMINE: still received means deleted at LOGOUT, but STORE and EXPUNGE change nothing', async function () {

@@ -6,9 +6,9 @@ import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import type { RunningServer } from '../../src/daemon/deps';
-import { connectRedis } from '../../src/events/redis';
+import type { Redis } from '../../src/redis/connection';
+import type { RunningServer } from '../../src/util/running-server';
+import { connectRedis } from '../../src/redis/connection';
 import { createLogger } from '../../src/log/logger';
 import { startAdminServer, type AdminDeps } from '../../src/metrics/admin-server';
 import { aggregatedMetrics } from '../../src/metrics/child-metrics';
@@ -20,8 +20,8 @@ import {
   REFUSAL_REASONS,
   type RefusalReason,
 } from '../../src/metrics/registry';
-import { startRedis } from '../../src/services/embedded';
-import { freePort } from '../../src/services/ports';
+import { startRedis } from '../../src/embedded/services';
+import { freePort } from '../../src/util/ports';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { testDataDir } from '../helpers/services';
 
@@ -151,7 +151,19 @@ describe('metrics registry', () => {
         .filter((s) => s.name.startsWith('kzymy_'))
         .flatMap((s) => Object.keys(s.labels)),
     );
-    expect([...names].sort()).to.deep.equal(['le', 'protocol', 'reason', 'version']);
+    // `outcome` is kzymy_submissions_total's, `result` the forwarding counters', `action`,
+    // `listener` and `service` the connection limits' and the supervisor's: closed sets.
+    expect([...names].sort()).to.deep.equal([
+      'action',
+      'le',
+      'listener',
+      'outcome',
+      'protocol',
+      'reason',
+      'result',
+      'service',
+      'version',
+    ]);
     // prom-client's process metrics are there too, and describe only the process.
     expect(value(text, 'process_cpu_user_seconds_total')).to.be.a('number');
     expect(value(text, 'kzymy_delivery_seconds_count')).to.equal(1);

@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { sqliteStoreFile } from '../../src/embedded/paths';
 import { testDataDir } from '../helpers/services';
 import { expectedPlaintext, headerSection, SmtpHarness, swaksReplies } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
@@ -54,7 +55,15 @@ describe('smtp: delivery end to end', function () {
     ]);
     expect(code, transcript).to.equal(0);
     expect(swaksReplies(transcript)).to.include.members(['220 Go ahead.']);
-    expect(transcript).to.match(/^<~ {2}250 2\.0\.0 Message accepted/m);
+    // The 250 names the delivery by the id of its smtp.delivered log line.
+    const id = /^<~ {2}250 2\.0\.0 Message accepted \((\S+)\)$/m.exec(transcript)?.[1];
+    expect(id, transcript).to.be.a('string');
+    const delivered = (await readFile(h.haraka.logFile, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.event === 'smtp.delivered');
+    expect(delivered.map((record) => record.id)).to.include(id);
 
     const ciphertext = await h.onlyCiphertext(alice.user);
     const plain = await h.gpg.decrypt(ciphertext);
@@ -104,15 +113,18 @@ describe('smtp: delivery end to end', function () {
     await client.quit();
 
     const needles = canaryNeedles(canary);
-    // The whole run's data directory: FerretDB's SQLite files and logs, Redis's directory,
-    // this test's dataDir with the Haraka directory and Haraka's log.
+    // The whole run's data directory: this test's dataDir with the sqlite store (file, log and
+    // shared memory), the Haraka directory and Haraka's log; FerretDB's SQLite files and logs,
+    // Redis's directory.
     const leaks = await filesContaining(testDataDir(), needles);
     expect(leaks).to.deep.equal([]);
-    if (!process.env.MONGODB_URL) {
+    if (h.deps.config.store.engine === 'sqlite' || !process.env.MONGODB_URL) {
       // The search does read the database: the user's name (stored in clear) is found there.
-      const seen = await filesContaining(join(testDataDir(), 'ferretdb'), [
-        Buffer.from(bob.user.username),
-      ]);
+      const storeDir =
+        h.deps.config.store.engine === 'sqlite'
+          ? dirname(sqliteStoreFile(h.deps.config.dataDir))
+          : join(testDataDir(), 'ferretdb');
+      const seen = await filesContaining(storeDir, [Buffer.from(bob.user.username)]);
       expect(seen).not.to.deep.equal([]);
     }
     const logText = h.deps.logLines.join('\n');

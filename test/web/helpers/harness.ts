@@ -3,7 +3,7 @@
  * and key prefix), listening on a free loopback port.
  */
 import type { KzymyConfig } from '../../../src/config/schema';
-import type { RunningServer } from '../../../src/daemon/deps';
+import type { RunningServer } from '../../../src/util/running-server';
 import { startWebServer } from '../../../src/web/server';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
 
@@ -24,6 +24,7 @@ export async function startWeb(
     clock?: () => Date;
     retention?: Partial<KzymyConfig['retention']>;
     auth?: Partial<KzymyConfig['auth']>;
+    send?: Partial<KzymyConfig['send']>;
   } = {},
 ): Promise<WebHarness> {
   const deps = await makeTestDeps({
@@ -36,6 +37,7 @@ export async function startWeb(
     },
     ...(extra.retention ? { retention: extra.retention } : {}),
     ...(extra.auth ? { auth: extra.auth } : {}),
+    ...(extra.send ? { send: extra.send } : {}),
   });
   if (extra.clock) deps.clock = extra.clock;
   const server = await startWebServer(deps);
