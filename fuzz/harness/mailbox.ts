@@ -11,6 +11,7 @@
  */
 import { randomBytes, scryptSync } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { ConnectionGate } from '../../src/connection-limits/gate';
 import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
 import type { User } from '../../src/store/types';
 import type { TestDeps } from '../../test/helpers/deps';
@@ -185,3 +186,21 @@ export class ClientEnd {
   }
 }
 
+/**
+ * Whether the listener's gate (src/connection-limits/gate.ts) is back to `before` connections
+ * within `ms`: every session, however it ended, gives back its slot and its user's session
+ * count. (Compared with the count before the input, so that a slot an earlier failing input kept
+ * does not fail every input fast-check tries while shrinking.)
+ */
+export async function gateEmptied(
+  gate: ConnectionGate,
+  before: number,
+  ms = 3000,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (gate.size > before) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}

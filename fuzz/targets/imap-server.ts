@@ -25,11 +25,12 @@ import { installSelect } from '../../src/imap/select';
 import { SessionTable, type ImapContext } from '../../src/imap/session';
 import { installStoreExpungeSearch } from '../../src/imap/flags-expunge-search';
 import { chunked, hostileText, mutate, mutation, type Mutation } from '../harness/bytes';
-import { ClientEnd, openMailbox, type Mailbox } from '../harness/mailbox';
+import { ClientEnd, gateEmptied, openMailbox, type Mailbox } from '../harness/mailbox';
 import { defineTarget, invariant } from '../harness/target';
 
 interface Context {
   mailbox: Mailbox;
+  /** The listener's gate: empty again after every session. */
   gate: ConnectionGate;
   server: KzymyImapServer;
   unexpected: string[];
@@ -355,6 +356,7 @@ export default defineTarget<Input, Context>({
   },
   async run(input, ctx) {
     const logs = ctx.mailbox.deps.logLines;
+    const held = ctx.gate.size;
     try {
       const output = await session(input, ctx);
       invariant(ctx.unexpected.length === 0, `unexpected error: ${ctx.unexpected.join('\n')}`);
@@ -362,6 +364,7 @@ export default defineTarget<Input, Context>({
       invariant(errors.length === 0, `error logged: ${errors.join('\n')}`);
       // Long bad input is answered without being echoed (docs/threat-model.md).
       invariant(!output.includes(FILLER.repeat(64)), 'the server echoed a long input');
+      invariant(await gateEmptied(ctx.gate, held), 'a closed session kept its slot in the gate');
     } finally {
       ctx.unexpected.length = 0;
       logs.length = 0;

@@ -17,11 +17,12 @@ import { listenerGate, UserSessions, type ConnectionGate } from '../../src/conne
 import { KzymyPop3Server } from '../../src/pop3/engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from '../../src/pop3/handlers';
 import { chunked, hostileText, mutate, mutation, type Mutation } from '../harness/bytes';
-import { ClientEnd, openMailbox, type Mailbox } from '../harness/mailbox';
+import { ClientEnd, gateEmptied, openMailbox, type Mailbox } from '../harness/mailbox';
 import { defineTarget, invariant } from '../harness/target';
 
 interface Context {
   mailbox: Mailbox;
+  /** The listener's gate: empty again after every session. */
   gate: ConnectionGate;
   server: KzymyPop3Server;
   unexpected: string[];
@@ -174,6 +175,7 @@ export default defineTarget<Input, Context>({
   },
   async run(input, ctx) {
     const logs = ctx.mailbox.deps.logLines;
+    const held = ctx.gate.size;
     try {
       const output = await session(input, ctx);
       invariant(ctx.unexpected.length === 0, `unexpected error: ${ctx.unexpected.join('\n')}`);
@@ -181,6 +183,7 @@ export default defineTarget<Input, Context>({
       invariant(errors.length === 0, `error logged: ${errors.join('\n')}`);
       // Long bad input is answered without being echoed (docs/threat-model.md).
       invariant(!output.includes(FILLER.repeat(64)), 'the server echoed a long input');
+      invariant(await gateEmptied(ctx.gate, held), 'a closed session kept its slot in the gate');
     } finally {
       ctx.unexpected.length = 0;
       logs.length = 0;

@@ -96,12 +96,19 @@ export class KzymyPop3Server extends POP3Server {
       connection.slot = socketOptions.slot;
     }
     this.connections.add(connection);
+    // The slot is freed when the socket closes (src/pop3/limits.ts admitSocket), but STLS takes
+    // every listener off the socket (KzymyPop3Connection.upgrade): without these, a session that
+    // used STLS kept its slot and its user's session count for good, and three STLS sessions
+    // (maxSessionsPerUser) shut the owner out of POP3 until a restart. release() is idempotent.
+    const release = (): void => socketOptions.slot?.ticket.release();
     connection.once('error', (error: Error) => {
       this.connections.delete(connection);
+      release();
       this._onError(error);
     });
     connection.once('close', () => {
       this.connections.delete(connection);
+      release();
       this.kzymy.closed(connection);
     });
     connection.init();
