@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { hasProgram } from '../helpers/clients';
 import { testDataDir, testRedisUrl } from '../helpers/services';
 
