@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
-import { asSent, runFetchmail } from '../helpers/clients';
+import { asSent, runFetchmail } from '../helpers/debian-clients';
 import {
   decryptedForm,
   deploymentDatabase,

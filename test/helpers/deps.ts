@@ -86,3 +86,25 @@ export function sharedStoreConfigLines(deps: TestDeps): string[] {
     `  prefix: '${config.redis.prefix}'`,
   ];
 }
+
+/**
+ * Resolves with the first log record of `event` (after the first `from` lines) that passes
+ * `test`: the way a test learns that a server has finished with a connection.
+ */
+export async function waitForLog(
+  logLines: string[],
+  event: string,
+  test: (record: Record<string, unknown>) => boolean = () => true,
+  options: { from?: number; timeoutMs?: number } = {},
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let next = options.from ?? 0;
+  for (;;) {
+    for (; next < logLines.length; next++) {
+      const record = JSON.parse(logLines[next] as string) as Record<string, unknown>;
+      if (record.event === event && test(record)) return record;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${event} log line in time`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

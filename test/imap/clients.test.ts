@@ -10,21 +10,22 @@ import { ImapFlow } from 'imapflow';
 import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
+  runFetchmail,
+  runGetmail,
+  runMbsync,
+  type ClientTarget,
+} from '../helpers/debian-clients';
+import {
   expectMailboxEmpty,
   expectedPlaintext,
   PgpFixture,
   plaintextMessage,
-  runFetchmail,
-  runGetmail,
-  runMbsync,
   storeMessages,
-  toLf,
-  type ClientTarget,
   type TestAccount,
   mailboxWithMail,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { toLf } from '../helpers/programs';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 

@@ -5,21 +5,17 @@
  */
 import { expect } from 'chai';
 import type { TestDeps } from '../helpers/deps';
+import { asSent, runFetchmail, runGetmail, type ClientTarget } from '../helpers/debian-clients';
 import {
-  asSent,
   expectedPlaintext,
   expectMailboxEmpty,
   PgpFixture,
-  runFetchmail,
-  runGetmail,
   storeMessages,
-  toLf,
-  type ClientTarget,
   type TestAccount,
   mailboxWithMail,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { toLf } from '../helpers/programs';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 

@@ -16,11 +16,11 @@ import {
   expectMailboxEmpty,
   PgpFixture,
   plaintextMessage,
-  RawImap,
-  RawPop3,
   storeMessages,
-  waitForLog,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
+import { waitForLog } from '../helpers/deps';
 
 const GRACE = 600;
 const RETENTION = 7200;
