@@ -5,14 +5,10 @@
  * passed the engine's pattern but was no date threw later, from a timer.
  */
 import { expect } from 'chai';
-import {
-  createAccount,
-  RawImap,
-  storeMessages,
-  useMailboxServers,
-  waitForLog,
-  type MailboxServers,
-} from '../helpers/clients';
+import { waitForLog } from '../helpers/deps';
+import { createAccount, storeMessages } from '../helpers/mail-fixtures';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
+import { RawImap } from '../helpers/raw-imap';
 
 describe('IMAP: NIL arguments the engine did not expect (found by fuzzing)', function () {
   this.timeout(60_000);

@@ -4,13 +4,9 @@
  * that does not exist; the TypeError escaped its socket handler and ended the whole process.
  */
 import { expect } from 'chai';
-import {
-  createAccount,
-  RawPop3,
-  storeMessages,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+import { createAccount, storeMessages } from '../helpers/mail-fixtures';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
+import { RawPop3 } from '../helpers/raw-pop3';
 
 describe('POP3: malformed message numbers (found by fuzzing)', function () {
   this.timeout(60_000);

@@ -6,7 +6,9 @@
  */
 import { expect } from 'chai';
 import { connect } from 'node:net';
-import { RawPop3, useMailboxServers, waitForLog, type MailboxServers } from '../helpers/clients';
+import { waitForLog } from '../helpers/deps';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
+import { RawPop3 } from '../helpers/raw-pop3';
 
 describe('POP3: STLS without a handshake (found by fuzzing)', function () {
   this.timeout(60_000);

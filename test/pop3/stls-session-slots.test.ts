@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
-import { createAccount, RawPop3, type TestAccount } from '../helpers/clients';
+import { createAccount, type TestAccount } from '../helpers/mail-fixtures';
+import { RawPop3 } from '../helpers/raw-pop3';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 
 describe('POP3: sessions that used STLS give back their slots', function () {
