@@ -12,6 +12,13 @@ export interface AddressPolicy {
   disabled: string[];
 }
 
+/**
+ * What `gpg --decrypt` gives the user (src/pgp/protected-payload.ts, docs/message-format.md):
+ * 'protected' (header protection, Authentication-Results, size padding; the default) or 'exact'
+ * (delivery headers, then the original byte for byte).
+ */
+export type PayloadFormat = 'protected' | 'exact';
+
 export interface User {
   id: string;
   username: string;
@@ -25,6 +32,7 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  payloadFormat: PayloadFormat;
 }
 
 export interface NewUser {

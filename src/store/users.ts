@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { MongoServerError, ObjectId, type Collection, type Db, type WithId } from 'mongodb';
 import { isReservedUsername, randomUsername } from '../address/username';
 import { COLLECTIONS } from './indexes';
-import type { AddressPolicy, NewUser, User, UserState } from './types';
+import type { AddressPolicy, NewUser, PayloadFormat, User, UserState } from './types';
 
 export interface UserDoc {
   username: string;
@@ -17,6 +17,8 @@ export interface UserDoc {
   disabled: string[];
   uidValidity: number;
   uidNext: number;
+  /** Absent for the default, 'protected' (documents written before the field existed too). */
+  payloadFormat?: PayloadFormat;
 }
 
 /**
@@ -52,6 +54,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
+    payloadFormat: doc.payloadFormat === 'exact' ? 'exact' : 'protected',
   };
 }
 
@@ -170,6 +173,14 @@ export class UserStore {
 
   async setKey(id: string, fingerprint: string, publicKey: string): Promise<boolean> {
     return this.update(id, { $set: { fingerprint, publicKey } });
+  }
+
+  /** The user's choice of payload; the default is stored as no field at all. */
+  async setPayloadFormat(id: string, format: PayloadFormat): Promise<boolean> {
+    return this.update(
+      id,
+      format === 'exact' ? { $set: { payloadFormat: 'exact' } } : { $unset: { payloadFormat: '' } },
+    );
   }
 
   async setCatchAll(id: string, catchAll: boolean): Promise<boolean> {

@@ -115,4 +115,21 @@ describe('store: users', () => {
       disabled: [],
     });
   });
+
+  it('keeps the payload format: protected by default, exact when chosen, and back', async () => {
+    const user = await newUser();
+    expect(user.payloadFormat).to.equal('protected');
+    expect(await store.users.setPayloadFormat(user.id, 'exact')).to.equal(true);
+    expect((await store.users.byId(user.id))?.payloadFormat).to.equal('exact');
+    expect((await store.users.byName(user.username))?.payloadFormat).to.equal('exact');
+    expect(await store.users.setPayloadFormat(user.id, 'protected')).to.equal(true);
+    expect((await store.users.byId(user.id))?.payloadFormat).to.equal('protected');
+    // The default is no field at all, as in documents written before the setting existed.
+    const doc = await raw
+      .db(database)
+      .collection(COLLECTIONS.users)
+      .findOne({ _id: new ObjectId(user.id) });
+    expect(doc).to.not.have.property('payloadFormat');
+    expect(await store.users.setPayloadFormat('0123456789abcdef01234567', 'exact')).to.equal(false);
+  });
 });
