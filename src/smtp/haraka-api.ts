@@ -62,6 +62,10 @@ export interface HarakaSocket {
 export interface HarakaConnection {
   uuid: string;
   state: number;
+  /** The client's address; kzymy reads it only for SPF, in memory (sender-auth.ts). */
+  remote?: { ip?: string };
+  /** EHLO/HELO: `host` as the client gave it. */
+  hello?: { host?: string | null };
   transaction: HarakaTransaction | null;
   client: HarakaSocket;
   /** EHLO keywords; a `capabilities` hook may edit the list before it is sent. */

@@ -123,10 +123,13 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
     raw,
     publicKeyArmored: key.armored,
     envelopeFrom: ENVELOPE_FROM,
-    recipient: ALIAS,
+    recipients: [ALIAS],
     arrival: new Date(),
     domain: DOMAIN,
     outerTo: OUTER_TO,
+    // These tests are about the encryption: the byte-exact payload shows every byte went through.
+    // The protected payload has its own tests (test/pgp/protected-payload.test.ts).
+    format: 'exact',
     ...extra,
   });
 
@@ -440,10 +443,16 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
 
     it('rejects header injection through the envelope, outer To or domain, without echoing it', async () => {
       const evil = 'a@b.example\r\nBcc: victim@else.example';
-      for (const field of ['envelopeFrom', 'recipient', 'outerTo', 'domain'] as const) {
+      for (const field of ['envelopeFrom', 'outerTo', 'domain'] as const) {
         const err = await rejects(encryptToPgpMime(input(cv, raw, { [field]: evil })), /not/);
         expect(err.message).not.to.include('victim');
       }
+      const viaRecipient = await rejects(encryptToPgpMime(input(cv, raw, { recipients: [evil] })));
+      expect(viaRecipient.message).not.to.include('victim');
+      const viaResults = await rejects(
+        encryptToPgpMime(input(cv, raw, { authenticationResults: `x; spf=pass\r\nBcc: victim` })),
+      );
+      expect(viaResults.message).not.to.include('victim');
       await rejects(encryptToPgpMime(input(cv, raw, { outerTo: 'two words@x.example' })));
       await rejects(encryptToPgpMime(input(cv, raw, { arrival: new Date(NaN) })), /arrival/);
     });

@@ -92,8 +92,10 @@ export class FetchFixture {
       raw: original,
       publicKeyArmored: this.publicKey,
       envelopeFrom: from,
-      recipient,
+      recipients: [recipient],
       arrival: new Date(),
+      // What kzymy-fetch delivers is compared with the original byte for byte.
+      format: 'exact',
       domain: this.deps.config.domain,
       outerTo: `kzymy@${user.username}.${this.deps.config.domain}`,
     });
