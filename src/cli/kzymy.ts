@@ -5,6 +5,7 @@
  *   kzymy user add --key FILE [--json]
  *   kzymy user list [--json]
  *   kzymy user delete NAME
+ *   kzymy user set NAME --payload protected|exact
  *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
  *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
@@ -15,12 +16,14 @@ import { CliError, configPath, loadConfigOrFail } from './args';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { torCommand } from './tor';
 import { userAdd, userDelete, userList } from './user';
+import { userSet } from './user-set';
 
 const USAGE = `usage:
   kzymy config check [--config FILE]
   kzymy user add --key FILE [--json] [--config FILE]
   kzymy user list [--json] [--config FILE]
   kzymy user delete NAME [--config FILE]
+  kzymy user set NAME --payload protected|exact [--config FILE]
   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
   kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]`;
 
@@ -42,6 +45,7 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
+      payload: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -66,6 +70,14 @@ async function main(argv: string[]): Promise<void> {
     case 'user delete':
       if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
       return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    case 'user set':
+      if (!rest[0]) throw new CliError(`user set needs a NAME\n${USAGE}`, 64);
+      return userSet(
+        await loadConfigOrFail(values.config),
+        rest[0],
+        { payload: values.payload },
+        print,
+      );
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.
       const results = await runDoctor(

@@ -9,7 +9,7 @@ import { CliError } from './args';
 
 type Print = (line: string) => void;
 
-async function withStore<T>(
+export async function withStore<T>(
   config: Readonly<KzymyConfig>,
   task: (store: Store) => Promise<T>,
 ): Promise<T> {

@@ -28,6 +28,9 @@ const NOTICES: Record<string, string> = {
   allowed: 'The address is allowed.',
   forgotten: 'The address is back under the catch-all rule.',
   'key-replaced': 'The new key is in use: mail is encrypted to it from now on.',
+  'payload-protected': 'New mail comes with protected headers, sender checks and size padding.',
+  'payload-exact':
+    'New mail comes as the exact message, after the delivery lines; it is not padded.',
 };
 
 /** RFC 5321 §4.1.2 Dot-string, RFC 5321 §4.5.3.1.1: at most 64 octets. */
@@ -74,6 +77,17 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
     await ctx.store.users.setCatchAll(c.var.user.id, on);
     ctx.logger.info('web.policy_changed', { user: c.var.user.id, change: 'catch-all' });
     return c.redirect(`/account?done=${on ? 'catch-all-on' : 'catch-all-off'}`, 303);
+  });
+
+  app.post('/account/payload', async (c) => {
+    const body = await readAccountForm(ctx, c);
+    const format = textField(body, 'payload', 9);
+    if (format !== 'protected' && format !== 'exact') {
+      return c.html(await dashboard(c, { problem: 'Unknown choice.' }), 422);
+    }
+    await ctx.store.users.setPayloadFormat(c.var.user.id, format);
+    ctx.logger.info('web.policy_changed', { user: c.var.user.id, change: 'payload' });
+    return c.redirect(`/account?done=payload-${format}`, 303);
   });
 
   app.post('/account/addresses', async (c) => {
