@@ -57,6 +57,34 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
     expect(seen).to.satisfy((all: string[]) => all.every((address) => address === PROXY_EXIT));
   });
 
+  it('--decrypt delivers the decrypted payload in both formats: protected (RFC 9788 markers, padding) and exact', async function () {
+    const account = await fixture.addAccount();
+    const original = sampleMessage('both formats');
+    const protectedPayload = await fixture.deposit(
+      account.user,
+      original,
+      'bob@example.org',
+      'protected',
+    );
+    const exactPayload = await fixture.deposit(account.user, original, 'bob@example.org', 'exact');
+    expect(protectedPayload.toString()).to.match(/protected-headers="v1"; hp="cipher"/);
+    expect(protectedPayload.toString()).to.match(/^Kzymy-Padding: x+\r$/m);
+    expect(exactPayload.subarray(-original.length).equals(original)).to.equal(true);
+    const maildir = fixture.scratch('both-formats');
+    const run = await fixture.runFetch([
+      ...fixture.baseArgs(account, 'imap'),
+      '--maildir',
+      maildir,
+      '--keep-crlf',
+      ...decryptArgs(),
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(asSortedStrings(readMaildir(maildir))).to.deep.equal(
+      asSortedStrings([protectedPayload, exactPayload]),
+    );
+    expect(await fixture.count(account.user)).to.equal(0);
+  });
+
   it('delivers POP3 mail to an mbox (mboxrd quoting, dot-lock) and empties the mailbox', async function () {
     const { account, expected } = await accountWith(2);
     const mbox = join(fixture.scratch('mbox'), 'inbox');

@@ -11,7 +11,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generatePassword, hashPassword } from '../../../src/auth/password';
 import { startImapServers, type ImapServers } from '../../../src/imap/server';
-import { encryptToPgpMime } from '../../../src/pgp/pgp-mime';
+import { composeMessage, encryptComposed } from '../../../src/pgp/pgp-mime';
+import type { PayloadFormat } from '../../../src/store/types';
 import { startPop3Servers, type Pop3Servers } from '../../../src/pop3/server';
 import { projectRoot } from '../../../src/services/paths';
 import type { User } from '../../../src/store/types';
@@ -84,28 +85,33 @@ export class FetchFixture {
 
   /**
    * Stores `original` for the user the way the SMTP side does (encrypted first) and returns
-   * what decrypting it must give: kzymy's delivery headers, then the original bytes.
+   * what decrypting it must give. The exact format (the default here, so tests can compare with
+   * the original): kzymy's delivery headers, then the original bytes; the protected format: the
+   * payload composeMessage built (docs/message-format.md).
    */
-  async deposit(user: User, original: Buffer, from = 'alice@example.org'): Promise<Buffer> {
+  async deposit(
+    user: User,
+    original: Buffer,
+    from = 'alice@example.org',
+    format: PayloadFormat = 'exact',
+  ): Promise<Buffer> {
     const recipient = `someone@${user.username}.${this.deps.config.domain}`;
-    const ciphertext = await encryptToPgpMime({
+    const composed = composeMessage({
       raw: original,
       publicKeyArmored: this.publicKey,
       envelopeFrom: from,
       recipients: [recipient],
       arrival: new Date(),
-      // What kzymy-fetch delivers is compared with the original byte for byte.
-      format: 'exact',
+      format,
       domain: this.deps.config.domain,
       outerTo: `kzymy@${user.username}.${this.deps.config.domain}`,
     });
-    const stored = await this.deps.store.messages.add(user.id, ciphertext, new Date());
+    const parts: Buffer[] = [];
+    for await (const part of await encryptComposed(composed)) parts.push(part);
+    const stored = await this.deps.store.messages.add(user.id, Buffer.concat(parts), new Date());
     // As Haraka does after storing: an idling IMAP session hears of it through Redis.
     await this.deps.publisher.publish({ userId: user.id, uid: stored.uid });
-    return Buffer.concat([
-      Buffer.from(`Return-Path: <${from}>\r\nDelivered-To: ${recipient}\r\n`),
-      original,
-    ]);
+    return Buffer.concat(composed.payload.pieces);
   }
 
   count(user: User): Promise<number> {
