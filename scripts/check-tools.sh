@@ -24,6 +24,7 @@ tools=(
   "procmail:procmail"
   "hashcash:hashcash"
   "chromium:chromium"
+  "thunderbird:thunderbird"
   "nc:netcat-openbsd"
   "torsocks:torsocks"
   "systemd-analyze:systemd"
