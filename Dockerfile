@@ -17,11 +17,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: no dependency install script is needed to build or to run kzymy. The ones in
-# the tree compile optional native add-ons of code paths kzymy does not use (dtrace-provider,
-# cbor-extract, msgpackr-extract, modern-syslog: each falls back to JavaScript) and need a
-# compiler and Node headers from the network; npm 11 on CI does not run them either (it runs
-# install scripts only for approved packages), so this keeps the image's node_modules the same.
+# --ignore-scripts: no dependency install script is needed to compile kzymy. The ones in the tree
+# build native add-ons: optional ones of code paths kzymy does not use (dtrace-provider,
+# cbor-extract, msgpackr-extract, modern-syslog: each falls back to JavaScript), and
+# better-sqlite3, which the deps stage below builds for the image.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 # The context is what .dockerignore lets in: the whole TypeScript tree tsconfig.json includes
 # (src, haraka-plugins, test, bench — whichever exist), so tsc type-checks what CI type-checks.
@@ -31,14 +30,22 @@ RUN npm run build
 
 # ---- runtime dependencies only (no TypeScript, no test tools)
 FROM ${NODE_IMAGE} AS deps
+# better-sqlite3 (the default store engine) is the one native add-on kzymy runs: it is compiled
+# here against the image's own Node headers (/usr/local/include/node), with no download, and the
+# compiler stays in this stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+ && npm rebuild better-sqlite3 --build-from-source --nodedir=/usr/local \
+ && npm cache clean --force
 
 # ---- the image
 FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1: forwards SIGTERM to node and reaps Haraka's and openssl's children.
-# openssl: the self-signed development pair when no certificate is configured (src/services/tls.ts).
+# openssl: the self-signed development pair when no certificate is configured (src/tls/material.ts).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini openssl \
  && rm -rf /var/lib/apt/lists/*

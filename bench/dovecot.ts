@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopChild } from '../src/util/stop-child';
-import { freePort, waitForPort } from '../src/services/ports';
+import { freePort, waitForPort } from '../src/util/ports';
 import { childPids } from './proc';
 
 export interface Dovecot {

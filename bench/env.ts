@@ -6,16 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/events/redis';
-import { redisUsageCache } from '../src/events/usage-cache';
+import type { Redis } from '../src/redis/connection';
+import { connectRedis } from '../src/redis/connection';
+import { redisUsageCache } from '../src/redis/usage-cache';
 import { hashPassword } from '../src/auth/password';
 import { validateConfig } from '../src/config/load';
 import type { KzymyConfig } from '../src/config/schema';
 import { createLogger, type Logger } from '../src/log/logger';
-import { startFerretDb, startRedis, type RunningService } from '../src/services/embedded';
-import { loadTls, type TlsMaterial } from '../src/services/tls';
-import { Store } from '../src/store/store';
+import { startFerretDb, startRedis, type RunningService } from '../src/embedded/services';
+import { loadTls, type TlsMaterial } from '../src/tls/material';
+import { MongoStore } from '../src/store/mongodb/store';
+import type { Store } from '../src/store/store';
 import type { User } from '../src/store/types';
 import { GpgHome } from '../test/helpers/gpg';
 
@@ -59,7 +60,7 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     // Like every kzymy process, the benchmark's own store moves the quota's cached totals.
     const redisClient = await connectRedis(redis.url);
     redisClients.push(redisClient);
-    store = await Store.open({
+    store = await MongoStore.open({
       url: ferret.url,
       database,
       usage: redisUsageCache(redisClient, BENCH_REDIS_PREFIX),

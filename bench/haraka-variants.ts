@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stopChild } from '../src/util/stop-child';
-import { freePort, waitForPort } from '../src/services/ports';
-import { harakaFiles } from '../src/smtp/haraka-config';
-import { startHaraka } from '../src/smtp/haraka-runner';
-import { DEFAULT_MAX_LINE_BYTES } from '../src/smtp/settings';
+import { freePort, waitForPort } from '../src/util/ports';
+import { harakaFiles } from '../src/smtp/haraka/config-files';
+import { startHaraka } from '../src/smtp/haraka/runner';
+import { DEFAULT_MAX_LINE_BYTES } from '../src/smtp/haraka/settings';
 import { BENCH_DOMAIN, type BenchEnv } from './env';
 
 export type HarakaVariant = 'kzymy' | 'no-encryption' | 'discard';

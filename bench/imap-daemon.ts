@@ -9,7 +9,7 @@
  * Prints one JSON line, {"imapPort": N}, when listening; SIGTERM stops it.
  */
 import { validateConfig } from '../src/config/load';
-import { createDaemonDeps } from '../src/daemon/create-deps';
+import { createDaemonDeps } from '../src/roles/create-deps';
 import { startImapServers } from '../src/imap/server';
 import { createLogger } from '../src/log/logger';
 

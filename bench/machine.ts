@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../src/services/paths';
+import { projectRoot } from '../src/embedded/paths';
 
 export interface MachineInfo {
   cpu: string;

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot } from '../src/services/paths';
+import { projectRoot } from '../src/embedded/paths';
 import { runEncryption } from './encryption';
 import { runFetch } from './fetch';
 import { runInbound } from './inbound';

@@ -1,15 +1,15 @@
 /**
  * The kzymy Haraka plugin: wiring only. Haraka loads it through the shim the runner writes to
  * <dataDir>/haraka/plugins/kzymy.js, copies these exports onto its Plugin object and calls
- * register(); every hook goes through the adapter in src/smtp/hook-adapter.ts.
+ * register(); every hook goes through the adapter in src/smtp/haraka/hook-adapter.ts.
  */
 import { errorKind } from '../src/log/logger';
-import { installDataPatch } from '../src/smtp/data-patch';
-import type { HarakaPlugin } from '../src/smtp/haraka-api';
-import { wireHook } from '../src/smtp/hook-adapter';
+import { installDataPatch } from '../src/smtp/haraka/data-patch';
+import type { HarakaPlugin } from '../src/smtp/haraka/api';
+import { wireHook } from '../src/smtp/haraka/hook-adapter';
 import { createHandlers } from '../src/smtp/hooks';
-import { SmtpRuntime } from '../src/smtp/runtime';
-import { decodeSettings, SETTINGS_ENV } from '../src/smtp/settings';
+import { SmtpRuntime } from '../src/smtp/haraka/runtime';
+import { decodeSettings, SETTINGS_ENV } from '../src/smtp/haraka/settings';
 
 let runtime: SmtpRuntime | undefined;
 

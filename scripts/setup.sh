@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs what kzymy needs on a Debian machine and builds the embedded FerretDB, idempotently.
-#   scripts/setup.sh            runtime + test tools (what `npm start` and `npm test` need)
-#   scripts/setup.sh --runtime  runtime only (redis-server, openssl, tor; FerretDB build)
+# Installs what kzymy needs on a Debian machine, idempotently.
+#   scripts/setup.sh            runtime + test tools + the FerretDB build (what `npm test` needs:
+#                               the mongodb engine's tests run on FerretDB)
+#   scripts/setup.sh --runtime  runtime only (what `npm start` needs on the default sqlite engine:
+#                               redis-server, openssl, tor, and the compiler `npm ci` builds
+#                               better-sqlite3 with). No Go, no FerretDB.
+#   scripts/setup.sh --mongodb  runtime + the FerretDB build, for store.engine mongodb without a
+#                               MongoDB server (npm start then runs the embedded FerretDB)
 # Safe to run again: installed packages and an existing FerretDB build are kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FERRETDB_VERSION=v1.24.2
 # The build carries kzymy's patches (scripts/ferretdb/*.patch, docs/decisions/0004): a new
-# suffix here makes machines with an older build rebuild. Keep in step with src/services/paths.ts.
+# suffix here makes machines with an older build rebuild. Keep in step with src/embedded/paths.ts.
 FERRETDB_BUILD="${FERRETDB_VERSION}-kzymy1"
 FERRETDB_DIR=".tools/ferretdb-${FERRETDB_BUILD}"
 
-runtime_packages=(redis-server openssl tor)
+# build-essential and python3: node-gyp compiles better-sqlite3 (the sqlite store engine) during
+# `npm ci`, against the installed Node headers (.npmrc nodedir); there is no prebuilt to download.
+runtime_packages=(redis-server openssl tor build-essential python3)
 # Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, offlineimap3,
 # neomutt, GnuPG, a SOCKS proxy, procmail, hashcash, Chromium for the web pages, Thunderbird
 # (headless, for what it shows of kzymy mail), systemd-analyze for the unit files).
@@ -21,8 +28,16 @@ runtime_packages=(redis-server openssl tor)
 test_packages=(swaks libnet-ssleay-perl fetchmail getmail6 isync offlineimap3 neomutt gnupg microsocks
   procmail hashcash chromium thunderbird netcat-openbsd torsocks systemd)
 
+mode="${1:-all}"
+case "$mode" in
+  all | --runtime | --mongodb) ;;
+  *)
+    echo "setup: unknown option $mode (use --runtime, --mongodb, or nothing for the tests)" >&2
+    exit 64
+    ;;
+esac
 packages=("${runtime_packages[@]}")
-[ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
+[ "$mode" = "all" ] && packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -40,7 +55,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-if [ -x "${FERRETDB_DIR}/ferretdb" ]; then
+# Only the mongodb engine's embedded server and its tests need FerretDB (and Go to build it).
+if [ "$mode" = "--runtime" ] || [ -x "${FERRETDB_DIR}/ferretdb" ]; then
   exit 0
 fi
 if ! command -v go >/dev/null; then

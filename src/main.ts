@@ -2,13 +2,15 @@
  * `npm start`: the kzymy stack in the foreground.
  *   node dist/src/main.js [--config FILE] [--role all|smtp|daemon]
  * `smtp` runs Haraka only, `daemon` the IMAP, POP3, web, sweeper and admin listeners, `all`
- * (the default) both — with the embedded FerretDB and Redis when no URLs are configured.
+ * (the default) both — on the configured store engine (sqlite by default: a file under the data
+ * directory), with a private Redis when no REDIS_URL is configured and, on the mongodb engine
+ * without a MONGODB_URL, the embedded FerretDB.
  */
 import { parseArgs } from 'node:util';
 import { configPath } from './cli/args';
 import { loadConfig } from './config/load';
-import { ensureBackingServices, type BackingServices } from './daemon/backing-services';
-import { startComponents, type Role } from './daemon/components';
+import { ensureBackingServices, type BackingServices } from './embedded/backing-services';
+import { startComponents, type Role } from './roles/start-roles';
 import { createLogger, errorKind, type Logger } from './log/logger';
 
 const ROLES: readonly Role[] = ['all', 'smtp', 'daemon'];
@@ -48,7 +50,8 @@ async function main(): Promise<void> {
   logger.info('startup', {
     role,
     domain: config.domain,
-    embeddedStore: !config.mongodb.url,
+    store: config.store.engine,
+    embeddedStore: config.store.engine === 'mongodb' && !config.mongodb.url,
     embeddedRedis: !config.redis.url,
   });
   try {

@@ -16,7 +16,7 @@
  * injected clock (stored as numbers), so a test can move past a lock instead of waiting.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 export interface AuthLimiterOptions {
   redis: Redis;

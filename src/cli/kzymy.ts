@@ -8,12 +8,14 @@
  *   kzymy user set NAME --payload protected|exact
  *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
  *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
+ *   kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json]
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
- * 78 configuration.
+ * 75 temporary failure (run again), 78 configuration.
  */
 import { parseArgs } from 'node:util';
 import { CliError, configPath, loadConfigOrFail } from './args';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
+import { storeCopy } from './store';
 import { torCommand } from './tor';
 import { userAdd, userDelete, userList } from './user';
 import { userSet } from './user-set';
@@ -25,7 +27,8 @@ const USAGE = `usage:
   kzymy user delete NAME [--config FILE]
   kzymy user set NAME --payload protected|exact [--config FILE]
   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
-  kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]`;
+  kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]
+  kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json] [--config FILE]`;
 
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
@@ -46,6 +49,9 @@ async function main(argv: string[]): Promise<void> {
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
       payload: { type: 'string' },
+      to: { type: 'string' },
+      from: { type: 'string' },
+      database: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,6 +104,14 @@ async function main(argv: string[]): Promise<void> {
       return torCommand(
         await loadConfigOrFail(values.config),
         { out: values.out, serviceDir: values['service-dir'], print: values.print ?? false },
+        print,
+      );
+    case 'store copy':
+      // Users and waiting mail from the sqlite store to MongoDB, ciphertext as it is.
+      return storeCopy(
+        await loadConfigOrFail(values.config),
+        { to: values.to, database: values.database, from: values.from },
+        json,
         print,
       );
     default:

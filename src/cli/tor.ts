@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KzymyConfig } from '../config/schema';
-import { resolveDataDir } from '../services/paths';
+import { resolveDataDir } from '../embedded/paths';
 import { CliError } from './args';
 
 type Print = (line: string) => void;

@@ -2,9 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { generatePassword, hashPassword } from '../auth/password';
 import type { KzymyConfig } from '../config/schema';
-import { ensureBackingServices } from '../daemon/backing-services';
+import { ensureBackingServices } from '../embedded/backing-services';
 import { checkPublicKey } from '../pgp/key-check';
-import { Store } from '../store/store';
+import { openConfiguredStore } from '../open-store';
+import type { Store } from '../store/store';
 import { CliError } from './args';
 
 type Print = (line: string) => void;
@@ -15,7 +16,7 @@ export async function withStore<T>(
 ): Promise<T> {
   const services = await ensureBackingServices(config, { redis: false });
   try {
-    const store = await Store.open({ url: services.mongoUrl, database: config.mongodb.database });
+    const store = await openConfiguredStore(config, { mongoUrl: services.mongoUrl });
     try {
       return await task(store);
     } finally {

@@ -1,9 +1,11 @@
 /**
  * The one configuration schema. Every object is `strict`, so an unknown key is an error that
- * names it; defaults here are the embedded single-machine setup (DESIGN.md, "Interfaces").
+ * names it; defaults here are the embedded single-machine setup (README.md, "Quick start").
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+
+export const STORE_ENGINES = ['sqlite', 'mongodb'] as const;
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -48,9 +50,27 @@ export const configSchema = z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()
       .prefault({}),
+    store: z
+      .object({
+        /**
+         * `sqlite`: one file under dataDir, for one machine (the default). `mongodb`: the
+         * database at mongodb.url, for clusters (empty url: the embedded FerretDB). Unset: mongodb
+         * when mongodb.url (MONGODB_URL) is set, else sqlite.
+         */
+        engine: z.enum(STORE_ENGINES).optional(),
+        sqlite: z
+          .object({
+            /** How often the log is checkpointed and truncated and free pages reclaimed. */
+            maintenanceSeconds: positiveInt.default(60),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     mongodb: z
       .object({
-        /** Empty: start the embedded FerretDB (SQLite backend) under dataDir. */
+        /** Empty with store.engine mongodb: start the embedded FerretDB under dataDir. */
         url: z.string().default(''),
         database: z
           .string()
@@ -195,6 +215,25 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.store.engine === 'sqlite' && config.mongodb.url) {
+      context.addIssue({
+        code: 'custom',
+        path: ['store', 'engine'],
+        message:
+          'is sqlite, but mongodb.url (or MONGODB_URL) is set: choose one — store.engine: mongodb, or no mongodb.url',
+      });
+    }
+  })
+  // The engine, resolved: the rest of kzymy reads config.store.engine and never guesses.
+  .transform((config) => ({
+    ...config,
+    store: {
+      ...config.store,
+      engine: config.store.engine ?? (config.mongodb.url ? 'mongodb' : 'sqlite'),
+    },
+  }));
 
-export type KzymyConfig = z.infer<typeof configSchema>;
+export type KzymyConfig = z.output<typeof configSchema>;
+export type StoreEngineName = (typeof STORE_ENGINES)[number];

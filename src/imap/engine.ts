@@ -4,7 +4,7 @@
  *
  * What the engine does by default, and what is done about it here:
  * - it greets with, logs, reports and reverse-resolves the client's IP: `_handleProxy` hands it
- *   a placeholder instead, and its error sink is replaced (src/mailbox/engine-privacy.ts);
+ *   a placeholder instead, and its error sink is replaced (src/mailbox-access/engine-privacy.ts);
  * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
  * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
  *   listeners: without one, every handshake that names a server (most clients) fails;
@@ -40,9 +40,10 @@ import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
+import { engineReply, IMAP_REPLIES } from './replies';
 
 export interface KzymyImapHooks {
   /** Whether LOGIN/AUTHENTICATE are allowed before TLS on this listener. */
@@ -178,7 +179,7 @@ function override(module: CommandModule, replacement: CommandModule['handler']):
       replacement.call(this, command, callback, next);
     } catch (error) {
       (isKzymy(this) as KzymyImapServer).kzymy.onError(error);
-      callback(null, { response: 'NO', code: 'SERVERBUG', message: 'Internal error' });
+      callback(null, engineReply(IMAP_REPLIES.serverBug));
     }
   };
 }

@@ -4,7 +4,7 @@
  * The engine asks a "notifier" for changes whenever a listener is woken, and sends them as
  * EXISTS / EXPUNGE / FETCH at once to an idling client, or after the next command that allows
  * them (RFC 3501 §7: never during FETCH, STORE or SEARCH). kzymy's notifier is woken by the
- * new-mail events every daemon receives over Redis (src/events/new-mail.ts), and by changes other
+ * new-mail events every daemon receives over Redis (src/redis/new-mail.ts), and by changes other
  * sessions in this process make; it then compares the store with what the client was told.
  *
  * New messages are announced only above the highest UID the client knows, so the client's UID
@@ -12,8 +12,8 @@
  * at the next SELECT.
  */
 import type { ImapSession, ImapUpdate, Notifier } from '@zone-eu/wildduck/imap-core';
-import type { NewMailSubscriber } from '../events/new-mail';
-import { settle } from '../mailbox/settle';
+import type { NewMailSubscriber } from '../redis/new-mail';
+import { settle } from '../mailbox-access/settle';
 import { flagKey } from './select';
 import type { ImapContext } from './session';
 

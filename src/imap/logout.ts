@@ -5,7 +5,7 @@
  * its fetchedAt and the sweeper removes it after the grace period (docs/fetching.md).
  */
 import type { IMAPServer, ImapSession } from '@zone-eu/wildduck/imap-core';
-import { commitReceived } from '../mailbox/commit';
+import { commitReceived } from '../delete-after-fetch/commit';
 import type { ImapContext } from './session';
 
 export function logoutCommit(ctx: ImapContext): (session: ImapSession) => Promise<void> {

@@ -10,7 +10,7 @@ import type {
   MailboxData,
   StatusData,
 } from '@zone-eu/wildduck/imap-core';
-import { settle } from '../mailbox/settle';
+import { settle } from '../mailbox-access/settle';
 import { requireUser, type ImapContext } from './session';
 
 const INBOX = 'INBOX';

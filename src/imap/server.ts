@@ -4,17 +4,18 @@
  * before TLS; elsewhere only with imap.allowPlaintextAuth.
  */
 import { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
+import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { isLoopbackHost, listen } from '../mailbox/listen';
+import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { installAuth } from './auth';
 import { KzymyImapServer } from './engine';
-import { installFetch } from './fetch';
+import { installFetch } from './fetch-command';
 import { ImapNotifier } from './idle';
 import { installLifecycle, logoutCommit } from './logout';
 import { installSelect } from './select';
 import { SessionTable, type ImapContext } from './session';
-import { installStoreExpungeSearch } from './store-expunge-search';
+import { installStoreExpungeSearch } from './flags-expunge-search';
 
 export interface ImapServers {
   plain: RunningServer;

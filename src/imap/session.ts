@@ -4,9 +4,9 @@
  * client knows it, and per-message values computed from the ciphertext (never stored).
  */
 import type { IMAPConnection, ImapSession } from '@zone-eu/wildduck/imap-core';
-import type { DaemonDeps } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import type { AuthLimiter } from '../auth/limiter';
-import { FetchLedger } from '../mailbox/ledger';
+import { FetchLedger } from '../delete-after-fetch/ledger';
 
 /** The selected mailbox as this client has been told about it. */
 export interface SelectedView {

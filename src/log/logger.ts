@@ -1,7 +1,7 @@
 /**
  * Structured JSON-lines logging with a closed set of event names.
  *
- * Privacy rule (DESIGN.md): a log line never carries a client IP address, message content, a key
+ * Privacy rule (docs/architecture.md, invariant "Nothing that locates a user"): a log line never carries a client IP address, message content, a key
  * or a password. The event set is closed so that a new kind of line is a reviewed code change,
  * and `fields` only takes primitives so that whole objects (a Haraka connection, a socket, an
  * error with its message text) cannot slip in by accident.

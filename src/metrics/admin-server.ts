@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RunningServer } from '../daemon/deps';
+import type { RunningServer } from '../util/running-server';
 import { errorKind, type Logger } from '../log/logger';
 import type { MetricsSource } from './child-metrics';
 

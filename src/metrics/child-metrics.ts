@@ -1,6 +1,6 @@
 /**
  * Metrics of a child process, gathered over its IPC channel, so that one admin listener per node
- * serves the whole node. Haraka runs in its own process (src/smtp/haraka-runner.ts): the counters
+ * serves the whole node. Haraka runs in its own process (src/smtp/haraka/runner.ts): the counters
  * the SMTP side increments (accepted, refused, delivery latency) live there, and the parent's
  * /metrics asks the child for them at scrape time and adds them to its own (prom-client's
  * AggregatorRegistry: counters and histograms are summed, process gauges kept per their rule).

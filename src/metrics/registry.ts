@@ -3,7 +3,7 @@
  * text-format writer). Each process has its own registry, passed in like every other dependency;
  * nothing here is global, so tests build as many as they like.
  *
- * Privacy rule (DESIGN.md "Nothing that identifies a user"): no metric has a per-user, per-address
+ * Privacy rule (docs/architecture.md, invariant "Nothing that locates a user"): no metric has a per-user, per-address
  * or per-client label. Every label value comes from a closed set declared below, so the number of
  * series is fixed at start-up and a metric can never be used to count one person's mail. A value
  * outside its set is not recorded; it is counted in `kzymy_metrics_invalid_label_total` instead,
@@ -19,7 +19,7 @@ import {
   Registry,
   type PrometheusContentType,
 } from 'prom-client';
-import { projectRoot } from '../services/paths';
+import { projectRoot } from '../embedded/paths';
 
 /** Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). */
 export const REFUSAL_REASONS = [
@@ -53,7 +53,7 @@ export type LoginProtocol = (typeof LOGIN_PROTOCOLS)[number];
 
 /**
  * Delivery latency buckets, in seconds, from the end of DATA to the ciphertext being stored.
- * Encryption is about 1-2 ms for a small message and 0.2 s for 25 MB (DESIGN.md); storage adds a
+ * Encryption is about 1-2 ms for a small message and 0.2 s for 25 MB (docs/BENCHMARKS.md); storage adds a
  * round trip or a few. Fixed, so every node's histogram aggregates with every other's.
  */
 export const DELIVERY_SECONDS_BUCKETS = [

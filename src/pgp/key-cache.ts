@@ -1,6 +1,6 @@
 /**
  * Parsed public keys, cached: parsing and self-signature checks cost more than encrypting a small
- * message (DESIGN.md), and every delivery to a user uses the same key.
+ * message (docs/BENCHMARKS.md), and every delivery to a user uses the same key.
  */
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';

@@ -16,10 +16,12 @@ import {
   isoDay,
   userIdWarnings,
 } from './key-describe';
+import { keyValidityDate, MAX_CLOCK_SKEW_MS } from './key-validity';
 import { listPackets, PacketFormatError, Tag, type PacketHeader } from './packets';
 
 export { clearKeyCache, keyCacheSize, parsePublicKey } from './key-cache';
 export { EXPIRY_WARNING_DAYS } from './key-describe';
+export { keyValidityDate, MAX_CLOCK_SKEW_MS } from './key-validity';
 
 export type KeyProblem =
   | 'not-a-key'
@@ -119,13 +121,6 @@ function composeMessage(problem: KeyProblem, detail?: string): string {
   return [summary, detail, remedy].filter((s) => s).join(' ');
 }
 
-/**
- * How far ahead of ours the clock of the machine that made a key may run. Tails sets its clock
- * from the Tor consensus and can be hours off; a key "created in the future" is otherwise
- * invalid to OpenPGP.js until that moment comes.
- */
-export const MAX_CLOCK_SKEW_MS = 2 * 86_400_000;
-
 /** RFC 9580 §9.1 public-key algorithm IDs that GnuPG 2.2 understands (and OpenPGP.js too). */
 const GNUPG22_ALGORITHMS: ReadonlySet<number> = new Set([1, 2, 3, 16, 17, 18, 19, 22]);
 /** RFC 9580 §9.1: X25519, X448, Ed25519, Ed448 as their own algorithms (not in GnuPG 2.2). */
@@ -209,27 +204,6 @@ async function inspect(input: string | Uint8Array, now: Date): Promise<KeyInfo> 
     armored: key.armor(),
     warnings: [...expiryWarnings(expiresAt, now), ...userIdWarnings(userIds)],
   };
-}
-
-/**
- * The time at which to judge `key`'s validity: `now`, or, when the key or its newest
- * self-signature was made by a clock running ahead of ours (by at most MAX_CLOCK_SKEW_MS),
- * that moment. Used for signup and for each encryption.
- */
-export function keyValidityDate(key: openpgp.Key, now: Date): Date {
-  const limit = now.getTime() + MAX_CLOCK_SKEW_MS;
-  let newest = now.getTime();
-  const consider = (d: Date | null | undefined): void => {
-    const t = d?.getTime();
-    if (t !== undefined && t > newest && t <= limit) newest = t;
-  };
-  consider(key.getCreationTime());
-  for (const user of key.users) user.selfCertifications.forEach((s) => consider(s.created));
-  for (const subkey of key.subkeys) {
-    consider(subkey.getCreationTime());
-    subkey.bindingSignatures.forEach((s) => consider(s.created));
-  }
-  return new Date(newest);
 }
 
 /** Armored text (string or bytes) → unarmored bytes; binary bytes pass through. */

@@ -85,5 +85,5 @@ export function isoDay(d: Date): string {
 
 // ---------------------------------------------------------------------------------------------
 // Parsed-key cache. Parsing (and verifying the self-signatures of) a key costs more than the
-// encryption of a typical message (DESIGN.md: ~1 ms per 10 KB message), so keys are parsed once
+// encryption of a typical message (about 1 ms per 10 KB message, docs/BENCHMARKS.md), so keys are parsed once
 // per process and reused. Keyed by a hash of the exact armored text: a changed key is a new entry.

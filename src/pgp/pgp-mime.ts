@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { ReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { armorMessage, Armorer } from './armor';
-import { keyValidityDate, parsePublicKey } from './key-check';
+import { encryptOptions, prepareEncryption, type Encryption } from './encryption';
+import { parsePublicKey } from './key-cache';
 import { bucketFor, MIN_PADDING_BYTES } from './padding';
 import {
   buildPayload,
@@ -56,20 +57,6 @@ const CRLF = '\r\n';
  * about 3 ms per message, more than encrypting small mail itself (docs/BENCHMARKS.md).
  */
 export const STREAM_ABOVE_BYTES = 1024 * 1024;
-
-/**
- * Every OpenPGP.js option that shapes the output, fixed here so that a change of library
- * defaults cannot silently change the format.
- */
-const ENCRYPT_CONFIG: openpgp.PartialConfig = {
-  // GnuPG 2.2 cannot read SEIPDv2 (RFC 9580 AEAD) or the LibrePGP OCB packet. Note that with
-  // encryption keys given, OpenPGP.js 6 ignores aeadProtect and follows the key's Features
-  // subpacket; the session key built below is what really forces SEIPDv1 (see encryptPayload).
-  aeadProtect: false,
-  preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed,
-  showVersion: false,
-  showComment: false,
-};
 
 /** Encrypt `input.raw` to the user's key and wrap it as a complete RFC 5322 message. */
 export async function encryptToPgpMime(input: EncryptInput): Promise<Buffer> {
@@ -249,55 +236,6 @@ function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
     },
     { highWaterMark: 0 },
   );
-}
-
-/** What every encryption of one delivery shares: the key, its validity date, the session key. */
-interface Encryption {
-  key: openpgp.PublicKey;
-  date: Date;
-  arrival: Date;
-  sessionKey: { data: Uint8Array; algorithm: openpgp.enums.symmetricNames };
-}
-
-/**
- * Checks the key and draws the session key for encrypting a payload as a binary literal in a
- * SEIPDv1 packet; binary packets out.
- */
-async function prepareEncryption(key: openpgp.PublicKey, arrival: Date): Promise<Encryption> {
-  if (key.keyPacket.version !== 4) throw new Error('encryptToPgpMime: only v4 keys are supported');
-  // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed).
-  const date = keyValidityDate(key, arrival);
-  const encryptionKey = await key.getEncryptionKey(undefined, date);
-  if (encryptionKey.keyPacket.version !== 4) {
-    throw new Error('encryptToPgpMime: only v4 encryption subkeys are supported');
-  }
-  // OpenPGP.js 6 picks SEIPDv2 whenever the key's Features subpacket advertises it (as keys
-  // made by OpenPGP.js with aeadProtect do), regardless of config.aeadProtect. A session key
-  // without an aeadAlgorithm makes it emit SEIPDv1 with an MDC and a v3 PKESK, which GnuPG 2.2
-  // and Thunderbird read. The symmetric algorithm still follows the key's preferences
-  // (AES-256 for GnuPG keys).
-  const suggested = await openpgp.generateSessionKey({
-    encryptionKeys: key,
-    date,
-    config: ENCRYPT_CONFIG,
-  });
-  return {
-    key,
-    date,
-    arrival,
-    sessionKey: { data: suggested.data, algorithm: suggested.algorithm },
-  };
-}
-
-/** The options of openpgp.encrypt besides the message: binary out, armored by armor.ts. */
-function encryptOptions(e: Encryption) {
-  return {
-    encryptionKeys: e.key,
-    sessionKey: e.sessionKey,
-    date: e.date,
-    format: 'binary',
-    config: ENCRYPT_CONFIG,
-  } as const;
 }
 
 // Both encrypt a binary literal ('b'), so no implementation re-encodes line endings or charsets.

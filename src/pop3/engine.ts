@@ -3,7 +3,7 @@
  *
  * The engine's command parser, USER/PASS, AUTH PLAIN, STLS, STAT, RETR, TOP, DELE, RSET and NOOP
  * are used as they are. Replaced here:
- * - the greeting and connection log, which carry the client's IP (src/mailbox/engine-privacy);
+ * - the greeting and connection log, which carry the client's IP (src/mailbox-access/engine-privacy);
  * - LIST and UIDL, which renumber the messages after a DELE ("1 2 3", DELE 1, LIST gives "1 2"
  *   for messages 2 and 3), where RFC 1939 §5 keeps every message's number for the session;
  * - RETR, to record a message as received once all of it is written (fetchedAt, docs/fetching.md);
@@ -15,8 +15,9 @@ import type { Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
-import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox/engine-privacy';
-import { settle } from '../mailbox/settle';
+import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
+import { settle } from '../mailbox-access/settle';
+import { errLine, POP3_REPLIES } from './replies';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;
@@ -122,7 +123,7 @@ export class KzymyPop3Connection extends POP3Connection {
       if (typeof handler !== 'function') {
         this.queue.shift();
         this.unknownCommands++;
-        this.send('-ERR unknown command');
+        this.send(errLine(POP3_REPLIES.unknownCommand));
         if (this.unknownCommands >= MAX_UNKNOWN_COMMANDS) {
           this.close();
           return;
@@ -146,7 +147,9 @@ export class KzymyPop3Connection extends POP3Connection {
     if (!listing) return this.refuse(next);
     if (args.trim()) {
       const found = this.numbered(listing, args);
-      this.send(found ? `+OK ${found.index} ${found.message.size}` : '-ERR no such message');
+      this.send(
+        found ? `+OK ${found.index} ${found.message.size}` : errLine(POP3_REPLIES.noSuchMessage),
+      );
       return next();
     }
     // RFC 1939 §5 LIST: one line per message not marked as deleted, under its own number.
@@ -162,7 +165,9 @@ export class KzymyPop3Connection extends POP3Connection {
     if (!listing) return this.refuse(next);
     if (args.trim()) {
       const found = this.numbered(listing, args);
-      this.send(found ? `+OK ${found.index} ${found.message.uidl}` : '-ERR no such message');
+      this.send(
+        found ? `+OK ${found.index} ${found.message.uidl}` : errLine(POP3_REPLIES.noSuchMessage),
+      );
       return next();
     }
     this.send(['+OK', ...numberedLines(listing, (message) => message.uidl)]);
@@ -200,7 +205,7 @@ export class KzymyPop3Connection extends POP3Connection {
         this.quitCommitted = true;
         this.session = false;
         if (outcome.ok) this.send(`+OK kzymy signing off (${outcome.value} messages deleted)`);
-        else this.send('-ERR [SYS/TEMP] some deleted messages not removed');
+        else this.send(errLine(POP3_REPLIES.notRemoved));
         this.close();
       },
       (failure) => this.hooks.onError(failure),
@@ -218,7 +223,7 @@ export class KzymyPop3Connection extends POP3Connection {
   }
 
   private refuse(next: Next): void {
-    this.send('-ERR Command not accepted');
+    this.send(errLine(POP3_REPLIES.notAccepted));
     next();
   }
 

@@ -6,12 +6,13 @@
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import type { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps } from '../daemon/deps';
-import { commitReceived, markReceived } from '../mailbox/commit';
-import { MessageReader } from '../mailbox/content';
-import { LOGIN_FAILED_TEXT, checkLogin } from '../mailbox/login';
-import { settle } from '../mailbox/settle';
+import type { DaemonDeps } from '../daemon-deps';
+import { commitReceived, markReceived } from '../delete-after-fetch/commit';
+import { MessageReader } from '../mailbox-access/content';
+import { checkLogin } from '../mailbox-access/login';
+import { settle } from '../mailbox-access/settle';
 import type { KzymyPop3Connection, KzymyPop3Server } from './engine';
+import { POP3_REPLIES } from './replies';
 
 type Pop3Session = POP3Connection.Pop3Session;
 type ListedMessage = POP3Connection.ListedMessage;
@@ -35,11 +36,9 @@ export function installHandlers(server: KzymyPop3Server, ctx: Pop3Context): void
       (outcome) => {
         if (!outcome.ok) {
           // The engine answers "-ERR [AUTH] <text>" and keeps the connection.
-          callback(
-            Object.assign(new Error('Temporary failure, try again later'), { response: 'NO' }),
-          );
+          callback(Object.assign(new Error(POP3_REPLIES.unavailable.text), { response: 'NO' }));
         } else if (!outcome.value) {
-          callback(null, { message: LOGIN_FAILED_TEXT });
+          callback(null, { message: POP3_REPLIES.loginFailed.text });
         } else {
           ctx.deps.logger.info('pop3.login', {});
           callback(null, { user: { id: outcome.value.id, username: outcome.value.username } });

@@ -4,9 +4,10 @@
  * case) USER/PASS work before TLS; elsewhere only with pop3.allowPlaintextAuth.
  */
 import { AuthLimiter } from '../auth/limiter';
-import type { DaemonDeps, RunningServer } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
+import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { isLoopbackHost, listen } from '../mailbox/listen';
+import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { KzymyPop3Server } from './engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from './handlers';
 

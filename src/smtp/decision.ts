@@ -4,7 +4,7 @@
  * picks an SMTP code.
  */
 import type { RefusalReason } from '../metrics/registry';
-import { DSN, HOOK_RESULT, type HookResult } from './haraka-api';
+import { DSN, HOOK_RESULT, type HookResult } from './haraka/api';
 
 /** RFC 5321 §4.2 basic code plus RFC 3463 enhanced code and a client-safe text. */
 export interface SmtpReply {
@@ -18,8 +18,17 @@ export interface SmtpReply {
 export type Decision =
   /** Go on (Haraka OK): recipient accepted, message taken, and so on. */
   | { kind: 'accept'; reply?: SmtpReply }
-  /** Try again later (Haraka DENYSOFT, 4xx). */
-  | { kind: 'tempfail'; reply: SmtpReply; cause?: unknown; metric: RefusalReason }
+  /**
+   * Try again later (Haraka DENYSOFT, 4xx). `clientCaused`: the sender's own doing (a full
+   * mailbox), logged below a failure of ours (the store down, a broken key).
+   */
+  | {
+      kind: 'tempfail';
+      reply: SmtpReply;
+      cause?: unknown;
+      metric: RefusalReason;
+      clientCaused: boolean;
+    }
   /** Never (Haraka DENY, 5xx). `metric` tells the counters why, where the reply must not. */
   | { kind: 'reject'; reply: SmtpReply; metric: RefusalReason };
 
@@ -32,7 +41,7 @@ export function tempfail(
   cause?: unknown,
   metric: RefusalReason = 'tempfail',
 ): Decision {
-  return { kind: 'tempfail', reply, cause, metric };
+  return { kind: 'tempfail', reply, cause, metric, clientCaused: metric !== 'tempfail' };
 }
 
 export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user'): Decision {

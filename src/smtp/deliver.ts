@@ -1,21 +1,22 @@
 /**
  * End of DATA: encrypt the message once per mailbox, store the ciphertexts, announce them, and
  * only then say 250. All or nothing: any failure undoes what this transaction wrote and answers
- * 451 4.3.0, so the sender keeps the message and retries (DESIGN.md "Fail closed").
- * There is no plaintext path: the bytes reach the store only as encryptComposed's output.
+ * 451 4.3.0, so the sender keeps the message and retries (docs/architecture.md,
+ * invariant "Fail closed"). There is no plaintext path: the bytes reach the store only as
+ * encryptComposed's output.
  *
  * One copy per mailbox per transaction, however many of her aliases were recipients: each copy
  * lists every alias it was sent to (Delivered-To, inside the encryption). Before anything is
  * encrypted, each mailbox's quota is checked against an upper bound of what will be stored
  * (padding included): over it, 452 4.2.2 and nothing is stored for anyone.
  */
-import type { NewMailPublisher } from '../events/new-mail';
+import type { NewMailPublisher } from '../redis/new-mail';
 import { errorKind, type Logger } from '../log/logger';
-import { parseRecipient } from '../address/recipient';
+import { parseRecipient } from '../addresses/recipient';
 import { composeMessage, encryptComposed, type ComposedMessage } from '../pgp/pgp-mime';
-import { MailboxGoneError, type MessageStore } from '../store/messages';
+import { MailboxGoneError } from '../store/errors';
+import type { MessageStore, UserStore } from '../store/store';
 import type { StoredMessage, User } from '../store/types';
-import type { UserStore } from '../store/users';
 import { accept, REPLIES, tempfail, type Decision } from './decision';
 
 export interface DeliveryDeps {

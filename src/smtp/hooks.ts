@@ -8,15 +8,15 @@ import type {
   HarakaConnection,
   HarakaLogItem,
   HarakaTransaction,
-} from './haraka-api';
+} from './haraka/api';
 import { formatAuthenticationResults } from './auth-results';
-import { captureOf } from './data-patch';
+import { captureOf } from './haraka/data-patch';
 import { accept, lineTooLong, reject, REPLIES, tempfail, tooBig, type Decision } from './decision';
 import { deliverMessage, type Envelope } from './deliver';
-import { sanitizeHarakaLine } from './haraka-log';
-import type { HookContext } from './hook-adapter';
-import { checkRecipient } from './recipients';
-import type { SmtpRuntime } from './runtime';
+import { sanitizeHarakaLine } from './haraka/log';
+import type { HookContext } from './haraka/hook-adapter';
+import { checkRecipient } from './rcpt-policy';
+import type { SmtpRuntime } from './haraka/runtime';
 import type { User } from '../store/types';
 
 type Ctx<P> = HookContext<HarakaConnection, P>;
@@ -54,7 +54,7 @@ export function createHandlers(runtime: SmtpRuntime) {
 
   return {
     /**
-     * No reverse DNS of clients (DESIGN.md): OK makes Haraka skip its dns.reverse() and record
+     * No reverse DNS of clients (docs/architecture.md, invariant "Nothing that locates a user"): OK makes Haraka skip its dns.reverse() and record
      * the host as "Unknown" (connection.js lookup_rdns_respond).
      */
     lookupRdns(): Decision {

@@ -1,16 +1,11 @@
 /** What the rest of kzymy sees of stored data: plain objects with string ids, no driver types. */
 
+import type { AddressPolicy } from '../addresses/recipient';
+
+export type { AddressPolicy };
+
 /** 'deleting' is transient: set while an account is purged, so no new mail is stored. */
 export type UserState = 'pending' | 'active' | 'deleting';
-
-export interface AddressPolicy {
-  /** Accept any local part at <username>.<domain> not in `disabled`. */
-  catchAll: boolean;
-  /** Local parts accepted even with the catch-all off (lowercase). */
-  allowed: string[];
-  /** Local parts always refused (lowercase): a leaked address is killed here. */
-  disabled: string[];
-}
 
 /**
  * What `gpg --decrypt` gives the user (src/pgp/protected-payload.ts, docs/message-format.md):
@@ -57,3 +52,9 @@ export interface StoredMessage {
 }
 
 export type DeleteReason = 'fetched' | 'expunged' | 'grace-expired' | 'retention' | 'user-deleted';
+
+/** What a read needs of a message: which one, and how long its ciphertext is. */
+export type MessageRef = Pick<StoredMessage, 'id' | 'size'>;
+
+/** A ciphertext in consecutive pieces of any size, possibly produced while it is written. */
+export type CiphertextPieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;

@@ -1,5 +1,5 @@
 /**
- * The sweeper: kzymy's own expiry (DESIGN.md: no TTL indexes). On every run it deletes outright
+ * The sweeper: kzymy's own expiry (no TTL indexes: docs/decisions/0001-store.md). On every run it deletes outright
  * - messages received by a client (fetchedAt set) but never committed by LOGOUT/QUIT, once
  *   `retention.fetchedGraceSeconds` have passed since fetchedAt;
  * - every message older than `retention.unfetchedSeconds`, fetched or not;
@@ -8,7 +8,7 @@
  * - pending (never activated) accounts older than `retention.pendingSeconds`.
  * Several daemons may sweep at once: each deletion counts only what that call removed.
  */
-import type { DaemonDeps } from '../daemon/deps';
+import type { DaemonDeps } from '../daemon-deps';
 import { errorKind } from '../log/logger';
 import type { DeleteReason, StoredMessage } from '../store/types';
 

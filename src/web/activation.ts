@@ -3,12 +3,10 @@
  * the user's key. Only the holder of the private key can read it back, so entering the code
  * proves the key is hers — the modern form of a nym server's "reply to confirm".
  *
- * The message is an ordinary armored OpenPGP message that `gpg --decrypt` reads: SEIPDv1 with
- * MDC, because GnuPG 2.2 (Debian 12, Tails) cannot read RFC 9580 SEIPDv2 / AEAD.
+ * The message is an ordinary armored OpenPGP message that `gpg --decrypt` reads, made by
+ * src/pgp/encryption.ts like the mail itself.
  */
 import { createHash, randomInt } from 'node:crypto';
-import * as openpgp from 'openpgp';
-import { parsePublicKey } from '../pgp/key-check';
 import { safeEqual } from './signing';
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -37,34 +35,6 @@ export function hashActivationCode(code: string): string {
 
 export function activationCodeMatches(given: string, hash: string): boolean {
   return given.length > 0 && given.length <= 64 && safeEqual(hashActivationCode(given), hash);
-}
-
-const ENCRYPT_CONFIG: openpgp.PartialConfig = {
-  aeadProtect: false,
-  showVersion: false,
-  // OpenPGP.js would otherwise add "Comment: https://openpgpjs.org": a third-party URL.
-  showComment: false,
-};
-
-/** Encrypts `text` to the armored public key as an armored OpenPGP message. */
-export async function encryptToKey(armoredKey: string, text: string, date: Date): Promise<string> {
-  const key = await parsePublicKey(armoredKey);
-  const message = await openpgp.createMessage({ text, format: 'utf8', date });
-  // With encryption keys given, OpenPGP.js 6 follows the key's Features subpacket rather than
-  // `aeadProtect`; a session key without an AEAD algorithm pins SEIPDv1 (as src/pgp/pgp-mime.ts).
-  const suggested = await openpgp.generateSessionKey({
-    encryptionKeys: key,
-    date,
-    config: ENCRYPT_CONFIG,
-  });
-  return openpgp.encrypt({
-    message,
-    encryptionKeys: key,
-    sessionKey: { data: suggested.data, algorithm: suggested.algorithm },
-    date,
-    format: 'armored',
-    config: ENCRYPT_CONFIG,
-  });
 }
 
 export interface ActivationText {

@@ -3,7 +3,7 @@
  * no route reads configuration or opens a connection of its own.
  */
 import type { KzymyMetrics } from '../metrics/registry';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 import type { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
 import type { Logger } from '../log/logger';

@@ -4,7 +4,7 @@
  * few wrong guesses, then is void. Only hashes are kept; the codes themselves exist only inside
  * the encrypted message.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 import { activationCodeMatches } from './activation';
 
 export type PendingKind = 'activate' | 'rekey';

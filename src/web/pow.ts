@@ -12,7 +12,7 @@
  * Redeeming is single-use: the challenge id is claimed with Redis SET NX for its remaining life.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 import { sign, validSignature } from './signing';
 
 export interface PowOptions {

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KzymyConfig } from '../config/schema';
-import { resolveDataDir } from '../services/paths';
+import { resolveDataDir } from '../embedded/paths';
 
 const MIN_SECRET_BYTES = 32;
 

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 export const SESSION_COOKIE = 'kzymy_session';
 

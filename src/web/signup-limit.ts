@@ -3,7 +3,7 @@
  * counts in the same Redis key). Deliberately not per client — kzymy cannot tell clients apart
  * and does not try to.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection';
 
 const HOUR_MS = 3600_000;
 

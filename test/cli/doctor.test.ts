@@ -10,8 +10,16 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runDoctor, type CheckResult, type DoctorDeps } from '../../src/cli/doctor';
-import { freePort } from '../../src/services/ports';
-import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from '../helpers/services';
+import { sqliteStoreFile } from '../../src/embedded/paths';
+import { freePort } from '../../src/util/ports';
+import { openStore } from '../../src/store/open';
+import {
+  createTestUser,
+  testDataDir,
+  testMongoUrl,
+  testRedisUrl,
+  uniqueDatabaseName,
+} from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
 
@@ -343,6 +351,36 @@ describe('kzymy doctor', function () {
       expect(
         results.filter((r) => r.check !== 'config').every((r) => r.verdict === 'skip'),
       ).to.equal(true);
+    });
+  });
+
+  describe('the sqlite store', () => {
+    it('warns before the file exists, then says it is sound with what it holds', async () => {
+      const own = mkdtempSync(join(dir, 'sqlite-'));
+      const config = writeConfig('sqlite', [
+        'domain: kzymy.example',
+        `dataDir: ${own}`,
+        'redis:',
+        `  url: '${testRedisUrl()}'`,
+      ]);
+      const before = byCheck(
+        await runDoctor({ configFile: config, online: false, env: {} }, deps()),
+        'store',
+      );
+      expect(before.verdict).to.equal('warn');
+      expect(before.message).to.include(sqliteStoreFile(own)).and.include('does not exist yet');
+      const store = await openStore({ engine: 'sqlite', file: sqliteStoreFile(own) });
+      try {
+        await createTestUser(store);
+        const after = byCheck(
+          await runDoctor({ configFile: config, online: false, env: {} }, deps()),
+          'store',
+        );
+        expect(after).to.deep.include({ verdict: 'ok' });
+        expect(after.message).to.match(/: 1 users, 0 messages, integrity ok$/);
+      } finally {
+        await store.close();
+      }
     });
   });
 

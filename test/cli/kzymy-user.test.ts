@@ -7,9 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { verifyPassword } from '../../src/auth/password';
-import { Store } from '../../src/store/store';
+import { sqliteStoreFile } from '../../src/embedded/paths';
+import type { Store } from '../../src/store/store';
+import { existingDatabase } from '../helpers/engines';
 import { GpgHome, type TestKeyKind } from '../helpers/gpg';
-import { testDataDir, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import { testDataDir, testEngine, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
 
@@ -48,7 +50,10 @@ describe('kzymy CLI: users', function () {
     configFile = join(dir, 'kzymy.yaml');
     writeFileSync(
       configFile,
-      `domain: kzymy.test\ndataDir: ${dir}\nmongodb:\n  url: '${testMongoUrl()}'\n  database: ${database}\n`,
+      `domain: kzymy.test\ndataDir: ${dir}\n` +
+        (testEngine() === 'mongodb'
+          ? `mongodb:\n  url: '${testMongoUrl()}'\n  database: ${database}\n`
+          : ''),
     );
     const kinds: TestKeyKind[] = [
       'curve25519',
@@ -75,7 +80,11 @@ describe('kzymy CLI: users', function () {
         await gpg.exportPublic((await gpg.generateKey('curve25519')).fingerprint),
       ]),
     );
-    store = await Store.open({ url: testMongoUrl(), database });
+    // The same store the CLI opens: the file under its data directory, or its database.
+    store = await existingDatabase(
+      testEngine(),
+      testEngine() === 'mongodb' ? database : sqliteStoreFile(dir),
+    ).open();
   });
   after(async () => {
     await store.close();

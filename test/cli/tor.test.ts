@@ -9,9 +9,9 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/services/paths';
-import { runCommand, runNode } from '../fetch/helpers/fixture';
-import { stopChild } from '../fetch/helpers/proxies';
+import { projectRoot } from '../../src/embedded/paths';
+import { runCommand, runNode } from '../kzymy-fetch/helpers/fixture';
+import { stopChild } from '../kzymy-fetch/helpers/proxies';
 import { testDataDir } from '../helpers/services';
 
 const CLI = join(projectRoot(), 'dist', 'src', 'cli', 'kzymy.js');

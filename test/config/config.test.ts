@@ -48,6 +48,36 @@ describe('config', () => {
     expect(Object.isFrozen(config.smtp)).to.equal(true);
   });
 
+  it('picks the store engine: sqlite by default, mongodb when a MongoDB URL is given', () => {
+    const engine = (document: object, env: Record<string, string> = {}) => {
+      const result = validateConfig(document, env);
+      return result.ok ? result.config.store.engine : result.problems;
+    };
+    expect(engine({})).to.equal('sqlite');
+    expect(engine({}, { MONGODB_URL: 'mongodb://db.example/' })).to.equal('mongodb');
+    expect(engine({ mongodb: { url: 'mongodb://db.example/' } })).to.equal('mongodb');
+    // mongodb without a URL: the embedded FerretDB.
+    expect(engine({ store: { engine: 'mongodb' } })).to.equal('mongodb');
+    expect(engine({ store: { engine: 'sqlite' } })).to.equal('sqlite');
+    const defaults = validateConfig({});
+    expect(defaults.ok && defaults.config.store.sqlite.maintenanceSeconds).to.equal(60);
+  });
+
+  it('refuses an unknown engine and a contradictory one, naming the settings', () => {
+    const unknown = validateConfig({ store: { engine: 'postgres', sqlite: { cache: 1 } } });
+    expect(unknown.ok).to.equal(false);
+    if (unknown.ok) return;
+    expect(unknown.problems.some((problem) => problem.startsWith('store.engine:'))).to.equal(true);
+    expect(unknown.problems).to.include('store.sqlite.cache: unknown setting');
+    const contradictory = validateConfig(
+      { store: { engine: 'sqlite' } },
+      { MONGODB_URL: 'mongodb://db.example/' },
+    );
+    expect(!contradictory.ok && contradictory.problems).to.deep.equal([
+      'store.engine: is sqlite, but mongodb.url (or MONGODB_URL) is set: choose one — store.engine: mongodb, or no mongodb.url',
+    ]);
+  });
+
   it('loads the example file shipped in config/ without a problem', async () => {
     const result = await loadConfig(
       join(__dirname, '..', '..', '..', 'config', 'kzymy.example.yaml'),

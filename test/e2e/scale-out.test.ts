@@ -1,19 +1,19 @@
 /**
- * Scale-out on one machine (DESIGN.md: stateless nodes on MongoDB and Redis): two SMTP nodes and
- * two daemons, separate processes started with --role, sharing one FerretDB database and one
- * Redis. Mail accepted by either SMTP node is fetched through either daemon; IDLE fires across
+ * Scale-out on one machine, on the mongodb engine (stateless nodes on MongoDB and Redis): two
+ * SMTP nodes and two daemons, separate processes started with --role, sharing one FerretDB
+ * database and one Redis. Mail accepted by either SMTP node is fetched through either daemon; IDLE fires across
  * nodes; two clients fetching one mailbox at once through different daemons lose nothing, and
  * each message is deleted exactly once.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
 import { asSent, runFetchmail } from '../helpers/clients';
-import { testMongoUrl } from '../helpers/services';
 import {
   decryptedForm,
+  deploymentDatabase,
   imapClient,
   imapFetchAll,
   newDeployment,
@@ -34,7 +34,7 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
   let store: Store;
 
   before(async () => {
-    deployment = newDeployment();
+    deployment = newDeployment('mongodb');
     smtp = await Promise.all([
       StackProcess.start(deployment, 'smtp'),
       StackProcess.start(deployment, 'smtp'),
@@ -47,7 +47,7 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
     const key = await gpg.generateKey('curve25519', 'nym');
     keyFile = join(daemons[0]!.dataDir, 'user.asc');
     writeFileSync(keyFile, await gpg.exportPublic(key.fingerprint));
-    store = await Store.open({ url: testMongoUrl(), database: deployment.database });
+    store = await deploymentDatabase(deployment).open();
   });
   after(async () => {
     await store?.close();

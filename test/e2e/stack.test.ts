@@ -9,8 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { MongoClient, ObjectId } from 'mongodb';
-import { Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
 import {
   asSent,
@@ -20,11 +19,12 @@ import {
   runMbsync,
   type ClientTarget,
 } from '../helpers/clients';
-import { testMongoUrl } from '../helpers/services';
+import type { TestDatabase } from '../helpers/engines';
 import {
   decryptedForm,
   imapClient,
   imapFetchAll,
+  deploymentDatabase,
   newDeployment,
   originalMessage,
   sendWithSwaks,
@@ -42,7 +42,7 @@ describe('e2e: the whole stack, as npm start runs it', function () {
   let gpg: GpgHome;
   let keyFile: string;
   let store: Store;
-  let raw: MongoClient;
+  let database: TestDatabase;
 
   before(async () => {
     deployment = newDeployment();
@@ -51,11 +51,11 @@ describe('e2e: the whole stack, as npm start runs it', function () {
     const key = await gpg.generateKey('curve25519', 'nym');
     keyFile = join(stack.dataDir, 'user.asc');
     writeFileSync(keyFile, await gpg.exportPublic(key.fingerprint));
-    store = await Store.open({ url: testMongoUrl(), database: deployment.database });
-    raw = await MongoClient.connect(testMongoUrl());
+    database = deploymentDatabase(deployment);
+    store = await database.open();
   });
   after(async () => {
-    await raw?.close();
+    await database?.close();
     await store?.close();
     await gpg?.dispose();
     await stack?.stop();
@@ -86,11 +86,8 @@ describe('e2e: the whole stack, as npm start runs it', function () {
     const user = await store.users.byName(username);
     expect(user, 'the account is still there').to.not.equal(null);
     expect(await store.messages.list(user?.id as string)).to.deep.equal([]);
-    const chunks = await raw
-      .db(deployment.database)
-      .collection('chunks')
-      .countDocuments({ user: new ObjectId(user?.id) });
-    expect(chunks).to.equal(0);
+    // No ciphertext left anywhere: each test's accounts are emptied before the next one's.
+    expect((await database.counts()).chunks).to.equal(0);
   }
 
   const target = (account: { username: string; password: string }, port: number): ClientTarget => ({

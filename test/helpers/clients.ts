@@ -21,13 +21,14 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { generatePassword, hashPassword } from '../../src/auth/password';
-import type { DaemonDeps, RunningServer } from '../../src/daemon/deps';
+import type { DaemonDeps } from '../../src/daemon-deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { startImapServers } from '../../src/imap/server';
 import { startPop3Servers } from '../../src/pop3/server';
 import { makeTestDeps, type TestDeps } from './deps';
 import { encryptToPgpMime } from '../../src/pgp/pgp-mime';
 import type { User } from '../../src/store/types';
-import { MongoClient, ObjectId } from 'mongodb';
+import { configuredDatabase } from './engines';
 import { GpgHome } from './gpg';
 
 export interface TestAccount {
@@ -715,15 +716,12 @@ export async function expectMailboxEmpty(deps: DaemonDeps, userId: string): Prom
   if (messages.length > 0) throw new Error(`${messages.length} messages left for the user`);
   const used = await deps.store.messages.usedBytes(userId);
   if (used !== 0) throw new Error(`${used} bytes still counted for the user`);
-  const client = new MongoClient(deps.config.mongodb.url);
+  const database = configuredDatabase(deps.config);
   try {
-    const chunks = await client
-      .db(deps.config.mongodb.database)
-      .collection('chunks')
-      .countDocuments({ user: new ObjectId(userId) });
+    const chunks = await database.chunksOf(userId);
     if (chunks !== 0) throw new Error(`${chunks} ciphertext chunks left for the user`);
   } finally {
-    await client.close();
+    await database.close();
   }
 }
 

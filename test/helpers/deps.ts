@@ -1,21 +1,28 @@
 /**
- * Builds real DaemonDeps for a test: the run's FerretDB (a fresh database), the run's Redis (a
- * fresh key prefix), a logger whose lines are kept for canary checks, and the dev TLS pair.
+ * Builds real DaemonDeps for a test: the store engine of the run (testEngine(): a fresh SQLite
+ * file under the test's own data directory, or a fresh database on the run's FerretDB), the
+ * run's Redis (a fresh key prefix), a logger whose lines are kept for canary checks, and the dev
+ * TLS pair. `store: { engine }` in the settings picks an engine for one test.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load';
 import type { KzymyConfig } from '../../src/config/schema';
-import type { DaemonDeps } from '../../src/daemon/deps';
-import { NewMailPublisher, NewMailSubscriber } from '../../src/events/new-mail';
-import { connectRedis } from '../../src/events/redis';
-import { redisUsageCache } from '../../src/events/usage-cache';
+import type { DaemonDeps } from '../../src/daemon-deps';
+import { NewMailPublisher, NewMailSubscriber } from '../../src/redis/new-mail';
+import { connectRedis } from '../../src/redis/connection';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/registry';
-import { loadTls } from '../../src/services/tls';
-import { Store } from '../../src/store/store';
-import { testDataDir, testMongoUrl, testRedisUrl, uniqueDatabaseName } from './services';
+import { loadTls } from '../../src/tls/material';
+import { openConfiguredStore } from '../../src/open-store';
+import {
+  testDataDir,
+  testEngine,
+  testMongoUrl,
+  testRedisUrl,
+  uniqueDatabaseName,
+} from './services';
 
 export interface TestDeps extends DaemonDeps {
   /** Every log line written through `logger`. */
@@ -30,22 +37,24 @@ export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Pro
   const database = uniqueDatabaseName();
   const prefix = `kzymy-${randomBytes(4).toString('hex')}:`;
   const dataDir = mkdtempSync(join(testDataDir(), 'deps-'));
+  const engine = settings.store?.engine ?? testEngine();
   const document = {
     dataDir,
     ...settings,
-    mongodb: { url: testMongoUrl(), database, ...(settings.mongodb ?? {}) },
+    store: { ...(settings.store ?? {}), engine },
+    mongodb: {
+      ...(engine === 'mongodb' ? { url: testMongoUrl() } : {}),
+      database,
+      ...(settings.mongodb ?? {}),
+    },
     redis: { url: testRedisUrl(), prefix, ...(settings.redis ?? {}) },
   };
   const result = validateConfig(document);
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   const config = result.config;
   const redis = await connectRedis(config.redis.url);
-  // As createDaemonDeps: deletions move the stored-bytes total the SMTP side checks.
-  const store = await Store.open({
-    url: config.mongodb.url,
-    database: config.mongodb.database,
-    usage: redisUsageCache(redis, config.redis.prefix),
-  });
+  // As createDaemonDeps (on mongodb, deletions move the stored-bytes total the SMTP side checks).
+  const store = await openConfiguredStore(config, { redis });
   const subscriber = await NewMailSubscriber.connect(config.redis.url, config.redis.prefix);
   const logLines: string[] = [];
   const logger = createLogger({

@@ -48,7 +48,7 @@ describe('IMAP delete-after-fetch', function () {
     ) as number[];
     const client = await session(account);
     const whole = await client.command(`UID FETCH ${peek} (BODY.PEEK[])`);
-    expect(whole.untagged[0]?.literals[0]?.equals(stored[0]!.ciphertext)).to.equal(true);
+    expect(whole.untagged[0]?.literals[0]).to.deep.equal(stored[0]!.ciphertext);
     await client.command(`UID FETCH ${body} (BODY[])`);
     await client.command(`UID FETCH ${rfc822} (RFC822)`);
     await client.command(
@@ -82,7 +82,7 @@ describe('IMAP delete-after-fetch', function () {
       header.untagged[0]!.literals[0]!,
       text.untagged[0]!.literals[0]!,
     ]);
-    expect(joined.equals(stored[0]!.ciphertext)).to.equal(true);
+    expect(joined).to.deep.equal(stored[0]!.ciphertext);
     await client.command(`UID FETCH ${b} (RFC822.HEADER)`);
     await client.command(`UID FETCH ${b} (RFC822.TEXT)`);
     // Overlapping partial ranges, out of order, with the last one running past the end.
@@ -97,7 +97,7 @@ describe('IMAP delete-after-fetch', function () {
       expect(reply.untagged[0]!.text).to.contain(`BODY[]<${start}>`);
       pieces[start] = reply.untagged[0]!.literals[0]!;
     }
-    expect(pieces[2 * third]!.equals(stored[2]!.ciphertext.subarray(2 * third))).to.equal(true);
+    expect(pieces[2 * third]!).to.deep.equal(stored[2]!.ciphertext.subarray(2 * third));
     // A partial fetch past the end is empty (RFC 3501 §6.4.5), and covers nothing.
     const past = await client.command(`UID FETCH ${d} (BODY.PEEK[]<${size + 5}.10>)`);
     expect(past.untagged[0]!.literals[0]!.length).to.equal(0);
@@ -142,7 +142,7 @@ describe('IMAP delete-after-fetch', function () {
     expect(closed).to.include({ logout: false, received: 0 });
     const after = await deps.store.messages.byUid(account.user.id, stored.uid);
     expect(after?.fetchedAt).to.equal(null);
-    expect((await deps.store.messages.read(account.user.id, stored)).equals(big)).to.equal(true);
+    expect(await deps.store.messages.read(account.user.id, stored)).to.deep.equal(big);
     await deps.store.messages.remove(account.user.id, [stored.id]);
   });
 

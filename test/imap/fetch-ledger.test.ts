@@ -1,9 +1,9 @@
 /** The pure parts of delete-after-fetch bookkeeping (src/mailbox): coverage, header end, names. */
 import { expect } from 'chai';
-import { blankLineEnd } from '../../src/mailbox/content';
-import { FetchLedger } from '../../src/mailbox/ledger';
-import { loginName } from '../../src/mailbox/login';
-import { isLoopbackHost } from '../../src/mailbox/listen';
+import { blankLineEnd } from '../../src/mailbox-access/content';
+import { FetchLedger } from '../../src/delete-after-fetch/ledger';
+import { loginName } from '../../src/mailbox-access/login';
+import { isLoopbackHost } from '../../src/mailbox-access/listen';
 
 describe('mailbox bookkeeping', function () {
   it('a message is received once its ranges cover it, reported exactly once', function () {

@@ -25,9 +25,11 @@ describe('IMAP IDLE', function () {
 
   before(async function () {
     first = await makeTestDeps({ imap: { port: 0, tlsPort: 0 } });
-    // A second daemon: its own connections and servers, the same database and Redis prefix.
+    // A second daemon: its own connections and servers, the same store (on sqlite, the same
+    // data directory: one machine) and Redis prefix.
     second = await makeTestDeps({
       imap: { port: 0, tlsPort: 0 },
+      dataDir: first.config.dataDir,
       mongodb: { database: first.config.mongodb.database },
       redis: { prefix: first.config.redis.prefix },
     });

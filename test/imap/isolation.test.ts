@@ -78,7 +78,7 @@ describe('mailbox isolation between users', function () {
       for (const line of reply.untagged) {
         // Only Alice's own message (seq 1) ever shows up.
         expect(line.text, command).to.match(/^\* 1 (FETCH|EXPUNGE)/);
-        for (const literal of line.literals) expect(literal.equals(own!.ciphertext)).to.equal(true);
+        for (const literal of line.literals) expect(literal).to.deep.equal(own!.ciphertext);
       }
     }
     for (const command of [

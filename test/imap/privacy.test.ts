@@ -1,5 +1,5 @@
 /**
- * Privacy canary (DESIGN.md: "no client IP address in the database, logs or error output; no
+ * Privacy canary (docs/architecture.md, invariants: "no client IP address in the database, logs or error output; no
  * reverse DNS of clients"). Clients connect from a distinctive loopback address, 127.77.88.99,
  * and do everything — log in, fail to log in, send garbage, fetch, get refused, break a TLS
  * handshake, log out — over IMAP and POP3, plain, STARTTLS and TLS. Afterwards the address is

@@ -6,9 +6,9 @@ import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import type { RunningServer } from '../../src/daemon/deps';
-import { connectRedis } from '../../src/events/redis';
+import type { Redis } from '../../src/redis/connection';
+import type { RunningServer } from '../../src/util/running-server';
+import { connectRedis } from '../../src/redis/connection';
 import { createLogger } from '../../src/log/logger';
 import { startAdminServer, type AdminDeps } from '../../src/metrics/admin-server';
 import { aggregatedMetrics } from '../../src/metrics/child-metrics';
@@ -20,8 +20,8 @@ import {
   REFUSAL_REASONS,
   type RefusalReason,
 } from '../../src/metrics/registry';
-import { startRedis } from '../../src/services/embedded';
-import { freePort } from '../../src/services/ports';
+import { startRedis } from '../../src/embedded/services';
+import { freePort } from '../../src/util/ports';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { testDataDir } from '../helpers/services';
 

@@ -22,7 +22,7 @@ describe('pgp/armor', () => {
       for (const line of text.split('\r\n')) expect(line.length).to.be.at.most(76);
       expect(/^[\x20-\x7e\r\n]*$/.test(text)).to.equal(true);
       const { data: back } = await openpgp.unarmor(text);
-      expect(Buffer.from(back as Uint8Array).equals(data)).to.equal(true);
+      expect(Buffer.from(back as Uint8Array)).to.deep.equal(data);
     });
   }
 

@@ -74,7 +74,7 @@ describe('POP3 protocol and delete-after-fetch', function () {
     // RETR: byte-exact, dot-stuffing undone.
     const retr = await client.multi('RETR 2');
     expect(retr.status).to.equal(`+OK ${sizes[1]} octets`);
-    expect(retr.data.equals(stored[1]!.ciphertext)).to.equal(true);
+    expect(retr.data).to.deep.equal(stored[1]!.ciphertext);
     expect(
       (await deps.store.messages.byUid(account.user.id, stored[1]!.uid))?.fetchedAt,
     ).to.be.instanceOf(Date);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerretDb, startRedis, type RunningService } from '../../src/services/embedded';
+import { startFerretDb, startRedis, type RunningService } from '../../src/embedded/services';
 
 const started: RunningService[] = [];
 let dataDir: string | undefined;

@@ -3,7 +3,7 @@
  * rule when the hook is abandoned (timeout or client gone) after the writes were made.
  */
 import { expect } from 'chai';
-import type { NewMailEvent } from '../../src/events/new-mail';
+import type { NewMailEvent } from '../../src/redis/new-mail';
 import { deliverMessage, type DeliveryDeps } from '../../src/smtp/deliver';
 import type { User } from '../../src/store/types';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';

@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { sqliteStoreFile } from '../../src/embedded/paths';
 import { testDataDir } from '../helpers/services';
 import { expectedPlaintext, headerSection, SmtpHarness, swaksReplies } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
@@ -106,15 +107,18 @@ describe('smtp: delivery end to end', function () {
     await client.quit();
 
     const needles = canaryNeedles(canary);
-    // The whole run's data directory: FerretDB's SQLite files and logs, Redis's directory,
-    // this test's dataDir with the Haraka directory and Haraka's log.
+    // The whole run's data directory: this test's dataDir with the sqlite store (file, log and
+    // shared memory), the Haraka directory and Haraka's log; FerretDB's SQLite files and logs,
+    // Redis's directory.
     const leaks = await filesContaining(testDataDir(), needles);
     expect(leaks).to.deep.equal([]);
-    if (!process.env.MONGODB_URL) {
+    if (h.deps.config.store.engine === 'sqlite' || !process.env.MONGODB_URL) {
       // The search does read the database: the user's name (stored in clear) is found there.
-      const seen = await filesContaining(join(testDataDir(), 'ferretdb'), [
-        Buffer.from(bob.user.username),
-      ]);
+      const storeDir =
+        h.deps.config.store.engine === 'sqlite'
+          ? dirname(sqliteStoreFile(h.deps.config.dataDir))
+          : join(testDataDir(), 'ferretdb');
+      const seen = await filesContaining(storeDir, [Buffer.from(bob.user.username)]);
       expect(seen).not.to.deep.equal([]);
     }
     const logText = h.deps.logLines.join('\n');

@@ -1,12 +1,12 @@
 /**
- * Fail closed (DESIGN.md): whatever breaks on the way — the database, Redis, a user's key —
+ * Fail closed (docs/architecture.md, invariants): whatever breaks on the way — the database, Redis, a user's key —
  * SMTP answers 4xx and nothing stays written; once the fault is gone the same mail goes through.
  * The database and Redis here are private ones, so stopping them does not disturb other tests.
  */
 import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFerretDb, startRedis, type RunningService } from '../../src/services/embedded';
+import { startFerretDb, startRedis, type RunningService } from '../../src/embedded/services';
 import { testDataDir } from '../helpers/services';
 import { expectedPlaintext, SmtpHarness } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
@@ -34,7 +34,7 @@ describe('smtp: fail closed', function () {
       dataDir = mkdtempSync(join(testDataDir(), 'ferret-down-'));
       ferret = await startFerretDb({ dataDir, port: 0 });
       h = await SmtpHarness.start({
-        settings: { mongodb: { url: ferret.url } },
+        settings: { store: { engine: 'mongodb' }, mongodb: { url: ferret.url } },
         haraka: { storeTimeoutMs: 1000 },
         // What arrives after the restart is compared with what was sent, byte for byte.
         payloadFormat: 'exact',

@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { validateConfig } from '../../src/config/load';
-import { checkConnectionConfig, type HarakaConnectionCfg } from '../../src/smtp/data-patch';
-import { harakaFiles, type HarakaFilesInput } from '../../src/smtp/haraka-config';
-import { waitForPort } from '../../src/services/ports';
+import { checkConnectionConfig, type HarakaConnectionCfg } from '../../src/smtp/haraka/data-patch';
+import { harakaFiles, type HarakaFilesInput } from '../../src/smtp/haraka/config-files';
+import { waitForPort } from '../../src/util/ports';
 import { SmtpHarness } from './helpers/harness';
 
 function input(overrides: Partial<HarakaFilesInput> = {}): HarakaFilesInput {

@@ -3,7 +3,7 @@
  * log.ini format=json (and the default format used before log.ini is read).
  */
 import { expect } from 'chai';
-import { sanitizeHarakaLine } from '../../src/smtp/haraka-log';
+import { sanitizeHarakaLine } from '../../src/smtp/haraka/log';
 
 const UUID = '2E710E86-DAA5-4DF2-8E99-A7B91F4E64C0';
 

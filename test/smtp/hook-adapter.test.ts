@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { accept, reject, REPLIES, tempfail, type Decision } from '../../src/smtp/decision';
-import { DSN, HOOK_RESULT, type HarakaPlugin } from '../../src/smtp/haraka-api';
-import { adaptHook, type HookHandler } from '../../src/smtp/hook-adapter';
+import { DSN, HOOK_RESULT, type HarakaPlugin } from '../../src/smtp/haraka/api';
+import { adaptHook, type HookHandler } from '../../src/smtp/haraka/hook-adapter';
 import { createLogger } from '../../src/log/logger';
 
 const plugin = {} as HarakaPlugin;
@@ -71,6 +71,19 @@ describe('smtp: hook adapter', () => {
       expect((call.msg as DSN).code).to.equal(code);
       expect((call.msg as DSN).reply).to.match(/^\d\.\d\.\d /);
     }
+  });
+
+  it('logs a refusal the client caused (full mailbox) below a failure of ours', async () => {
+    const full = run(() => tempfail(REPLIES.mailboxFull, undefined, 'quota'));
+    expect((await full.first).result).to.equal(HOOK_RESULT.DENYSOFT);
+    const ours = run(() => tempfail(REPLIES.localError, new Error('store down')));
+    expect((await ours.first).result).to.equal(HOOK_RESULT.DENYSOFT);
+    const level = (lines: string[], event: string): unknown =>
+      lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === event)
+        ?.level;
+    expect(level(full.lines, 'smtp.refused')).to.equal('info');
+    expect(level(full.lines, 'smtp.tempfail')).to.equal(undefined);
+    expect(level(ours.lines, 'smtp.tempfail')).to.equal('warn');
   });
 
   it('passes CONT when the handler has no opinion', async () => {

@@ -3,7 +3,7 @@
  * the real chain: Haraka child → IPC → aggregatedMetrics → /metrics over HTTP.
  */
 import { expect } from 'chai';
-import type { RunningServer } from '../../src/daemon/deps';
+import type { RunningServer } from '../../src/util/running-server';
 import { startAdminServer } from '../../src/metrics/admin-server';
 import { aggregatedMetrics } from '../../src/metrics/child-metrics';
 import { SmtpHarness } from './helpers/harness';

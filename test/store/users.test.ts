@@ -1,118 +1,161 @@
+/** Conformance: users, their names and address policy, and what deleting one leaves (nothing). */
 import { expect } from 'chai';
-import { MongoClient, ObjectId } from 'mongodb';
 import {
   isReservedUsername,
   RESERVED_USERNAMES,
   USERNAME_ENTROPY_BITS,
-} from '../../src/address/username';
-import { COLLECTIONS } from '../../src/store/indexes';
+} from '../../src/addresses/username';
+import { UsernameTakenError } from '../../src/store/errors';
 import type { Store } from '../../src/store/store';
-import { UsernameTakenError } from '../../src/store/users';
-import { openTestStore, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import { forEachEngine, testDatabase, type TestDatabase } from '../helpers/engines';
+import { createTestUser } from '../helpers/services';
 
 describe('store: users', () => {
-  const database = uniqueDatabaseName();
-  let store: Store;
-  let raw: MongoClient;
-  before(async () => {
-    store = await openTestStore(database);
-    raw = await MongoClient.connect(testMongoUrl());
-  });
-  after(async () => {
-    await raw.close();
-    await store.close();
-  });
-
-  const newUser = (username?: string) =>
-    store.users.create({
-      fingerprint: 'f',
-      publicKey: 'pk',
-      passwordHash: 'h',
-      state: 'active',
-      username,
+  forEachEngine((engine) => {
+    let database: TestDatabase;
+    let store: Store;
+    before(async () => {
+      database = testDatabase(engine);
+      store = await database.open();
+    });
+    after(async () => {
+      await store.close();
+      await database.close();
     });
 
-  it('issues random, DNS-safe usernames of at least 40 bits', async () => {
-    expect(USERNAME_ENTROPY_BITS).to.be.at.least(40);
-    const users = await Promise.all(Array.from({ length: 40 }, () => newUser()));
-    const names = users.map((user) => user.username);
-    expect(new Set(names).size).to.equal(40);
-    for (const name of names) {
-      expect(name).to.match(/^[a-z][a-z0-9]{10}$/);
-      expect(isReservedUsername(name)).to.equal(false);
-    }
-  });
+    const newUser = (username?: string) =>
+      store.users.create({
+        fingerprint: 'f',
+        publicKey: 'pk',
+        passwordHash: 'h',
+        state: 'active',
+        username,
+      });
 
-  it('lets exactly one of many concurrent claims of one name win', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => newUser('samename')));
-    const won = results.filter((result) => result.status === 'fulfilled');
-    const lost = results.filter((result) => result.status === 'rejected');
-    expect(won).to.have.length(1);
-    expect(lost).to.have.length(9);
-    for (const result of lost)
-      expect((result as PromiseRejectedResult).reason).to.be.instanceOf(UsernameTakenError);
-  });
-
-  it('never issues a reserved name, even when asked for one', async () => {
-    for (const name of [
-      'postmaster',
-      'abuse',
-      'admin',
-      'www',
-      'mail',
-      'imap',
-      'pop',
-      'smtp',
-      'mx',
-    ]) {
-      expect(RESERVED_USERNAMES.has(name), name).to.equal(true);
-      let failure: unknown;
-      await newUser(name).catch((error: unknown) => (failure = error));
-      expect(failure, name).to.be.instanceOf(UsernameTakenError);
-    }
-  });
-
-  it('deleting a user leaves no document of that user in any collection', async () => {
-    const user = await newUser();
-    await store.users.disableAddress(user.id, 'Leaked');
-    await store.users.allowAddress(user.id, 'shop');
-    for (let i = 0; i < 3; i++)
-      await store.messages.add(user.id, Buffer.alloc(2 * 1024 * 1024, i), new Date());
-    const other = await newUser();
-    await store.messages.add(other.id, Buffer.from('stays'), new Date());
-
-    expect(await store.deleteUser(user.id)).to.equal(true);
-
-    const db = raw.db(database);
-    const id = new ObjectId(user.id);
-    expect(await db.collection(COLLECTIONS.users).countDocuments({ _id: id })).to.equal(0);
-    expect(await db.collection(COLLECTIONS.messages).countDocuments({ user: id })).to.equal(0);
-    expect(await db.collection(COLLECTIONS.chunks).countDocuments({ user: id })).to.equal(0);
-    // Nothing anywhere still names the user, by id or by name.
-    for (const name of await db.listCollections().toArray()) {
-      const docs = await db.collection(name.name).find({}).toArray();
-      const text = JSON.stringify(docs);
-      expect(text, name.name).not.to.include(user.id);
-      expect(text, name.name).not.to.include(user.username);
-    }
-    expect(await store.messages.count(other.id)).to.equal(1);
-  });
-
-  it('keeps the address policy: disabled beats allowed, last word wins', async () => {
-    const user = await newUser();
-    await store.users.setCatchAll(user.id, false);
-    await store.users.allowAddress(user.id, 'Shop');
-    await store.users.disableAddress(user.id, 'shop');
-    expect(await store.users.policy(user.id)).to.deep.equal({
-      catchAll: false,
-      allowed: [],
-      disabled: ['shop'],
+    it('issues random, DNS-safe usernames of at least 40 bits', async () => {
+      expect(USERNAME_ENTROPY_BITS).to.be.at.least(40);
+      const users = await Promise.all(Array.from({ length: 40 }, () => newUser()));
+      const names = users.map((user) => user.username);
+      expect(new Set(names).size).to.equal(40);
+      for (const name of names) {
+        expect(name).to.match(/^[a-z][a-z0-9]{10}$/);
+        expect(isReservedUsername(name)).to.equal(false);
+      }
     });
-    await store.users.allowAddress(user.id, 'SHOP');
-    expect(await store.users.policy(user.id)).to.deep.equal({
-      catchAll: false,
-      allowed: ['shop'],
-      disabled: [],
+
+    it('lets exactly one of many concurrent claims of one name win', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => newUser('samename')),
+      );
+      const won = results.filter((result) => result.status === 'fulfilled');
+      const lost = results.filter((result) => result.status === 'rejected');
+      expect(won).to.have.length(1);
+      expect(lost).to.have.length(9);
+      for (const result of lost)
+        expect((result as PromiseRejectedResult).reason).to.be.instanceOf(UsernameTakenError);
+    });
+
+    it('never issues a reserved name, even when asked for one', async () => {
+      for (const name of [
+        'postmaster',
+        'abuse',
+        'admin',
+        'www',
+        'mail',
+        'imap',
+        'pop',
+        'smtp',
+        'mx',
+      ]) {
+        expect(RESERVED_USERNAMES.has(name), name).to.equal(true);
+        let failure: unknown;
+        await newUser(name).catch((error: unknown) => (failure = error));
+        expect(failure, name).to.be.instanceOf(UsernameTakenError);
+      }
+    });
+
+    it('finds a user by name (any case) and by id, and frees the name on deletion', async () => {
+      const named = await createTestUser(store, { username: 'registered' });
+      expect((await store.users.byName('REGISTERED'))?.id).to.equal(named.id);
+      expect((await store.users.byId(named.id))?.username).to.equal('registered');
+      expect(await store.users.byId('not-an-id')).to.equal(null);
+      expect(await store.users.byId('0123456789abcdef01234567')).to.equal(null);
+      expect(await store.deleteUser(named.id)).to.equal(true);
+      expect(await store.deleteUser(named.id)).to.equal(false);
+      expect(await store.users.byName('registered')).to.equal(null);
+      const again = await createTestUser(store, { username: 'registered' });
+      expect((await store.users.byName('registered'))?.fingerprint).to.equal(again.fingerprint);
+      expect(again.id).not.to.equal(named.id);
+    });
+
+    it('moves a user from pending to active once, and changes keys and passwords', async () => {
+      const user = await createTestUser(store, { state: 'pending' });
+      expect(await store.users.activate(user.id)).to.equal(true);
+      expect(await store.users.activate(user.id)).to.equal(false);
+      expect((await store.users.byId(user.id))?.state).to.equal('active');
+      expect(await store.users.setKey(user.id, 'new-fpr', 'new key')).to.equal(true);
+      expect(await store.users.setPasswordHash(user.id, 'new hash')).to.equal(true);
+      const changed = await store.users.byId(user.id);
+      expect(changed).to.include({
+        fingerprint: 'new-fpr',
+        publicKey: 'new key',
+        passwordHash: 'new hash',
+      });
+      expect(changed?.uidValidity).to.be.within(1, 2 ** 31 - 1);
+      expect(changed?.uidNext).to.equal(1);
+      expect(await store.users.setKey('0123456789abcdef01234567', 'f', 'k')).to.equal(false);
+    });
+
+    it('lists users by name', async () => {
+      const listed = (await store.users.list()).map((user) => user.username);
+      expect(listed).to.deep.equal([...listed].sort());
+      expect(listed).to.include('samename');
+    });
+
+    it('deleting a user leaves nothing of that user anywhere in the store', async () => {
+      const user = await newUser();
+      await store.users.disableAddress(user.id, 'Leaked');
+      await store.users.allowAddress(user.id, 'shop');
+      const other = await newUser();
+      await store.messages.add(other.id, Buffer.from('stays'), new Date());
+      const before = await database.counts();
+      for (let i = 0; i < 3; i++)
+        await store.messages.add(user.id, Buffer.alloc(2 * 1024 * 1024, i), new Date());
+
+      expect(await store.deleteUser(user.id)).to.equal(true);
+
+      expect(await database.counts()).to.deep.equal({ ...before, users: before.users - 1 });
+      // Nothing anywhere still names the user, by id or by name.
+      const text = await database.dump();
+      expect(text).not.to.include(user.id);
+      expect(text).not.to.include(user.username);
+      expect(await store.messages.count(other.id)).to.equal(1);
+      expect(await store.messages.count(user.id)).to.equal(0);
+      expect(await store.messages.usedBytes(user.id)).to.equal(0);
+    });
+
+    it('keeps the address policy: disabled beats allowed, last word wins', async () => {
+      const user = await newUser();
+      await store.users.setCatchAll(user.id, false);
+      await store.users.allowAddress(user.id, 'Shop');
+      await store.users.disableAddress(user.id, 'shop');
+      expect(await store.users.policy(user.id)).to.deep.equal({
+        catchAll: false,
+        allowed: [],
+        disabled: ['shop'],
+      });
+      await store.users.allowAddress(user.id, 'SHOP');
+      expect(await store.users.policy(user.id)).to.deep.equal({
+        catchAll: false,
+        allowed: ['shop'],
+        disabled: [],
+      });
+      await store.users.forgetAddress(user.id, 'shop');
+      expect(await store.users.policy(user.id)).to.deep.equal({
+        catchAll: false,
+        allowed: [],
+        disabled: [],
+      });
     });
   });
 

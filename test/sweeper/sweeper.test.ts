@@ -1,11 +1,12 @@
 /**
  * The sweeper against the real store: fetched-but-uncommitted messages go after the grace
- * period, every message after the retention period, orphan chunks after an hour, pending
- * accounts after theirs. The clock is moved forward instead of waiting.
+ * period, every message after the retention period, orphan chunks after an hour (the mongodb
+ * engine's, whose deliveries write in several steps), pending accounts after theirs. The clock is
+ * moved forward instead of waiting.
  */
 import { expect } from 'chai';
 import { MongoClient, ObjectId } from 'mongodb';
-import { ChunkStore } from '../../src/store/chunks';
+import { ChunkStore } from '../../src/store/mongodb/chunks';
 import { startImapServers } from '../../src/imap/server';
 import { startPop3Servers } from '../../src/pop3/server';
 import { startSweeper } from '../../src/sweeper/sweeper';
@@ -56,9 +57,9 @@ describe('sweeper', function () {
     await deps?.close();
   });
 
-  async function sweepAt(secondsAhead: number) {
+  async function sweepAt(secondsAhead: number, on: TestDeps = deps) {
     offsetMs = secondsAhead * 1000;
-    const sweeper = startSweeper(deps);
+    const sweeper = startSweeper(on);
     try {
       return await sweeper.runOnce();
     } finally {
@@ -148,30 +149,34 @@ describe('sweeper', function () {
     expect(await deps.store.messages.byUid(account.user.id, old.uid)).to.equal(null);
   });
 
-  it('removes chunks left without a message (a delivery that died) once they are an hour old', async function () {
-    const account = await createAccount(deps);
-    const [live] = await storeMessages(deps, pgp, account.user.id, 1);
-    const client = new MongoClient(deps.config.mongodb.url);
+  it('removes chunks left without a message (a mongodb delivery that died) once they are an hour old', async function () {
+    // Only the mongodb engine writes a delivery in several steps; on sqlite it is one transaction.
+    const mongo = await makeTestDeps({ store: { engine: 'mongodb' } });
+    mongo.clock = () => new Date(Date.now() + offsetMs);
+    const client = new MongoClient(mongo.config.mongodb.url);
     try {
-      const chunks = client.db(deps.config.mongodb.database).collection('chunks');
+      const account = await createAccount(mongo);
+      const [live] = await storeMessages(mongo, pgp, account.user.id, 1);
+      const chunks = client.db(mongo.config.mongodb.database).collection('chunks');
       const orphan = new ObjectId();
       // What a delivery leaves when it dies before its metadata write: an upload marker and chunks.
-      await new ChunkStore(client.db(deps.config.mongodb.database)).write(
+      await new ChunkStore(client.db(mongo.config.mongodb.database)).write(
         new ObjectId(account.user.id),
         orphan,
         [Buffer.from('x')],
-        deps.clock(),
+        mongo.clock(),
       );
-      expect((await sweepAt(0)).orphanChunks).to.equal(0);
-      expect((await sweepAt(3700)).orphanChunks).to.equal(1);
+      expect((await sweepAt(0, mongo)).orphanChunks).to.equal(0);
+      expect((await sweepAt(3700, mongo)).orphanChunks).to.equal(1);
       expect(await chunks.countDocuments({ message: orphan })).to.equal(0);
       // The live message is whole.
-      const message = await deps.store.messages.byUid(account.user.id, live!.uid);
+      const message = await mongo.store.messages.byUid(account.user.id, live!.uid);
       expect(
-        (await deps.store.messages.read(account.user.id, message!)).equals(live!.ciphertext),
+        (await mongo.store.messages.read(account.user.id, message!)).equals(live!.ciphertext),
       ).to.equal(true);
     } finally {
       await client.close();
+      await mongo.close();
     }
   });
 

@@ -3,7 +3,7 @@
  * Redis, with every PGP message decrypted by GnuPG.
  */
 import { expect } from 'chai';
-import { parseRecipient, policyAccepts } from '../../src/address/recipient';
+import { parseRecipient, policyAccepts } from '../../src/addresses/recipient';
 import { AuthLimiter } from '../../src/auth/limiter';
 import { verifyPassword } from '../../src/auth/password';
 import { GpgHome, type TestKey } from '../helpers/gpg';

@@ -26,13 +26,13 @@ describe('web secret', () => {
     expect(readFileSync(file)).to.have.length(32);
     expect(statSync(file).mode & 0o777).to.equal(0o600);
     for (const keys of all) {
-      expect(keys.pow.equals(all[0]?.pow as Buffer)).to.equal(true);
-      expect(keys.form.equals(all[0]?.form as Buffer)).to.equal(true);
+      expect(keys.pow).to.deep.equal(all[0]?.pow as Buffer);
+      expect(keys.form).to.deep.equal(all[0]?.form as Buffer);
     }
     // One key per purpose: a form token can never pass as a proof-of-work challenge.
     expect(all[0]?.pow.equals(all[0]?.form)).to.equal(false);
     const again = await loadWebKeys(config({}, dataDir));
-    expect(again.pow.equals(all[0]?.pow as Buffer)).to.equal(true);
+    expect(again.pow).to.deep.equal(all[0]?.pow as Buffer);
   });
 
   it('reads web.secretFile, and refuses one too short to be a key', async () => {

@@ -6,7 +6,7 @@ import { createConnection } from 'node:net';
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
-  /** A short, stable name: config, listeners, mongodb, redis, tls, tor, mx. */
+  /** A short, stable name: config, listeners, store (sqlite) or mongodb, redis, tls, tor, mx. */
   check: string;
   verdict: Verdict;
   message: string;

@@ -1,6 +1,7 @@
 /**
  * `kzymy doctor`: checks an installation and says, for each part, ok / warn / fail and what to do.
- * It reads the configuration like the servers do, talks to MongoDB and Redis without starting
+ * It reads the configuration like the servers do, looks at the store (the sqlite file, or MongoDB)
+ * and Redis without starting
  * anything, inspects the TLS pair, asks `tor --verify-config` about a torrc, and with --online
  * looks up the MX a user's subdomain gets. Every problem is reported, not just the first (as
  * `mox config test` does). Nothing it prints carries a password: connection strings are shown by
@@ -8,7 +9,7 @@
  */
 import { loadConfig } from '../../config/load';
 import { checkConfig, checkListeners } from './local';
-import { checkMongo, checkRedis } from './store';
+import { checkRedis, checkStore } from './store';
 import { checkTls } from './tls';
 import { checkTor } from './tor';
 import { checkMx } from './mx';
@@ -32,7 +33,7 @@ export {
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<CheckResult[]> {
   const loaded = await loadConfig(options.configFile, options.env ?? process.env);
   if (!loaded.ok) {
-    const skipped = ['listeners', 'mongodb', 'redis', 'tls', 'tor', 'mx'].map(
+    const skipped = ['listeners', 'store', 'redis', 'tls', 'tor', 'mx'].map(
       (check): CheckResult => ({
         check,
         verdict: 'skip',
@@ -53,7 +54,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   const results: CheckResult[] = [checkConfig(config, options.configFile), checkListeners(config)];
   results.push(
     ...(await Promise.all([
-      checkMongo(config, deps),
+      checkStore(config, deps),
       checkRedis(config, deps),
       checkTls(config, deps),
       checkTor(config, options.torrc, deps),

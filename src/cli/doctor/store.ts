@@ -1,8 +1,65 @@
-/** MongoDB and Redis: reachable, authenticated, answering — shown by host only, never a password. */
-import { Redis } from 'ioredis';
+/**
+ * The store and Redis: the sqlite engine's file sound, or MongoDB reachable, authenticated and
+ * answering; Redis answering — servers shown by host only, never a password.
+ */
+import { probeRedis } from '../../redis/connection';
 import type { KzymyConfig } from '../../config/schema';
-import { Store } from '../../store/store';
+import { sqliteStoreFile } from '../../embedded/paths';
+import { MongoStore } from '../../store/mongodb/store';
+import { inspectSqliteStore } from '../../store/sqlite/inspect';
 import { answers, DOC, hostsOf, LOOPBACK, type CheckResult, type DoctorDeps } from './common';
+
+/** The configured engine's check: `store` for sqlite, `mongodb` for MongoDB. */
+export async function checkStore(
+  config: Readonly<KzymyConfig>,
+  deps: DoctorDeps,
+): Promise<CheckResult> {
+  return config.store.engine === 'sqlite' ? checkSqlite(config) : checkMongo(config, deps);
+}
+
+function checkSqlite(config: Readonly<KzymyConfig>): CheckResult {
+  const file = sqliteStoreFile(config.dataDir);
+  let found;
+  try {
+    found = inspectSqliteStore(file);
+  } catch (error) {
+    return {
+      check: 'store',
+      verdict: 'fail',
+      message: `the sqlite store ${file} cannot be read: ${(error as Error).message}`,
+      fix: "check the file's owner and mode (the kzymy user, 0600) and the disk",
+    };
+  }
+  if (!found) {
+    return {
+      check: 'store',
+      verdict: 'warn',
+      message: `the sqlite store ${file} does not exist yet`,
+      fix: 'kzymy creates it at its first start (npm start, or the kzymy-smtp / kzymy-daemon units)',
+    };
+  }
+  if (found.integrity !== 'ok') {
+    return {
+      check: 'store',
+      verdict: 'fail',
+      message: `the sqlite store ${file} is damaged: ${found.integrity}`,
+      fix: `stop kzymy and restore the file from a backup (${DOC}, "Backups")`,
+    };
+  }
+  if (found.journalMode !== 'wal' || found.autoVacuum !== 2) {
+    return {
+      check: 'store',
+      verdict: 'warn',
+      message: `the sqlite store ${file} runs journal_mode=${found.journalMode}, auto_vacuum=${found.autoVacuum} (kzymy sets wal and 2)`,
+      fix: 'a file not created by kzymy: let kzymy create a new one and copy users over',
+    };
+  }
+  return {
+    check: 'store',
+    verdict: 'ok',
+    message: `sqlite store ${file}: ${found.users} users, ${found.messages} messages, integrity ok`,
+  };
+}
 
 export async function checkMongo(
   config: Readonly<KzymyConfig>,
@@ -24,9 +81,9 @@ export async function checkMongo(
     embedded = true;
   }
   const where = hostsOf(url);
-  let store: Store | undefined;
+  let store: MongoStore | undefined;
   try {
-    store = await Store.open({
+    store = await MongoStore.open({
       url,
       database: config.mongodb.database,
       serverSelectionTimeoutMs: deps.timeoutMs,
@@ -118,28 +175,10 @@ export async function checkRedis(
     };
   }
   const where = `${parsed.hostname}:${parsed.port || '6379'}`;
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: deps.timeoutMs,
-    commandTimeout: deps.timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  // Without a listener ioredis prints each connection error, with the host in it. The socket's
-  // own error (ECONNREFUSED, ...) arrives here; connect() then rejects with a generic one.
-  let socketError: unknown;
-  redis.on('error', (error: unknown) => {
-    socketError ??= error;
-  });
   try {
-    await redis.connect();
-    const pong = await redis.ping();
-    if (pong !== 'PONG') throw new Error('unexpected PING reply');
+    await probeRedis(url, deps.timeoutMs);
   } catch (error) {
-    return { check: 'redis', verdict: 'fail', ...explainRedisError(socketError ?? error, where) };
-  } finally {
-    redis.disconnect();
+    return { check: 'redis', verdict: 'fail', ...explainRedisError(error, where) };
   }
   if (!parsed.password && !LOOPBACK.test(parsed.hostname)) {
     return {

@@ -4,9 +4,10 @@
  * requireAccount in front of every /account route, so `c.var.user` is always set here.
  */
 import { Hono, type Context } from 'hono';
-import { parseRecipient } from '../../address/recipient';
+import { parseRecipient } from '../../addresses/recipient';
 import { generatePassword, hashPassword } from '../../auth/password';
-import { encryptToKey, passwordText } from '../activation';
+import { passwordText } from '../activation';
+import { encryptTextToKey } from '../../pgp/encryption';
 import { readAccountForm } from '../account-guard';
 import type { WebContext, WebEnv } from '../context';
 import { textField } from '../form';
@@ -118,7 +119,7 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
     const user = c.var.user;
     const password = generatePassword();
     // Encrypt first: if that fails, the old password stays valid.
-    const message = await encryptToKey(
+    const message = await encryptTextToKey(
       user.publicKey,
       passwordText(user.username, password),
       ctx.clock(),

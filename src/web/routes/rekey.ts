@@ -6,7 +6,8 @@
 import { Hono } from 'hono';
 import { verifyPassword } from '../../auth/password';
 import { checkPublicKey } from '../../pgp/key-check';
-import { activationText, encryptToKey, hashActivationCode, newActivationCode } from '../activation';
+import { activationText, hashActivationCode, newActivationCode } from '../activation';
+import { encryptTextToKey } from '../../pgp/encryption';
 import { readAccountForm } from '../account-guard';
 import type { WebContext, WebEnv } from '../context';
 import { keyUpload, textField } from '../form';
@@ -48,7 +49,7 @@ export function rekeyRoutes(ctx: WebContext): Hono<WebEnv> {
     }
     const key = checked.key;
     const code = newActivationCode();
-    const message = await encryptToKey(
+    const message = await encryptTextToKey(
       key.armored,
       activationText({
         username: user.username,

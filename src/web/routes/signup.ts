@@ -6,7 +6,8 @@
 import { Hono, type Context } from 'hono';
 import { generatePassword, hashPassword } from '../../auth/password';
 import { checkPublicKey, MAX_KEY_BYTES, type KeyInfo } from '../../pgp/key-check';
-import { activationText, encryptToKey, hashActivationCode, newActivationCode } from '../activation';
+import { activationText, hashActivationCode, newActivationCode } from '../activation';
+import { encryptTextToKey } from '../../pgp/encryption';
 import type { WebContext, WebEnv } from '../context';
 import { assertSameOrigin, FORM_EXPIRED, type FormPurpose } from '../csrf';
 import { WebError } from '../errors';
@@ -114,7 +115,7 @@ export function signupRoutes(ctx: WebContext): Hono<WebEnv> {
         password,
         validMinutes: pendingMinutes,
       });
-      message = await encryptToKey(key.armored, text, ctx.clock());
+      message = await encryptTextToKey(key.armored, text, ctx.clock());
     } catch (error) {
       await ctx.store.deleteUser(user.id);
       throw error;

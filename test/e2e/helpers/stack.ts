@@ -1,7 +1,8 @@
 /**
  * Runs kzymy as an operator does — `node dist/src/main.js --config FILE --role ROLE`, the process
- * behind `npm start` — on the run's FerretDB and Redis, every listener on a free port (0). The
- * bound ports come from the process's own `service.ready` log line.
+ * behind `npm start` — on the run's Redis and either store engine (sqlite: one data directory the
+ * deployment's processes share, as on one machine; mongodb: the run's FerretDB), every listener
+ * on a free port (0). The bound ports come from the process's own `service.ready` log line.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { projectRoot } from '../../../src/services/paths';
+import type { StoreEngineName } from '../../../src/config/schema';
+import { projectRoot, sqliteStoreFile } from '../../../src/embedded/paths';
+import { existingDatabase, type TestDatabase } from '../../helpers/engines';
 import {
   testDataDir,
   testMongoUrl,
@@ -33,19 +36,35 @@ export interface Ports {
   admin?: number;
 }
 
-/** What several processes of one deployment share: the database and the Redis prefix. */
+/**
+ * What several processes of one deployment share: the store (on sqlite, the data directory that
+ * holds its file; on mongodb, the database) and the Redis prefix.
+ */
 export interface Deployment {
+  engine: StoreEngineName;
   database: string;
+  /** sqlite: the data directory every process of the deployment runs in. */
+  dataDir: string;
   prefix: string;
   domain: string;
 }
 
-export function newDeployment(): Deployment {
+export function newDeployment(engine: StoreEngineName = 'sqlite'): Deployment {
   return {
+    engine,
     database: uniqueDatabaseName('e2e'),
+    dataDir: mkdtempSync(join(testDataDir(), 'stack-')),
     prefix: `kzymy-e2e-${randomBytes(4).toString('hex')}:`,
     domain: 'kzymy.test',
   };
+}
+
+/** The deployment's store as the test sees it (engines.ts): open it, count what is stored. */
+export function deploymentDatabase(deployment: Deployment): TestDatabase {
+  return existingDatabase(
+    deployment.engine,
+    deployment.engine === 'sqlite' ? sqliteStoreFile(deployment.dataDir) : deployment.database,
+  );
 }
 
 export class StackProcess {
@@ -64,13 +83,19 @@ export class StackProcess {
     role: Role,
     extra: object = {},
   ): Promise<StackProcess> {
-    const dataDir = mkdtempSync(join(testDataDir(), `stack-${role}-`));
-    const configFile = join(dataDir, 'kzymy.yaml');
+    // On sqlite the processes of a deployment are on one machine: one data directory.
+    const own = mkdtempSync(join(testDataDir(), `stack-${role}-`));
+    const dataDir = deployment.engine === 'sqlite' ? deployment.dataDir : own;
+    const configFile = join(own, 'kzymy.yaml');
     const config = {
       domain: deployment.domain,
       dataDir,
       log: { level: 'debug' },
-      mongodb: { url: testMongoUrl(), database: deployment.database },
+      store: { engine: deployment.engine },
+      mongodb:
+        deployment.engine === 'mongodb'
+          ? { url: testMongoUrl(), database: deployment.database }
+          : { database: deployment.database },
       redis: { url: testRedisUrl(), prefix: deployment.prefix },
       // Sender checks would ask this machine's DNS and add Authentication-Results to what the
       // tests compare byte for byte; they have their own tests (test/smtp/sender-auth.test.ts).

@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import type { KzymyConfig } from '../../../src/config/schema';
-import type { NewMailEvent } from '../../../src/events/new-mail';
+import type { NewMailEvent } from '../../../src/redis/new-mail';
 import {
   startHaraka,
   type RunningHaraka,
   type StartHarakaOptions,
-} from '../../../src/smtp/haraka-runner';
+} from '../../../src/smtp/haraka/runner';
 import type { PayloadFormat, StoredMessage, User, UserState } from '../../../src/store/types';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
 import { TestDnsServer, type DnsZone } from '../../helpers/dns-server';

@@ -3,7 +3,7 @@
  * and key prefix), listening on a free loopback port.
  */
 import type { KzymyConfig } from '../../../src/config/schema';
-import type { RunningServer } from '../../../src/daemon/deps';
+import type { RunningServer } from '../../../src/util/running-server';
 import { startWebServer } from '../../../src/web/server';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
 

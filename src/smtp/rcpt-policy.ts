@@ -1,0 +1,52 @@
+/**
+ * RCPT TO: is this address a live mailbox here? kzymy is the final destination for
+ * `local@<username>.<domain>` and nothing else, so every other address is refused — there is
+ * no relaying (RFC 5321 §3.6.2 lets a server refuse to relay; kzymy always does).
+ */
+import { parseRecipient, policyAccepts } from '../addresses/recipient';
+import { storedBytesAtLeast } from '../pgp/pgp-mime';
+import type { MessageStore, UserStore } from '../store/store';
+import type { User } from '../store/types';
+import { accept, reject, REPLIES, tempfail, type Decision } from './decision';
+
+export interface RecipientDeps {
+  users: Pick<UserStore, 'byName'>;
+  messages: Pick<MessageStore, 'usedBytes'>;
+  domain: string;
+  quotaBytes: number;
+  /** RFC 1870: the size the client declared at MAIL FROM, if it did. */
+  declaredBytes?: number;
+}
+
+/**
+ * The user comes back with an accepted recipient, so DATA need not look it up again.
+ * @param address the forward-path as `local@domain` (the domain lowercased, as Haraka gives it).
+ * Unknown, pending, deleting, disabled and foreign all get the same 550 5.1.1: the reply must not
+ * tell a prober which usernames exist or which addresses a user has killed.
+ */
+export async function checkRecipient(
+  deps: RecipientDeps,
+  address: string,
+): Promise<{ decision: Decision; user?: User }> {
+  const recipient = parseRecipient(address, deps.domain);
+  if (!recipient) return { decision: reject(REPLIES.noSuchUser, 'foreign_domain') };
+  try {
+    const user = await deps.users.byName(recipient.username);
+    if (!user || user.state !== 'active') return { decision: reject(REPLIES.noSuchUser) };
+    if (!policyAccepts(user.policy, recipient.local))
+      return { decision: reject(REPLIES.noSuchUser, 'disabled_address') };
+    // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing;
+    // with a declared SIZE, also a message that is sure to fill it (DATA checks the real size).
+    const used = await deps.messages.usedBytes(user.id);
+    const coming =
+      deps.declaredBytes === undefined
+        ? 0
+        : storedBytesAtLeast(deps.declaredBytes, user.payloadFormat);
+    if (used >= deps.quotaBytes || used + coming > deps.quotaBytes)
+      return { decision: tempfail(REPLIES.mailboxFull, undefined, 'quota') };
+    return { decision: accept(REPLIES.recipientOk), user };
+  } catch (error) {
+    // Store unreachable: the sender keeps the message and retries (RFC 5321 §4.2.5, 451).
+    return { decision: tempfail(REPLIES.localError, error) };
+  }
+}
