@@ -27,6 +27,7 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** 'protected' unless she chose 'exact' (web account page, `kzymy user set`). */
   payloadFormat: PayloadFormat;
 }
 

@@ -2,7 +2,7 @@
  * `kzymy store copy --to mongodb://…` as an operator runs it (a child process with a config on
  * the default sqlite engine), copying to a database on the run's FerretDB: interrupted with
  * SIGKILL part-way and run again, then run once more. The destination ends up equal to the source
- * — users with their keys, policies, UIDVALIDITY and next UID; messages with their ids, UIDs,
+ * — users with their keys, policies, payload formats, UIDVALIDITY and next UID; messages with their ids, UIDs,
  * flags and fetch times; ciphertext byte for byte — with nothing left over, and takes new mail.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -57,6 +57,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.disableAddress(alice.id, 'leaked');
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
+    await source.users.setPayloadFormat(bob.id, 'exact');
     for (let i = 0; i < 60; i++)
       await source.messages.add(alice.id, randomBytes(2000 + i * 37), new Date(1e12 + i));
     for (const size of [3 * 1024 * 1024 + 11, 700 * 1024, 1, 0, 1024 * 1024])
@@ -170,6 +171,9 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     const [, , third] = await source.messages.list(alice.id);
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
+    // The payload format goes both ways (the copy's user document replaces the one there).
+    await source.users.setPayloadFormat(alice.id, 'exact');
+    await source.users.setPayloadFormat(users[1]!.id, 'protected');
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
 
     const resumed = await kzymy([...args, '--config', configFile, '--json']);

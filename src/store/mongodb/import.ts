@@ -86,6 +86,8 @@ export class MongoImport {
       disabled: user.policy.disabled,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
+      // The default is no field at all, as the engine itself writes it (users.ts).
+      ...(user.payloadFormat === 'exact' ? { payloadFormat: 'exact' as const } : {}),
     };
     if (!holder) await this.names.insertOne({ _id: user.username, user: _id });
     const result = await this.users.replaceOne({ _id }, doc, { upsert: true });

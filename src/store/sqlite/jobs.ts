@@ -2,7 +2,7 @@
  * Every write of the SQLite engine is a job: plain data, so it can cross to the writer thread
  * (writer.ts) and be run there in a transaction (writes.ts). Reads never are (reads.ts).
  */
-import type { NewUser, StoredMessage, User } from '../types';
+import type { NewUser, PayloadFormat, StoredMessage, User } from '../types';
 
 export type UserChange =
   | { kind: 'activate' }
@@ -10,6 +10,7 @@ export type UserChange =
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }
+  | { kind: 'payloadFormat'; format: PayloadFormat }
   | { kind: 'allow' | 'disable' | 'forget'; local: string };
 
 /** What each job carries, by name. */

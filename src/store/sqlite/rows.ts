@@ -1,6 +1,6 @@
 /** Rows as SQLite returns them, and the plain objects the rest of kzymy sees. */
 import { randomBytes } from 'node:crypto';
-import type { StoredMessage, User, UserState } from '../types';
+import type { PayloadFormat, StoredMessage, User, UserState } from '../types';
 
 /** 12 random bytes: an id that is also a valid MongoDB ObjectId (`kzymy store copy`). */
 export function newId(): Buffer {
@@ -30,6 +30,7 @@ export interface UserRow {
   uid_validity: number;
   uid_next: number;
   used_bytes: number;
+  payload_format: PayloadFormat;
 }
 
 export interface MessageRow {
@@ -58,6 +59,7 @@ export function toUser(row: UserRow): User {
     },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
+    payloadFormat: row.payload_format === 'exact' ? 'exact' : 'protected',
   };
 }
 

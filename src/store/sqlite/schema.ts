@@ -22,8 +22,14 @@ import Database from 'better-sqlite3';
 
 export type Connection = Database.Database;
 
-/** Bumped with every change to the tables below; a newer file than the code is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped with every change to the tables below; a newer file than the code is refused, an older
+ * one is brought up to date (UPGRADES) by the first writer that opens it.
+ *
+ * 1. users, messages, chunks.
+ * 2. users.payload_format: what her decrypted mail looks like (src/pgp/protected-payload.ts).
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -46,7 +52,8 @@ CREATE TABLE IF NOT EXISTS users (
   disabled TEXT NOT NULL,
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
+  used_bytes INTEGER NOT NULL,
+  payload_format TEXT NOT NULL DEFAULT 'protected' CHECK (payload_format IN ('protected', 'exact'))
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
 CREATE TABLE IF NOT EXISTS messages (
@@ -116,6 +123,28 @@ function createTables(db: Connection): void {
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
     db.exec(TABLES);
-    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (version < SCHEMA_VERSION) {
+      for (const upgrade of UPGRADES) upgrade(db);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
   }).immediate();
+}
+
+/**
+ * What a file made by an older kzymy lacks, added in place. Each step checks the file itself
+ * rather than its version number, so it is harmless on a file that already has what it adds
+ * (one created from TABLES above).
+ */
+const UPGRADES: readonly ((db: Connection) => void)[] = [
+  // 2: the payload format; users from before it keep the default, as on the mongodb engine.
+  (db) => {
+    if (!hasColumn(db, 'users', 'payload_format'))
+      db.exec(`ALTER TABLE users ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'protected'
+        CHECK (payload_format IN ('protected', 'exact'))`);
+  },
+];
+
+function hasColumn(db: Connection, table: string, column: string): boolean {
+  const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+  return columns.some((c) => c.name === column);
 }

@@ -1,6 +1,6 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, User } from '../types';
+import type { AddressPolicy, NewUser, PayloadFormat, User } from '../types';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -56,6 +56,10 @@ export class SqliteUserStore implements UserStore {
 
   setCatchAll(id: string, catchAll: boolean): Promise<boolean> {
     return this.change(id, { kind: 'catchAll', catchAll });
+  }
+
+  setPayloadFormat(id: string, format: PayloadFormat): Promise<boolean> {
+    return this.change(id, { kind: 'payloadFormat', format });
   }
 
   allowAddress(id: string, local: string): Promise<boolean> {

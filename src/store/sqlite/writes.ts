@@ -181,6 +181,7 @@ export class Writes {
         uid_validity: randomInt(1, 2 ** 31),
         uid_next: 1,
         used_bytes: 0,
+        payload_format: 'protected',
       };
       // The unique username decides a race; a random name that collides (rare at 54 bits) is
       // simply drawn again.
@@ -205,6 +206,8 @@ export class Writes {
         return sql.setKey.run(change.fingerprint, change.publicKey, id).changes === 1;
       case 'catchAll':
         return sql.setCatchAll.run(change.catchAll ? 1 : 0, id).changes === 1;
+      case 'payloadFormat':
+        return sql.setPayloadFormat.run(change.format, id).changes === 1;
       case 'allow':
       case 'disable':
       case 'forget': {
@@ -325,15 +328,16 @@ function prepare(db: Connection) {
     release: p('RELEASE job'),
     rollbackTo: p('ROLLBACK TO job'),
     insertUser: p(`INSERT INTO users (id, username, state, fingerprint, public_key, password_hash,
-        created_at, catch_all, allowed, disabled, uid_validity, uid_next, used_bytes)
+        created_at, catch_all, allowed, disabled, uid_validity, uid_next, used_bytes, payload_format)
       VALUES (@id, @username, @state, @fingerprint, @public_key, @password_hash, @created_at,
-        @catch_all, @allowed, @disabled, @uid_validity, @uid_next, @used_bytes)
+        @catch_all, @allowed, @disabled, @uid_validity, @uid_next, @used_bytes, @payload_format)
       ON CONFLICT (username) DO NOTHING`),
     activate: p(`UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'`),
     setState: p('UPDATE users SET state = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ? WHERE id = ?'),
     setKey: p('UPDATE users SET fingerprint = ?, public_key = ? WHERE id = ?'),
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),
+    setPayloadFormat: p('UPDATE users SET payload_format = ? WHERE id = ?'),
     policy: p('SELECT allowed, disabled FROM users WHERE id = ?'),
     setPolicy: p('UPDATE users SET allowed = ?, disabled = ? WHERE id = ?'),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
