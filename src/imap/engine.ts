@@ -12,7 +12,10 @@
  * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
  * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
  * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
- *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only.
+ *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only;
+ * - a session that ends while a mailbox change is being looked up leaves a re-check scheduled
+ *   that reads its cleared listener and throws outside any handler, taking the process down:
+ *   a cleared listener is left inert instead (`keepClearedListenerInert`).
  * Replacements are installed once per process on the engine's shared command modules and only
  * act for KzymyImapServer instances.
  */
@@ -39,6 +42,7 @@ import setQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/setquota';
 import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe';
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
+import { IMAPConnection as ConnectionClass } from '@zone-eu/wildduck/imap-core/lib/imap-connection';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
 import { settle } from '../mailbox-access/settle';
@@ -166,6 +170,29 @@ function installCommandOverrides(): void {
       refusal(this, command, callback);
     });
   }
+  keepClearedListenerInert();
+}
+
+/**
+ * The engine's listener, woken while it is still fetching updates, schedules a re-check
+ * (`setImmediate(() => conn._listenerData.callback())`, imap-connection.js) without looking
+ * whether the listener is still there; LOGOUT or a closed socket clears it to `false` in
+ * between, and the re-check throws a TypeError no handler catches. A cleared listener of a kzymy
+ * connection is therefore an inert one, which every check of the engine reads as cleared.
+ */
+function keepClearedListenerInert(): void {
+  const prototype = ConnectionClass.prototype;
+  const clear = prototype.clearNotificationListener;
+  prototype.clearNotificationListener = function (this: typeof prototype) {
+    clear.call(this);
+    if (this._listenerData === false && isKzymy(this))
+      this._listenerData = {
+        cleared: true,
+        lock: false,
+        pendingUpdate: false,
+        callback: () => undefined,
+      };
+  };
 }
 
 const logoutOriginal = logoutCommand.handler;

@@ -191,6 +191,7 @@ declare module '@zone-eu/wildduck/imap-core' {
     _closed: boolean;
     send(payload: string, callback?: () => void): void;
     close(force?: boolean): void;
+    setupNotificationListener(): void;
     clearNotificationListener(): void;
   }
 
@@ -344,6 +345,19 @@ declare module '@zone-eu/wildduck/imap-core/lib/commands/*' {
   import type { CommandModule } from '@zone-eu/wildduck/imap-core';
   const command: CommandModule;
   export = command;
+}
+
+/** The connection class, for the one method kzymy wraps (src/imap/engine.ts). */
+declare module '@zone-eu/wildduck/imap-core/lib/imap-connection' {
+  import type { IMAPConnection as Connection } from '@zone-eu/wildduck/imap-core';
+  export const IMAPConnection: {
+    prototype: Connection & {
+      /** The notification listener's state; `false` once cleared (imap-connection.js). */
+      _listenerData:
+        | false
+        | { cleared: boolean; lock: boolean; pendingUpdate: boolean; callback(): void };
+    };
+  };
 }
 
 /** WildDuck's error sink: by default it prints every protocol error with the client's IP. */
