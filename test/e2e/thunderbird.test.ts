@@ -58,6 +58,16 @@ const SHOW_FOLDER = `
     const about = tabmail.currentAboutMessage;
     // The protected Subject arrives from the decryption, just after the message has loaded.
     await until(() => hdr.mime2DecodedSubject !== "...", 3000);
+    // The pane is drawn again once the decrypted part is in (before that it may show the outer
+    // header block): read it once it has stayed the same for a second.
+    const paneText = () => about.getMessagePaneBrowser().contentDocument.body.innerText;
+    let last = paneText();
+    let stillSince = Date.now();
+    await until(() => {
+      const now = paneText();
+      if (now !== last) [last, stillSince] = [now, Date.now()];
+      return Date.now() - stillSince >= 1000;
+    }, 10000);
     const body = about.getMessagePaneBrowser().contentDocument.body;
     shown.push({
       listSubject: hdr.mime2DecodedSubject,
