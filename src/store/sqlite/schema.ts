@@ -99,8 +99,11 @@ export function openConnection(file: string, options: OpenOptions): Connection {
   }
   const db = new Database(file, { timeout: options.busyTimeoutMs, fileMustExist: !options.create });
   try {
-    // Before anything creates a table: it is fixed when the first page is written.
-    db.pragma('auto_vacuum = INCREMENTAL');
+    // Before anything creates a table: it is fixed when the first page is written. Only on the
+    // connection that creates: on a file that has tables this pragma opens a write transaction
+    // (to record INCREMENTAL over FULL), and a reader, which waits for no lock (busy_timeout 0),
+    // would fail to open while another process is delivering.
+    if (options.create) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');

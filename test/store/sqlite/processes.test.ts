@@ -5,7 +5,9 @@
  * (RFC 3501 §2.3.1.1), with no lock of kzymy's own.
  */
 import { expect } from 'chai';
+import Database from 'better-sqlite3';
 import { openStore } from '../../../src/store/open';
+import { openConnection } from '../../../src/store/sqlite/schema';
 import type { Store } from '../../../src/store/store';
 import { createTestUser, uniqueSqliteFile } from '../../helpers/services';
 import { startStoreChild } from './child';
@@ -56,5 +58,26 @@ describe('store [sqlite]: several processes on one file', function () {
     expect(await store.messages.usedBytes(user.id)).to.equal(
       await store.messages.sumBytes(user.id),
     );
+  });
+
+  it('opens for reading at once while another process is in the middle of a write', async () => {
+    // A daemon starting while Haraka delivers: its read connection waits for no lock, so opening
+    // it must not ask for the write lock the delivery holds.
+    const other = new Database(file, { fileMustExist: true });
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      other.prepare('UPDATE users SET uid_next = uid_next WHERE 0').run();
+      const reader = openConnection(file, { busyTimeoutMs: 0, create: false });
+      try {
+        expect(reader.prepare('SELECT COUNT(*) AS n FROM users').get()).to.deep.equal({
+          n: (await store.users.list()).length,
+        });
+      } finally {
+        reader.close();
+      }
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
   });
 });
