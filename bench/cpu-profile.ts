@@ -53,6 +53,11 @@ export function moduleShare(summary: ProfileSummary, pattern: RegExp): number {
   return summary.allModules.filter((e) => pattern.test(e.name)).reduce((a, e) => a + e.share, 0);
 }
 
+/** "name 12.3%, other 4.5%": profile entries as a report shows them. */
+export function shares(entries: ProfileEntry[]): string {
+  return entries.map((e) => `${e.name} ${(e.share * 100).toFixed(1)}%`).join(', ');
+}
+
 /** `node_modules/openpgp/dist/node/openpgp.cjs` → 'openpgp'; `dist/src/pgp/x.js` → 'src/pgp'. */
 export function moduleOf(url: string): string {
   if (!url) return '(native / GC / idle)';

@@ -1,24 +1,25 @@
 /**
- * The backing services of a benchmark: a private FerretDB and redis-server in a temporary data
- * directory (exactly as `npm start` runs them when no MONGODB_URL / REDIS_URL is given), a
- * config pointing at them, users with real GnuPG keys, and one cleanup for all of it.
+ * The backing services of a benchmark, for one store engine, exactly as `npm start` runs them
+ * when no MONGODB_URL / REDIS_URL is given: a private redis-server in a temporary data directory,
+ * and either the sqlite store's one file there or (mongodb) a private FerretDB. With a config
+ * for each component, users with real GnuPG keys, and one cleanup for all of it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from '../src/redis/connection';
 import { connectRedis } from '../src/redis/connection';
-import { redisUsageCache } from '../src/redis/usage-cache';
 import { hashPassword } from '../src/auth/password';
 import { validateConfig } from '../src/config/load';
 import type { KzymyConfig } from '../src/config/schema';
 import { createLogger, type Logger } from '../src/log/logger';
 import { startFerretDb, startRedis, type RunningService } from '../src/embedded/services';
+import { openConfiguredStore } from '../src/open-store';
 import { loadTls, type TlsMaterial } from '../src/tls/material';
-import { MongoStore } from '../src/store/mongodb/store';
-import type { Store } from '../src/store/store';
+import type { Store, StoreEngine } from '../src/store/store';
 import type { User } from '../src/store/types';
 import { GpgHome } from '../test/helpers/gpg';
+import { findPids } from './proc';
 
 export const BENCH_DOMAIN = 'kzymy.test';
 const BENCH_REDIS_PREFIX = 'kzymy-bench:';
@@ -31,39 +32,61 @@ export interface BenchUser {
 }
 
 export interface BenchEnv {
+  engine: StoreEngine;
   dataDir: string;
+  /** The embedded FerretDB's URL on mongodb; '' on sqlite. */
   mongoUrl: string;
   redisUrl: string;
   tls: TlsMaterial;
   logger: Logger;
+  /** The benchmark's own connection to the store (fills mailboxes, empties them, counts). */
   store: Store;
   gpg: GpgHome;
-  /** A validated config for a component of its own, with its own data directory. */
+  /**
+   * A validated config for a component of its own (Haraka, a daemon), with its own data
+   * directory but the env's store: the same database on mongodb, the same file on sqlite.
+   */
   config(name: string, settings?: Record<string, unknown>): Readonly<KzymyConfig>;
+  /** The backing processes as [name, pid]: 'redis', and 'ferretdb' on mongodb. */
+  services(): [string, number][];
   /** `count` active users sharing one Curve25519 key (keys are per user in production). */
   createUsers(count: number): Promise<BenchUser[]>;
   close(): Promise<void>;
 }
 
-export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kzymy-bench-'));
+export async function startBenchEnv(engine: StoreEngine, database = 'bench'): Promise<BenchEnv> {
+  const dataDir = mkdtempSync(join(tmpdir(), `kzymy-bench-${engine}-`));
   const services: RunningService[] = [];
   const redisClients: Redis[] = [];
   let gpg: GpgHome | undefined;
   let store: Store | undefined;
   try {
-    const ferret = await startFerretDb({ dataDir, port: 0 });
-    services.push(ferret);
-    const redis = await startRedis({ dataDir, port: 0 });
-    services.push(redis);
+    const mongoUrl = engine === 'mongodb' ? await startService(startFerretDb) : '';
+    const redisUrl = await startService(startRedis);
     const tls = await loadTls({ key: '', cert: '', dataDir, domain: BENCH_DOMAIN });
-    // Like every kzymy process, the benchmark's own store moves the quota's cached totals.
-    const redisClient = await connectRedis(redis.url);
+    const configFor = (componentDir: string, settings: Record<string, unknown> = {}) => {
+      const result = validateConfig({
+        domain: BENCH_DOMAIN,
+        dataDir: componentDir,
+        log: { level: 'warn' },
+        ...settings,
+        store: { engine },
+        mongodb: { url: mongoUrl, database },
+        redis: { url: redisUrl, prefix: BENCH_REDIS_PREFIX },
+        tls: { key: tls.keyFile, cert: tls.certFile },
+      });
+      if (!result.ok) throw new Error(`bench config invalid: ${result.problems.join('; ')}`);
+      return result.config;
+    };
+    // Like every kzymy process that stores mail (the fetch scenario fills mailboxes), the
+    // benchmark's own store takes the engine's Redis parts on mongodb: the UID lock and the
+    // quota's cached totals. On sqlite it opens <dataDir>/store/kzymy.sqlite.
+    const redisClient = await connectRedis(redisUrl);
     redisClients.push(redisClient);
-    store = await MongoStore.open({
-      url: ferret.url,
-      database,
-      usage: redisUsageCache(redisClient, BENCH_REDIS_PREFIX),
+    store = await openConfiguredStore(configFor(dataDir), {
+      mongoUrl,
+      redis: redisClient,
+      stores: true,
     });
     gpg = await GpgHome.create();
     const key = await gpg.generateKey('curve25519');
@@ -73,25 +96,34 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     const home = gpg;
     let users = 0;
     return {
+      engine,
       dataDir,
-      mongoUrl: ferret.url,
-      redisUrl: redis.url,
+      mongoUrl,
+      redisUrl,
       tls,
       logger,
       store: openStore,
       gpg: home,
       config(name, settings = {}) {
-        const result = validateConfig({
-          domain: BENCH_DOMAIN,
-          dataDir: join(dataDir, name),
-          log: { level: 'warn' },
-          ...settings,
-          mongodb: { url: ferret.url, database },
-          redis: { url: redis.url, prefix: BENCH_REDIS_PREFIX },
-          tls: { key: tls.keyFile, cert: tls.certFile },
-        });
-        if (!result.ok) throw new Error(`bench config invalid: ${result.problems.join('; ')}`);
-        return result.config;
+        const componentDir = join(dataDir, name);
+        // A component keeps its Haraka directory and logs apart, but on one machine every
+        // kzymy process opens the one store file (<dataDir>/store/kzymy.sqlite): its store/
+        // is the env's.
+        const storeDir = join(componentDir, 'store');
+        if (engine === 'sqlite' && !existsSync(storeDir)) {
+          mkdirSync(componentDir, { recursive: true, mode: 0o700 });
+          symlinkSync(join('..', 'store'), storeDir);
+        }
+        return configFor(componentDir, settings);
+      },
+      services() {
+        const pids: [string, number][] = [];
+        const ferret = findPids('ferretdb', dataDir)[0];
+        if (ferret) pids.push(['ferretdb', ferret]);
+        // redis-server rewrites its command line to "redis-server 127.0.0.1:PORT".
+        const redis = findPids('redis-server', `:${new URL(redisUrl).port}`)[0];
+        if (redis) pids.push(['redis', redis]);
+        return pids;
       },
       async createUsers(count) {
         const created: BenchUser[] = [];
@@ -123,6 +155,29 @@ export async function startBenchEnv(database = 'bench'): Promise<BenchEnv> {
     await gpg?.dispose().catch(() => undefined);
     await Promise.all(services.map((s) => s.stop()));
     rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  async function startService(
+    start: (options: { dataDir: string; port: number }) => Promise<RunningService>,
+  ): Promise<string> {
+    const service = await start({ dataDir, port: 0 });
+    services.push(service);
+    return service.url;
+  }
+}
+
+/** Starts one env per engine, in order; closes those started if one fails. */
+export async function startBenchEnvs(
+  engines: readonly StoreEngine[],
+  database?: string,
+): Promise<BenchEnv[]> {
+  const envs: BenchEnv[] = [];
+  try {
+    for (const engine of engines) envs.push(await startBenchEnv(engine, database));
+    return envs;
+  } catch (error) {
+    await Promise.all(envs.map((env) => env.close()));
     throw error;
   }
 }

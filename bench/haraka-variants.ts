@@ -31,7 +31,10 @@ export interface BenchHaraka {
 }
 
 export interface VariantOptions {
-  /** Write a V8 CPU profile of the Haraka process to this file when it exits. */
+  /**
+   * Write a V8 CPU profile of the Haraka process's main thread to this file when it exits, of
+   * what follows startCpuProfile(pid) (bench/proc.ts).
+   */
   cpuProfile?: string;
 }
 
@@ -46,6 +49,7 @@ export async function startVariant(
   if (options.cpuProfile) {
     nodeOptions.push(`--require=${join(__dirname, 'cpu-profiler-preload.js')}`);
     extraEnv.KZYMY_BENCH_CPU_PROFILE = options.cpuProfile;
+    extraEnv.KZYMY_BENCH_CPU_PROFILE_ON_SIGNAL = '1';
   }
   if (variant === 'discard') return startDiscard(env, name, nodeOptions, extraEnv);
   if (variant === 'no-encryption') {

@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startImapDaemon } from './daemon-process';
 import { dovecotAvailable, startDovecot } from './dovecot';
+import type { StoreEngine } from '../src/store/store';
 import { startBenchEnv, type BenchEnv, type BenchUser } from './env';
+import { engineLabel, onEngine } from './report';
 import { startVariant, type HarakaVariant } from './haraka-variants';
 import { fetchAndDeleteAll } from './imap-client';
 import { makeMessage } from './messages';
@@ -42,67 +44,91 @@ interface Series {
 }
 
 export async function runMemory(options: BenchOptions): Promise<ScenarioReport> {
-  // Each run starts every process afresh and fetches 33 MB through FerretDB: few runs.
+  // Each run starts every process afresh and fetches 33 MB: few runs.
   const runs = Math.min(options.runs, options.quick ? 2 : 3);
-  const env = await startBenchEnv('memory');
   const missingDovecot = dovecotAvailable();
-  const series: Series[] = [
-    { label: 'kzymy Haraka', role: 'receive, encrypt, store', growths: [], target: true },
-    { label: 'Haraka, discard queue', role: 'receive', growths: [], target: false },
-    { label: 'kzymy daemon (IMAP)', role: 'fetch, delete', growths: [], target: true },
-    { label: 'Dovecot (process tree)', role: 'fetch, delete', growths: [], target: false },
-  ];
-  try {
-    const [user] = (await env.createUsers(1)) as [BenchUser];
-    const big = makeMessage(BIG_BYTES);
-    const small = makeMessage(10 * 1024);
-    // The daemon's fetch of the big message is slow on the current store (about half a minute,
-    // see "Store calls"): --quick measures it once.
-    const daemonRuns = daemonRunsOf(runs, options.quick);
-    for (let run = 0; run < runs; run++) {
-      (series[0] as Series).growths.push(await receive(env, 'kzymy', user, small, big, run));
-      options.log(`memory: run ${run + 1}: kzymy Haraka`);
-      (series[1] as Series).growths.push(await receive(env, 'discard', user, small, big, run));
-      options.log(`memory: run ${run + 1}: discard Haraka`);
-      const waiting = await env.store.messages.list(user.user.id);
-      const stored = waiting.find((m) => m.size > BIG_BYTES);
-      if (!stored) throw new Error('the big message was not stored');
-      const ciphertext = await env.store.messages.read(user.user.id, stored);
-      if (run < daemonRuns) {
-        (series[2] as Series).growths.push(
-          await fetchFromDaemon(env, user, ciphertext, small, run),
+  const series: Series[] = [];
+  const parts: Part[] = [];
+  const big = makeMessage(BIG_BYTES);
+  const small = makeMessage(10 * 1024);
+  for (const [index, engine] of options.engines.entries()) {
+    // The anchors hold no store: measured once, beside the first engine.
+    const first = index === 0;
+    const ours = (label: string, role: string): Series => ({
+      label: onEngine(label, engine),
+      role,
+      growths: [],
+      target: true,
+    });
+    const haraka = ours('kzymy Haraka', 'receive, encrypt, store');
+    const discard: Series = {
+      label: 'Haraka, discard queue',
+      role: 'receive',
+      growths: [],
+      target: false,
+    };
+    const daemon = ours('kzymy daemon (IMAP)', 'fetch, delete');
+    const dovecot: Series = {
+      label: 'Dovecot (process tree)',
+      role: 'fetch, delete',
+      growths: [],
+      target: false,
+    };
+    series.push(haraka, ...(first ? [discard] : []), daemon, ...(first ? [dovecot] : []));
+    const env = await startBenchEnv(engine, 'memory');
+    try {
+      const [user] = (await env.createUsers(1)) as [BenchUser];
+      for (let run = 0; run < runs; run++) {
+        haraka.growths.push(await receive(env, 'kzymy', user, small, big, run));
+        options.log(`memory: run ${run + 1}: kzymy Haraka (${engine})`);
+        if (first) {
+          discard.growths.push(await receive(env, 'discard', user, small, big, run));
+          options.log(`memory: run ${run + 1}: discard Haraka`);
+        }
+        const waiting = await env.store.messages.list(user.user.id);
+        const stored = waiting.find((m) => m.size > BIG_BYTES);
+        if (!stored) throw new Error('the big message was not stored');
+        const ciphertext = await env.store.messages.read(user.user.id, stored);
+        if (run < daemonRunsOf(runs, options.quick, engine)) {
+          daemon.growths.push(await fetchFromDaemon(env, user, ciphertext, small, run));
+          options.log(`memory: run ${run + 1}: kzymy daemon (${engine})`);
+        }
+        // The next run's Haraka stores the message again.
+        await env.store.messages.remove(
+          user.user.id,
+          (await env.store.messages.list(user.user.id)).map((m) => m.id),
         );
-        options.log(`memory: run ${run + 1}: kzymy daemon`);
+        if (first && !missingDovecot) {
+          dovecot.growths.push(await fetchFromDovecot(ciphertext, small));
+          options.log(`memory: run ${run + 1}: Dovecot`);
+        }
       }
-      // The next run's Haraka stores the message again.
-      await env.store.messages.remove(
-        user.user.id,
-        (await env.store.messages.list(user.user.id)).map((m) => m.id),
-      );
-      if (!missingDovecot) {
-        (series[3] as Series).growths.push(await fetchFromDovecot(ciphertext, small));
-        options.log(`memory: run ${run + 1}: Dovecot`);
-      }
+      if (first) parts.push(...(await measureParts(env, user, runs)));
+    } finally {
+      await env.close();
     }
-    const keyFile = join(env.dataDir, 'memory-key.asc');
-    writeFileSync(keyFile, user.user.publicKey);
-    const parts: Part[] = [];
-    for (const [label, args] of [
-      [
-        '`encryptToPgpMimeParts` (src/pgp, streamed, parts dropped as made)',
-        ['encrypt-memory', keyFile, String(BIG_BYTES)],
-      ],
-      ['SMTP data capture (src/smtp/data-capture.ts)', ['capture-memory', String(BIG_BYTES)]],
-    ] as const) {
-      const growths: number[] = [];
-      for (let i = 0; i < runs; i++) growths.push(await childGrowthKiB([...args]));
-      parts.push({ label, growthMiB: summarize(growths.map((g) => g / 1024)) });
-    }
-    options.log('memory: parts measured in isolation');
-    return memoryReport(series, parts, runs, options.quick, missingDovecot);
-  } finally {
-    await env.close();
   }
+  options.log('memory: parts measured in isolation');
+  return memoryReport(series, parts, runs, options, missingDovecot);
+}
+
+/** The two steps of a delivery, each alone in a fresh process (bench/profile-child.ts). */
+async function measureParts(env: BenchEnv, user: BenchUser, runs: number): Promise<Part[]> {
+  const keyFile = join(env.dataDir, 'memory-key.asc');
+  writeFileSync(keyFile, user.user.publicKey);
+  const parts: Part[] = [];
+  for (const [label, args] of [
+    [
+      '`encryptToPgpMimeParts` (src/pgp, streamed, parts dropped as made)',
+      ['encrypt-memory', keyFile, String(BIG_BYTES)],
+    ],
+    ['SMTP data capture (src/smtp/data-capture.ts)', ['capture-memory', String(BIG_BYTES)]],
+  ] as const) {
+    const growths: number[] = [];
+    for (let i = 0; i < runs; i++) growths.push(await childGrowthKiB([...args]));
+    parts.push({ label, growthMiB: summarize(growths.map((g) => g / 1024)) });
+  }
+  return parts;
 }
 
 async function receive(
@@ -239,15 +265,16 @@ function childGrowthKiB(args: string[]): Promise<number> {
   });
 }
 
-function daemonRunsOf(runs: number, quick: boolean): number {
-  return quick ? 1 : runs;
+/** The daemon's fetch of the big message is slow on FerretDB (tens of seconds): --quick measures it once there. */
+function daemonRunsOf(runs: number, quick: boolean, engine: StoreEngine): number {
+  return quick && engine === 'mongodb' ? 1 : runs;
 }
 
 function memoryReport(
   series: Series[],
   parts: Part[],
   runs: number,
-  quick: boolean,
+  options: BenchOptions,
   missingDovecot: string | null,
 ): ScenarioReport {
   const rows: string[][] = [];
@@ -289,8 +316,12 @@ function memoryReport(
       'after the big message minus VmRSS before it. Dovecot forks an imap process per login, ' +
       'so its whole process tree is sampled every 5 ms (baseline: the tree before the login). ' +
       `Size: the message as that process handles it (plaintext for Haraka, the stored ` +
-      `PGP/MIME ciphertext for the IMAP servers). ${runs} runs (the kzymy daemon: ` +
-      `${daemonRunsOf(runs, quick)}), MiB.`,
+      `PGP/MIME ciphertext for the IMAP servers). kzymy once per store engine. ${runs} runs ` +
+      `(the kzymy daemon: ` +
+      options.engines
+        .map((e) => `${daemonRunsOf(runs, options.quick, e)} on ${engineLabel(e)}`)
+        .join(', ') +
+      '), MiB.',
     columns: [
       'process',
       'work',
@@ -316,7 +347,7 @@ function memoryReport(
           .join('; ') +
         '. The captured message is the one whole copy (in slabs of up to 256 KiB); the ' +
         'encryption streams it through OpenPGP.js, the armor and the 1 MiB chunk writes, so ' +
-        'the rest of the peak is those pieces, the MongoDB driver buffers for one chunk, and ' +
+        "the rest of the peak is those pieces, the store's buffers for one chunk, and " +
         'garbage not yet collected.',
     ],
   };

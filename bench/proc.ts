@@ -8,8 +8,12 @@ const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64 and arm64
  * `reapedChildren`, plus what its children that exited and were waited for used (cutime, cstime).
  */
 export function cpuMs(pid: number, reapedChildren = false): number {
+  return statCpuMs(`/proc/${pid}/stat`, reapedChildren);
+}
+
+function statCpuMs(file: string, reapedChildren: boolean): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces: proc(5)
     // numbers them from 1 = pid, so utime (14) is index 11 here.
     const fields = stat
@@ -22,6 +26,16 @@ export function cpuMs(pid: number, reapedChildren = false): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * User + system CPU milliseconds a process's main thread has used so far (0 if it is gone); the
+ * rest of cpuMs(pid) is its other threads: a worker (the sqlite engine's writer), libuv's pool
+ * (crypto jobs, file system), V8's garbage collector helpers. proc(5): /proc/PID/task/TID/stat,
+ * where the main thread's TID is the PID.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`, false);
 }
 
 /**
@@ -59,19 +73,37 @@ export function findPids(...parts: string[]): number[] {
   return pids;
 }
 
-/** CPU milliseconds used by each named process between `start()` and `stop()`. */
+/** A reading of CPU milliseconds used so far (a process, a thread, a process tree). */
+export type CpuClock = () => number;
+
+/**
+ * The CPU clocks of a process as the tables show it: `name` for the whole process and, for a
+ * Node.js process, `name + OFF_MAIN` for its threads other than the main one.
+ */
+export function nodeProcessClocks(name: string, pid: number): [string, CpuClock][] {
+  return [
+    [name, () => cpuMs(pid)],
+    [`${name}${OFF_MAIN}`, () => cpuMs(pid) - mainThreadCpuMs(pid)],
+  ];
+}
+
+export const OFF_MAIN = ' (off main thread)';
+
+/** CPU milliseconds used on each named clock between `start()` and `stop()`. */
 export class CpuMeter {
   private readonly before = new Map<string, number>();
 
-  constructor(private readonly pids: ReadonlyMap<string, number>) {}
+  constructor(private readonly clocks: ReadonlyMap<string, CpuClock>) {}
 
   start(): void {
-    for (const [name, pid] of this.pids) this.before.set(name, cpuMs(pid));
+    for (const [name, clock] of this.clocks) this.before.set(name, clock());
   }
 
   stop(): Map<string, number> {
     const used = new Map<string, number>();
-    for (const [name, pid] of this.pids) used.set(name, cpuMs(pid) - (this.before.get(name) ?? 0));
+    for (const [name, clock] of this.clocks) {
+      used.set(name, clock() - (this.before.get(name) ?? 0));
+    }
     return used;
   }
 }
@@ -147,4 +179,13 @@ export class RssSampler {
     }
     if (sum > this.max) this.max = sum;
   }
+}
+
+/**
+ * Starts the CPU profile of a process preloaded with bench/cpu-profiler-preload.js and
+ * KZYMY_BENCH_CPU_PROFILE_ON_SIGNAL=1; resolves once it has had time to handle the signal.
+ */
+export async function startCpuProfile(pid: number): Promise<void> {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, 200));
 }

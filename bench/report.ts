@@ -1,4 +1,5 @@
 /** Renders scenario reports as a console table and as docs/BENCHMARKS.md. */
+import type { StoreEngine } from '../src/store/store';
 import type { MachineInfo } from './machine';
 import type { ScenarioReport, Target } from './types';
 
@@ -8,8 +9,19 @@ export interface RunInfo {
   startedAt: Date;
   durationS: number;
   machine: MachineInfo;
+  engines: StoreEngine[];
   /** Load average (1 min) when the run ended. */
   loadAtEnd: number;
+}
+
+/** How a row names the store engine it was measured on. */
+export function engineLabel(engine: StoreEngine): string {
+  return engine === 'sqlite' ? 'sqlite' : 'mongodb (FerretDB)';
+}
+
+/** "kzymy, sqlite": a row of something measured once per engine. */
+export function onEngine(what: string, engine: StoreEngine): string {
+  return `${what}, ${engineLabel(engine)}`;
 }
 
 function mark(met: boolean | null): string {
@@ -46,7 +58,8 @@ export function renderConsole(reports: ScenarioReport[], info: RunInfo): string 
   }
   out.push(
     '',
-    `${info.quick ? 'quick' : 'full'} run, ${info.runs} runs per figure, ${Math.round(info.durationS)} s; ` +
+    `${info.quick ? 'quick' : 'full'} run, ${info.runs} runs per figure, ${Math.round(info.durationS)} s, ` +
+      `store engines ${info.engines.map(engineLabel).join(', ')}; ` +
       `${info.machine.cpu}, ${info.machine.cores} cores, load ${info.machine.loadAtStart} → ${info.loadAtEnd}`,
   );
   return out.join('\n');
@@ -84,7 +97,8 @@ export function renderMarkdown(
     '',
     '## Targets',
     '',
-    'Goals from issue 7, recorded beside the results; the benchmarks assert nothing.',
+    'Goals from issues 7 and 15, recorded beside the results, one row per store engine where ' +
+      'the engine matters; the benchmarks assert nothing.',
     '',
     mdTable(
       ['goal', 'result (median, min–max)', ''],
@@ -103,6 +117,7 @@ export function renderMarkdown(
           'mode',
           `${info.quick ? '`--quick`' : 'full'}, ${info.runs} runs per figure, ${Math.round(info.durationS)} s`,
         ],
+        ['store engines', info.engines.map(engineLabel).join(', ')],
         ['CPU', `${m.cpu}, ${m.cores} cores`],
         ['RAM', `${m.ramGiB} GiB`],
         ['OS', m.os],

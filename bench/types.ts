@@ -1,9 +1,12 @@
 /** What every scenario receives and returns; bench/report.ts renders the returned reports. */
+import type { StoreEngine } from '../src/store/store';
 
 export interface BenchOptions {
   quick: boolean;
   /** Repetitions of each measurement; each figure is the median over these. */
   runs: number;
+  /** The store engines measured side by side (each in its own services), in this order. */
+  engines: StoreEngine[];
   /** Progress lines (stderr), so a long run shows where it is. */
   log(message: string): void;
 }

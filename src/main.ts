@@ -45,7 +45,15 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  const services = await ensureBackingServices(config);
+  // An embedded service that dies is restarted; one that cannot be kept up stops the process,
+  // non-zero, so its supervisor (systemd, the container runtime) starts it all again.
+  const services = await ensureBackingServices(config, undefined, {
+    logger,
+    onGiveUp: () => {
+      process.exitCode = 1;
+      void shutdown('service.gave_up');
+    },
+  });
   running.services = services;
   logger.info('startup', {
     role,

@@ -40,6 +40,8 @@ export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
   'no-reply',
   'ns',
   'onion',
+  // The label of the Web Key Directory's advanced method (src/web/wkd-host.ts).
+  'openpgpkey',
   'pop',
   'pop3',
   'postmaster',

@@ -1,34 +1,28 @@
 #!/usr/bin/env node
 /**
- * The admin CLI.
- *   kzymy config check [--config FILE]
- *   kzymy user add --key FILE [--json]
- *   kzymy user list [--json]
- *   kzymy user delete NAME
- *   kzymy user set NAME --payload protected|exact
- *   kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json]
- *   kzymy tor [--out FILE] [--service-dir DIR] [--print]
- *   kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json]
+ * The admin CLI; the commands and their help are in commands.ts (`kzymy --help`).
  * Exit codes follow sysexits(3): 64 usage, 65 bad key, 66 unreadable input, 67 no such user,
  * 75 temporary failure (run again), 78 configuration.
  */
 import { parseArgs } from 'node:util';
 import { CliError, configPath, loadConfigOrFail } from './args';
+import { helpFor, usage } from './commands';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { storeCopy } from './store';
 import { torCommand } from './tor';
-import { userAdd, userDelete, userList } from './user';
-import { userSet } from './user-set';
+import {
+  onOff,
+  payloadFormatOf,
+  userAdd,
+  userDelete,
+  userList,
+  userSet,
+  userSetEnabled,
+  userShow,
+} from './user';
+import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
 
-const USAGE = `usage:
-  kzymy config check [--config FILE]
-  kzymy user add --key FILE [--json] [--config FILE]
-  kzymy user list [--json] [--config FILE]
-  kzymy user delete NAME [--config FILE]
-  kzymy user set NAME --payload protected|exact [--config FILE]
-  kzymy doctor [--online] [--torrc FILE] [--dns-server HOST:PORT] [--json] [--config FILE]
-  kzymy tor [--out FILE] [--service-dir DIR] [--print] [--config FILE]
-  kzymy store copy --to mongodb://… [--database NAME] [--from FILE] [--json] [--config FILE]`;
+const USAGE = usage();
 
 const print = (line: string): void => {
   process.stdout.write(line + '\n');
@@ -48,6 +42,12 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'service-dir': { type: 'string' },
       print: { type: 'boolean', default: false },
+      forward: { type: 'string' },
+      'forward-host': { type: 'string' },
+      'forward-code': { type: 'string' },
+      'no-forward': { type: 'boolean', default: false },
+      send: { type: 'string' },
+      'sign-as-nym': { type: 'string' },
       payload: { type: 'string' },
       to: { type: 'string' },
       from: { type: 'string' },
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const [group, command, ...rest] = positionals;
   if (values.help || !group) {
-    print(USAGE);
+    print(helpFor(positionals));
     return;
   }
   const json = values.json ?? false;
@@ -69,21 +69,53 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'user add':
-      if (!values.key) throw new CliError(`user add needs --key FILE\n${USAGE}`, 64);
+      if (!values.key)
+        throw new CliError(`user add needs --key FILE\n${helpFor(['user', 'add'])}`, 64);
       return userAdd(await loadConfigOrFail(values.config), values.key, json, print);
     case 'user list':
       return userList(await loadConfigOrFail(values.config), json, print);
-    case 'user delete':
-      if (!rest[0]) throw new CliError(`user delete needs a NAME\n${USAGE}`, 64);
-      return userDelete(await loadConfigOrFail(values.config), rest[0], print);
-    case 'user set':
-      if (!rest[0]) throw new CliError(`user set needs a NAME\n${USAGE}`, 64);
-      return userSet(
+    case 'user show':
+      if (!rest[0]) throw new CliError(`user show needs a NAME\n${helpFor(['user', 'show'])}`, 64);
+      return userShow(await loadConfigOrFail(values.config), rest[0], json, print);
+    case 'user disable':
+    case 'user enable':
+      if (!rest[0])
+        throw new CliError(`user ${command} needs a NAME\n${helpFor(['user', command ?? ''])}`, 64);
+      return userSetEnabled(
         await loadConfigOrFail(values.config),
         rest[0],
-        { payload: values.payload },
+        command === 'enable',
         print,
       );
+    case 'user delete':
+      if (!rest[0])
+        throw new CliError(`user delete needs a NAME\n${helpFor(['user', 'delete'])}`, 64);
+      return userDelete(await loadConfigOrFail(values.config), rest[0], print);
+    case 'user set': {
+      if (!rest[0]) throw new CliError(`user set needs a NAME\n${helpFor(['user', 'set'])}`, 64);
+      const config = await loadConfigOrFail(values.config);
+      const forward = forwardChangeOf(values);
+      const settings = {
+        send: onOff('--send', values.send),
+        signAsNym: onOff('--sign-as-nym', values['sign-as-nym']),
+        payload: payloadFormatOf(values.payload),
+      };
+      // One kind of change a call: forwarding, or the account's settings (sending, payload).
+      if (forward && Object.values(settings).some((value) => value !== undefined))
+        throw new CliError(
+          `user set changes forwarding or the settings, not both at once\n${helpFor(['user', 'set'])}`,
+          64,
+        );
+      if (forward) return userSetForward(config, rest[0], forward, print);
+      return userSet(config, rest[0], settings, print);
+    }
+    case 'user forward-status':
+      if (!rest[0])
+        throw new CliError(
+          `user forward-status needs a NAME\n${helpFor(['user', 'forward-status'])}`,
+          64,
+        );
+      return userForwardStatus(await loadConfigOrFail(values.config), rest[0], json, print);
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.
       const results = await runDoctor(

@@ -50,7 +50,8 @@ export async function storeCopy(
   }
   const { users, messages } = report;
   print(
-    `copied ${file} to ${where}: ${users.copied} users new, ${users.updated} brought up to date; ` +
+    `copied ${file} to ${where}: ${users.copied} users new, ${users.updated} brought up to date, ` +
+      `${users.removed} removed (gone from the source); ` +
       `${messages.copied} messages new, ${messages.updated} already there, ` +
       `${messages.removed} removed (gone from the source), ${messages.vanished} deleted while copying`,
   );

@@ -1,6 +1,7 @@
 /**
  * `kzymy tor`: the torrc that publishes kzymy's loopback listeners as one onion service — web on
- * 80, IMAP on 143 and 993, POP3 on 110 and 995, the ports standard clients expect — checked with
+ * 80, IMAP on 143 and 993, POP3 on 110 and 995, and with sending enabled submission on 587 and
+ * 465, the ports standard clients expect — checked with
  * `tor --verify-config` before anyone relies on it. The file is a complete torrc for a tor
  * instance of kzymy's own (`tor -f FILE`, run as the kzymy user, keys under the data directory);
  * `--print` gives just the onion-service lines for an existing tor (docs/operations/tor.md).
@@ -55,6 +56,11 @@ export function onionMappings(config: Readonly<KzymyConfig>): Mapping[] {
   if (config.pop3.enabled) {
     add('pop3.port', 110, config.pop3.host, config.pop3.port);
     add('pop3.tlsPort', 995, config.pop3.host, config.pop3.tlsPort);
+  }
+  if (config.send.enabled) {
+    // RFC 6409 §3.1 and RFC 8314 §3.3: the submission ports clients assume.
+    add('send.port', 587, config.send.host, config.send.port);
+    add('send.tlsPort', 465, config.send.host, config.send.tlsPort);
   }
   if (rows.length === 0)
     throw new CliError('web, imap and pop3 are all disabled: nothing to publish', 78);

@@ -27,6 +27,8 @@ const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; kind: 'string
   { name: 'KZYMY_POP3S_PORT', path: ['pop3', 'tlsPort'], kind: 'port' },
   { name: 'KZYMY_WEB_PORT', path: ['web', 'port'], kind: 'port' },
   { name: 'KZYMY_ADMIN_PORT', path: ['admin', 'port'], kind: 'port' },
+  { name: 'KZYMY_SUBMISSION_PORT', path: ['send', 'port'], kind: 'port' },
+  { name: 'KZYMY_SUBMISSIONS_PORT', path: ['send', 'tlsPort'], kind: 'port' },
 ];
 
 /** Validates an already-parsed document plus environment overrides. */

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { limitsSchema } from './limits-schema';
 
 export const STORE_ENGINES = ['sqlite', 'mongodb'] as const;
 
@@ -39,6 +40,77 @@ const tlsSchema = z
     cert: z.string().default(''),
   })
   .strict();
+
+/** smtp:// (STARTTLS, required) or smtps:// (implicit TLS), with optional user:password@. */
+const relayUrl = z
+  .string()
+  .refine(
+    (value) =>
+      value === '' ||
+      /^smtps?:\/\/([^@/]+@)?(\[[0-9a-f:.]+\]|[^@/:[\]]+)(:\d{1,5})?\/?$/i.test(value),
+    { message: 'must be smtp://[user:password@]host[:port] or smtps://…, or empty' },
+  );
+
+/**
+ * Sending as the nym (docs/sending.md): a submission listener that sends only PGP/MIME messages
+ * signed with the user's key on file, From her own subdomain, DKIM-signed, through a relay.
+ */
+const sendSchema = z
+  .object({
+    /** Off by default: kzymy receives only. Each user must turn sending on as well. */
+    enabled: z.boolean().default(false),
+    host: host.default('127.0.0.1'),
+    /** RFC 6409 submission with STARTTLS. */
+    port: port.default(1587),
+    /** RFC 8314 submission over implicit TLS. */
+    tlsPort: port.default(1465),
+    /** Allow AUTH without TLS on a non-loopback listener. Loopback (onion) is always allowed. */
+    allowPlaintextAuth: z.boolean().default(false),
+    maxMessageBytes: positiveInt.default(10 * 1024 * 1024),
+    /** Recipients of one message; more get 452 4.5.3 and the client sends the rest later. */
+    maxRecipients: positiveInt.default(50),
+    messagesPerHour: positiveInt.default(20),
+    messagesPerDay: positiveInt.default(100),
+    recipientsPerHour: positiveInt.default(100),
+    recipientsPerDay: positiveInt.default(300),
+    relay: z
+      .object({
+        /** The smarthost every message is handed to; kzymy never delivers to MX hosts itself. */
+        url: relayUrl.default(''),
+        /** PEM file of the CA(s) that sign the relay's certificate; empty: the system's CAs. */
+        caFile: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    dkim: z
+      .object({
+        /** The key is published at <selector>._domainkey.<domain> (kzymy doctor --online checks). */
+        selector: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be one lowercase DNS label')
+          .default('kzymy'),
+        /** PEM private key: RSA (2048 bits or more) or Ed25519. */
+        keyFile: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((send, issue) => {
+    if (!send.enabled) return;
+    if (!send.relay.url)
+      issue.addIssue({
+        code: 'custom',
+        path: ['relay', 'url'],
+        message: 'required when send.enabled',
+      });
+    if (!send.dkim.keyFile)
+      issue.addIssue({
+        code: 'custom',
+        path: ['dkim', 'keyFile'],
+        message: 'required when send.enabled',
+      });
+  });
 
 export const configSchema = z
   .object({
@@ -159,6 +231,7 @@ export const configSchema = z
         onionAddress: z.string().default(''),
         clearnetAddress: z.string().default(''),
         /** Leading zero bits the signup proof of work needs. */
+        /** Signup proof of work: ~0.5 s average in Chromium at 20 (docs/signup.md). */
         powBits: z.number().int().min(0).max(32).default(20),
         powTtlSeconds: positiveInt.default(900),
         /** At most this many signups per hour, for the whole server. */
@@ -181,6 +254,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    send: sendSchema.prefault({}),
     retention: z
       .object({
         /** Unfetched messages are deleted after this long. */
@@ -206,14 +280,53 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    auth: z
+    forward: z
       .object({
-        /** Failed logins per account before it is locked. */
-        maxFailures: positiveInt.default(10),
-        lockSeconds: positiveInt.default(900),
+        /**
+         * Push delivery (src/forward/): users may name a destination their mail is forwarded to,
+         * still encrypted. Off by default; each user then opts in.
+         */
+        enabled: z.boolean().default(false),
+        /**
+         * Tor's SocksPort as socks5h://host:port: destinations are reached through it, names
+         * resolved by Tor. Empty: connect directly (the destination sees this server's address).
+         */
+        proxy: z
+          .string()
+          .regex(
+            /^(socks5h?:\/\/[^/\s]+:\d{1,5})?$/,
+            'must be socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or empty',
+          )
+          .default('socks5h://127.0.0.1:9050'),
+        /** How long the code mailed to a new destination stays valid. */
+        codeTtlSeconds: positiveInt.default(3600),
+        /** Every daemon looks for mail to forward this often (besides on every new-mail event). */
+        scanIntervalSeconds: positiveInt.default(60),
+        /** After a 4xx or no connection, the next try waits this long, doubling up to the max. */
+        retryMinSeconds: positiveInt.default(60),
+        retryMaxSeconds: positiveInt.default(3600),
+        /** One attempt, from connecting to the destination's reply to the data. */
+        timeoutSeconds: positiveInt.default(120),
+        /**
+         * Without a proxy, destinations on loopback or private addresses are refused (a user must
+         * not aim the server at its own network). Tests on loopback turn this on.
+         */
+        allowPrivateHosts: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
+    auth: z
+      .object({
+        /**
+         * A wrong password is answered this long after the attempt began. There is no lock:
+         * src/auth/password-gate.ts.
+         */
+        failureDelayMs: positiveInt.default(1000),
+      })
+      .strict()
+      .prefault({}),
+    /** Connections, sessions, timeouts and command lengths per listener (limits-schema.ts). */
+    limits: limitsSchema.prefault({}),
   })
   .strict()
   .superRefine((config, context) => {

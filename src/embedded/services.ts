@@ -13,7 +13,16 @@ import { freePort, waitForPort } from '../util/ports';
 export interface RunningService {
   url: string;
   port: number;
+  /** The server process (for operators and tests; stop it with stop()). */
+  pid: number;
+  /** Settles when the process exits, for whatever reason (src/embedded/supervisor.ts). */
+  exited: Promise<ServiceExit>;
   stop(): Promise<void>;
+}
+
+export interface ServiceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export class MissingToolError extends Error {
@@ -73,8 +82,15 @@ export async function startFerretDb(options: {
     ],
     join(options.dataDir, 'logs', 'ferretdb.log'),
   );
+  const exited = exitOf(child);
   await awaitReady(child, port, 'FerretDB');
-  return { url: `mongodb://${HOST}:${port}/`, port, stop: () => stopChild(child, 'SIGTERM', 5000) };
+  return {
+    url: `mongodb://${HOST}:${port}/`,
+    port,
+    pid: child.pid ?? 0,
+    exited,
+    stop: () => stopChild(child, 'SIGTERM', 5000),
+  };
 }
 
 export async function startRedis(options: {
@@ -113,8 +129,15 @@ export async function startRedis(options: {
     ],
     join(options.dataDir, 'logs', 'redis.log'),
   );
+  const exited = exitOf(child);
   await awaitReady(child, port, 'redis-server');
-  return { url: `redis://${HOST}:${port}/0`, port, stop: () => stopChild(child, 'SIGTERM', 5000) };
+  return {
+    url: `redis://${HOST}:${port}/0`,
+    port,
+    pid: child.pid ?? 0,
+    exited,
+    stop: () => stopChild(child, 'SIGTERM', 5000),
+  };
 }
 
 function startChild(command: string, args: string[], logFile: string): ChildProcess {
@@ -125,6 +148,10 @@ function startChild(command: string, args: string[], logFile: string): ChildProc
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+function exitOf(child: ChildProcess): Promise<ServiceExit> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 async function awaitReady(child: ChildProcess, port: number, name: string): Promise<void> {

@@ -8,19 +8,17 @@
  * - with no `logger` option it logs nothing (nodemailer's shared.getLogger), which is kept;
  * - its implicit-TLS listener calls `options.SNICallback`, which it only defaults for STARTTLS
  *   listeners: without one, every handshake that names a server (most clients) fails;
- * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own;
+ * - its TLS defaults allow TLS 1.0 and carry a bundled certificate: kzymy passes its own, and
+ *   the user-facing TLS policy (src/tls/policy.ts) for both the listener's context and
+ *   the one its SNI callback hands back;
  * - CAPABILITY advertises MOVE, QUOTA, CONDSTORE, XLIST, COMPRESS...: kzymy sends its own list;
  * - LOGOUT has no hook: kzymy's LOGOUT runs the delete-after-fetch commit first;
  * - refusals of APPEND/CREATE/COPY/MOVE could only carry a response code with the text
- *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only;
- * - a session that ends while a mailbox change is being looked up leaves a re-check scheduled
- *   that reads its cleared listener and throws outside any handler, taking the process down:
- *   a cleared listener is left inert instead (`keepClearedListenerInert`).
+ *   "<COMMAND> completed": those handlers are replaced to say that kzymy is receive-only.
  * Replacements are installed once per process on the engine's shared command modules and only
  * act for KzymyImapServer instances.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   IMAPServer,
   type CommandModule,
@@ -42,10 +40,12 @@ import setQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/setquota';
 import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe';
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
-import { IMAPConnection as ConnectionClass } from '@zone-eu/wildduck/imap-core/lib/imap-connection';
+import { IMAPConnection as EngineConnection } from '@zone-eu/wildduck/imap-core/lib/imap-connection';
 import imapTools from '@zone-eu/wildduck/imap-core/lib/imap-tools';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
 import { settle } from '../mailbox-access/settle';
+import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
+import { admitSocket, attachSlot, type ImapListenerLimits, type ImapSlot } from './limits';
 import { receiveOnlyRefusals, type Refusal } from './refusals';
 import { engineReply, IMAP_REPLIES } from './replies';
 
@@ -62,19 +62,24 @@ export interface KzymyImapServerOptions {
   key: Buffer;
   cert: Buffer;
   hooks: KzymyImapHooks;
+  /** Connection, command-line and idle limits (src/imap/limits.ts); none in some unit tests. */
+  limits?: ImapListenerLimits;
 }
+
+type SocketOptions = { id: string; remoteAddress: string; slot?: ImapSlot };
 
 export class KzymyImapServer extends IMAPServer {
   readonly kzymy: KzymyImapHooks;
+  private readonly limits: ImapListenerLimits | undefined;
 
   constructor(options: KzymyImapServerOptions) {
-    const context = tlsContext(options.key, options.cert);
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       // Called both as (servername, cb) by node:tls and as ({servername, meta}, cb) by the
       // engine; one certificate serves every name.
       SNICallback: (_servername, callback) => callback(null, context),
@@ -82,24 +87,43 @@ export class KzymyImapServer extends IMAPServer {
       logger: false,
       skipFetchLog: true,
       logoutMessages: ['LOGOUT completed'],
+      ...(options.limits ? { socketTimeout: options.limits.idleTimeoutMs } : {}),
     });
     this.kzymy = options.hooks;
+    this.limits = options.limits;
     silenceEngineErrorSink();
     installCommandOverrides();
   }
 
   /** Replaces the PROXY-protocol hook, the one place the engine reads the peer address. */
+  /** Also where a new socket is admitted to the listener, before TLS (src/imap/limits.ts). */
   override _handleProxy(
-    _socket: Socket,
-    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+    socket: Socket,
+    callback: (error: Error | null, socketOptions: SocketOptions) => void,
   ): void {
-    const socketOptions = anonymousSocketOptions();
+    const socketOptions: SocketOptions = anonymousSocketOptions();
+    if (this.limits) {
+      const slot = admitSocket(this.limits.gate, socket, this.options.secure === true);
+      if (!slot) return;
+      socketOptions.slot = slot;
+    }
     setImmediate(() => callback(null, socketOptions));
   }
-}
 
-function tlsContext(key: Buffer, cert: Buffer): SecureContext {
-  return createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+  /** As the engine's (imap-server.js connect), with the connection bound to its slot first. */
+  override connect(socket: Socket, socketOptions: SocketOptions): void {
+    const connection = new EngineConnection(this, socket, socketOptions);
+    connection.loggelf = (message) => this.loggelf(message);
+    if (socketOptions.slot && this.limits) attachSlot(connection, socketOptions.slot, this.limits);
+    this.connections.add(connection);
+    connection.on('error', (error: Error) => this._onError(error));
+    if (!this.onConnect) return connection.init();
+    this.onConnect(connection.session, (error) => {
+      if (!error) return connection.init();
+      connection.send('* BYE ' + (error.message || 'Connection rejected'));
+      setImmediate(() => connection.close());
+    });
+  }
 }
 
 function isKzymy(connection: IMAPConnection): KzymyImapServer | null {
@@ -170,29 +194,6 @@ function installCommandOverrides(): void {
       refusal(this, command, callback);
     });
   }
-  keepClearedListenerInert();
-}
-
-/**
- * The engine's listener, woken while it is still fetching updates, schedules a re-check
- * (`setImmediate(() => conn._listenerData.callback())`, imap-connection.js) without looking
- * whether the listener is still there; LOGOUT or a closed socket clears it to `false` in
- * between, and the re-check throws a TypeError no handler catches. A cleared listener of a kzymy
- * connection is therefore an inert one, which every check of the engine reads as cleared.
- */
-function keepClearedListenerInert(): void {
-  const prototype = ConnectionClass.prototype;
-  const clear = prototype.clearNotificationListener;
-  prototype.clearNotificationListener = function (this: typeof prototype) {
-    clear.call(this);
-    if (this._listenerData === false && isKzymy(this))
-      this._listenerData = {
-        cleared: true,
-        lock: false,
-        pendingUpdate: false,
-        callback: () => undefined,
-      };
-  };
 }
 
 const logoutOriginal = logoutCommand.handler;

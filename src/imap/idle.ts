@@ -15,11 +15,20 @@ import type { ImapSession, ImapUpdate, Notifier } from '@zone-eu/wildduck/imap-c
 import type { NewMailSubscriber } from '../redis/new-mail';
 import { settle } from '../mailbox-access/settle';
 import { flagKey } from './select';
-import type { ImapContext } from './session';
+import type { ImapContext, ImapSessionState } from './session';
 
 export class ImapNotifier implements Notifier {
   /** userId -> listening sessions and the engine's wake-up callbacks. */
   private readonly listeners = new Map<string, Map<ImapSession, () => void>>();
+  /**
+   * Sessions woken and not yet answered, and whether another wake-up came meanwhile. The engine
+   * has a race of its own: a wake-up while its getUpdates runs makes it schedule another one
+   * (imap-connection.js `recheckPending`), which throws in a later tick if the session logged out
+   * in between (`_listenerData` is then false) and takes the daemon down. So a session has at
+   * most one wake-up in flight, from scheduling to the answer, and is woken once more afterwards
+   * if one came meanwhile and it still listens.
+   */
+  private readonly inFlight = new WeakMap<ImapSessionState, { again: boolean; asked: boolean }>();
 
   constructor(private readonly ctx: ImapContext) {}
 
@@ -52,15 +61,36 @@ export class ImapNotifier implements Notifier {
     const sessions = this.listeners.get(userId);
     if (!sessions) return;
     for (const [session, handler] of sessions) {
-      if (session === except) continue;
-      // The engine's handler runs engine code; keep its failures away from the event loop.
-      setImmediate(() => {
-        try {
-          handler();
-        } catch (error) {
-          this.ctx.onError(error, 'notify');
-        }
-      });
+      if (session !== except) this.wakeSession(this.ctx.sessions.get(session), handler);
+    }
+  }
+
+  private wakeSession(state: ImapSessionState, handler: () => void): void {
+    const busy = this.inFlight.get(state);
+    if (busy) {
+      busy.again = true;
+      return;
+    }
+    const entry = { again: false, asked: false };
+    this.inFlight.set(state, entry);
+    // The engine's handler runs engine code; keep its failures away from the event loop.
+    setImmediate(() => {
+      try {
+        handler();
+      } catch (error) {
+        this.ctx.onError(error, 'notify');
+      }
+      // The handler asks for updates at once when it goes ahead (a mailbox is selected, the
+      // session is open); when it did not, nothing is in flight.
+      if (!entry.asked && this.inFlight.get(state) === entry) this.inFlight.delete(state);
+    });
+  }
+
+  /** Wakes the session of `state` once more, if it still listens. */
+  private wakeState(state: ImapSessionState): void {
+    if (!state.user) return;
+    for (const [session, handler] of this.listeners.get(state.user.id) ?? []) {
+      if (this.ctx.sessions.get(session) === state) this.wakeSession(state, handler);
     }
   }
 
@@ -69,9 +99,17 @@ export class ImapNotifier implements Notifier {
     _modifyIndex: number,
     callback: (error: Error | null, updates?: ImapUpdate[]) => void,
   ): void {
+    const state = this.ctx.sessions.byViewKey(mailbox);
+    const entry = state && this.inFlight.get(state);
+    if (entry) entry.asked = true;
     settle(
       () => this.changes(mailbox),
-      (outcome) => (outcome.ok ? callback(null, outcome.value) : callback(outcome.error)),
+      (outcome) => {
+        if (state && entry && this.inFlight.get(state) === entry) this.inFlight.delete(state);
+        if (outcome.ok) callback(null, outcome.value);
+        else callback(outcome.error);
+        if (state && entry?.again) this.wakeState(state);
+      },
       (error) => this.ctx.onError(error, 'notify'),
     );
   }

@@ -4,7 +4,7 @@
  * Installed in place of the engine's handlers by src/imap/engine.ts.
  */
 import type { CommandCallback, IMAPConnection, ImapCommand } from '@zone-eu/wildduck/imap-core';
-import { engineReply, IMAP_REPLIES, type ImapReply } from './replies';
+import { engineReply, IMAP_REPLIES, type CommandReply } from './replies';
 
 export type Refusal = (
   connection: IMAPConnection,
@@ -12,7 +12,7 @@ export type Refusal = (
   callback: CommandCallback,
 ) => void;
 
-function refuse(reply: ImapReply): Refusal {
+function refuse(reply: CommandReply): Refusal {
   return (_connection, _command, callback) => callback(null, engineReply(reply));
 }
 

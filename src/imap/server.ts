@@ -3,15 +3,16 @@
  * RFC 8314), both on imap.host. On a loopback listener (the Tor onion service case) LOGIN works
  * before TLS; elsewhere only with imap.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
+import { listenerGate, UserSessions } from '../connection-limits/gate';
 import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { installAuth } from './auth';
 import { KzymyImapServer } from './engine';
 import { installFetch } from './fetch-command';
 import { ImapNotifier } from './idle';
+import type { ImapListenerLimits } from './limits';
 import { installLifecycle, logoutCommit } from './logout';
 import { installSelect } from './select';
 import { SessionTable, type ImapContext } from './session';
@@ -24,16 +25,8 @@ export interface ImapServers {
 
 export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const config = deps.config.imap;
-  const limiter = new AuthLimiter({
-    redis: deps.redis,
-    prefix: deps.config.redis.prefix,
-    maxFailures: deps.config.auth.maxFailures,
-    lockSeconds: deps.config.auth.lockSeconds,
-    clock: () => deps.clock(),
-  });
   const ctx: ImapContext = {
     deps,
-    limiter,
     sessions: new SessionTable(),
     // Runs only once connections exist, long after `notifier` below is set.
     wake: (userId, except) => notifier.wake(userId, except),
@@ -42,12 +35,30 @@ export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const notifier = new ImapNotifier(ctx);
   const unfollow = notifier.follow(deps.subscriber);
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
+  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
+  const limits = deps.config.limits.imap;
+  const users = new UserSessions(limits.maxSessionsPerUser);
+  const listenerLimits = (listener: 'imap' | 'imaps'): ImapListenerLimits => ({
+    gate: listenerGate(
+      listener,
+      {
+        maxConnections: limits.maxConnections,
+        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
+        users,
+      },
+      deps,
+    ),
+    maxCommandBytes: limits.maxCommandBytes,
+    idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+    onTooLong: () => deps.metrics.connectionLimited(listener, 'line_too_long'),
+  });
 
   const build = (secure: boolean): KzymyImapServer => {
     const server = new KzymyImapServer({
       secure,
       key: deps.tls.key,
       cert: deps.tls.cert,
+      limits: listenerLimits(secure ? 'imaps' : 'imap'),
       hooks: {
         plaintextAuth,
         beforeLogout: logoutCommit(ctx),
@@ -100,9 +111,14 @@ async function start(
 ): Promise<RunningServer> {
   const bound = await listen(server.server, host, port, () => server.listen(port, host));
   deps.logger.info('service.ready', { service: secure ? 'imaps' : 'imap', port: bound });
+  const unwatch = deps.metrics.watchSessions('imap', () => server.connections.size);
   let closing: Promise<void> | undefined;
   return {
     port: bound,
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        unwatch();
+        server.close(() => resolve());
+      })),
   };
 }

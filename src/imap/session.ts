@@ -5,7 +5,6 @@
  */
 import type { IMAPConnection, ImapSession } from '@zone-eu/wildduck/imap-core';
 import type { DaemonDeps } from '../daemon-deps';
-import type { AuthLimiter } from '../auth/limiter';
 import { FetchLedger } from '../delete-after-fetch/ledger';
 
 /** The selected mailbox as this client has been told about it. */
@@ -93,7 +92,6 @@ export class SessionTable {
 /** Everything the handler families share. */
 export interface ImapContext {
   deps: DaemonDeps;
-  limiter: AuthLimiter;
   sessions: SessionTable;
   /** Wakes other sessions of a user in this process after a change (src/imap/idle.ts). */
   wake(userId: string, except?: ImapSession): void;

@@ -191,8 +191,21 @@ declare module '@zone-eu/wildduck/imap-core' {
     _closed: boolean;
     send(payload: string, callback?: () => void): void;
     close(force?: boolean): void;
-    setupNotificationListener(): void;
     clearNotificationListener(): void;
+    init(): void;
+    loggelf: (message: unknown) => void;
+    /** The line parser the socket is piped into (imap-stream.js); replaced before init(). */
+    _parser: import('@zone-eu/wildduck/imap-core/lib/imap-stream').IMAPStream | false;
+    _onCommand(
+      command: import('@zone-eu/wildduck/imap-core/lib/imap-stream').StreamCommand,
+      callback?: import('@zone-eu/wildduck/imap-core/lib/imap-stream').StreamCallback,
+    ): void;
+    /** The command being assembled across literals (false between commands). */
+    _currentCommand: unknown;
+    /** Set while the next line is input for a command (AUTHENTICATE), not a command. */
+    _nextHandler: unknown;
+    /** Protocol errors so far (imap-command.js countBadResponses). */
+    _badCount?: number;
   }
 
   export interface Notifier {
@@ -245,6 +258,10 @@ declare module '@zone-eu/wildduck/imap-core' {
     key?: Buffer;
     cert?: Buffer;
     minVersion?: string;
+    ciphers?: string;
+    honorCipherOrder?: boolean;
+    /** OpenSSL SSL_OP_* flags (node:tls secureOptions). */
+    secureOptions?: number;
     SNICallback?: (
       servername: unknown,
       callback: (error: Error | null, context?: unknown) => void,
@@ -268,6 +285,8 @@ declare module '@zone-eu/wildduck/imap-core' {
     loggelf: (message: unknown) => void;
     listen(port: number, host: string): void;
     close(callback: () => void): void;
+    connect(socket: Socket, socketOptions: { id: string; remoteAddress?: string }): void;
+    _onError(error: Error): void;
     _handleProxy(
       socket: Socket,
       callback: (
@@ -347,23 +366,46 @@ declare module '@zone-eu/wildduck/imap-core/lib/commands/*' {
   export = command;
 }
 
-/** The connection class, for the one method kzymy wraps (src/imap/engine.ts). */
-declare module '@zone-eu/wildduck/imap-core/lib/imap-connection' {
-  import type { IMAPConnection as Connection } from '@zone-eu/wildduck/imap-core';
-  export const IMAPConnection: {
-    prototype: Connection & {
-      /** The notification listener's state; `false` once cleared (imap-connection.js). */
-      _listenerData:
-        | false
-        | { cleared: boolean; lock: boolean; pendingUpdate: boolean; callback(): void };
-    };
-  };
-}
-
 /** WildDuck's error sink: by default it prints every protocol error with the client's IP. */
 declare module '@zone-eu/wildduck/lib/errors' {
   const errors: {
     setGelf(handler: { emit(channel: string, message: unknown): void }): void;
   };
   export = errors;
+}
+
+/** imap-core's line parser: emits command lines, and literals as streams. */
+declare module '@zone-eu/wildduck/imap-core/lib/imap-stream' {
+  import { Writable } from 'node:stream';
+
+  export interface StreamCommand {
+    /** The line (or the part of it before a literal), as a binary string. */
+    value: string;
+    /** False when a literal follows this part. */
+    final: boolean;
+    /** The literal's announced length, for a part that ends with {n}. */
+    expecting?: number;
+  }
+
+  export type StreamCallback = (error?: Error | null) => void;
+
+  export class IMAPStream extends Writable {
+    /** The unfinished line so far. */
+    _remainder: string;
+    /** Literal bytes still to come (0 in line mode). */
+    _expecting: number;
+    oncommand(command: StreamCommand, callback?: StreamCallback): void;
+    _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void): void;
+  }
+}
+
+declare module '@zone-eu/wildduck/imap-core/lib/imap-connection' {
+  import type { Socket } from 'node:net';
+  import type { IMAPConnection as Connection, IMAPServer } from '@zone-eu/wildduck/imap-core';
+
+  export const IMAPConnection: new (
+    server: IMAPServer,
+    socket: Socket,
+    options: { id: string; remoteAddress?: string },
+  ) => Connection;
 }

@@ -165,9 +165,35 @@ export function tlsHandshake(options: ConnectionOptions, timeoutMs: number): Pro
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new FetchError('protocol', `TLS failed: ${describe(error)}`, { cause: error }));
+      const hint = certificateHint(error, options.host ?? 'the server');
+      reject(new FetchError('protocol', `TLS failed: ${describe(error)}${hint}`, { cause: error }));
     });
   });
+}
+
+/** OpenSSL's verdicts on a certificate no trusted CA vouches for. */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** What to do about a certificate the system does not trust, or that names another host. */
+function certificateHint(error: Error, host: string): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (UNTRUSTED.has(code)) {
+    return (
+      `. ${host}'s certificate is not signed by a CA this system trusts (a self-signed ` +
+      `certificate, say). If you trust it, give it (or its CA) in PEM with --ca-file FILE ` +
+      `(caFile in the settings file); the server's operator can give you the file.`
+    );
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `. The certificate does not name ${host}: check --server.`;
+  }
+  return '';
 }
 
 function describe(error: Error): string {

@@ -15,6 +15,9 @@ export type LogEvent =
   | 'store.connected'
   | 'store.error'
   | 'redis.error'
+  | 'service.restart'
+  | 'service.gave_up'
+  | 'connection.limited'
   | 'smtp.accepted'
   | 'smtp.refused'
   | 'smtp.tempfail'
@@ -33,7 +36,10 @@ export type LogEvent =
   | 'pop3.error'
   | 'pop3.committed'
   | 'pop3.session_closed'
-  | 'auth.locked'
+  | 'submission.login'
+  | 'submission.auth_failed'
+  | 'submission.refused'
+  | 'submission.error'
   | 'sweep.deleted'
   | 'sweep.error'
   | 'web.request'
@@ -51,7 +57,17 @@ export type LogEvent =
   | 'web.password_changed'
   | 'web.key_replaced'
   | 'user.created'
-  | 'user.deleted';
+  | 'user.deleted'
+  | 'forward.delivered'
+  | 'forward.deferred'
+  | 'forward.refused'
+  | 'forward.error'
+  | 'forward.cleaned'
+  | 'forward.code_sent'
+  | 'forward.code_failed'
+  | 'forward.activated'
+  | 'forward.stopped'
+  | 'forward.retry';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | null | undefined>;

@@ -1,16 +1,27 @@
 /**
- * Checking a mailbox login, the same for IMAP and POP3: per-account limiting (src/auth/limiter),
- * the slow hash (src/auth/password), and one answer for every kind of failure — unknown name,
- * wrong password, inactive account, locked account — so that a login probe learns nothing.
+ * Checking a login with the kzymy password, the same for IMAP, POP3 and submission: the password
+ * gate (src/auth/password-gate: no lock-out, wrong answers held, scrypt one at a time per
+ * account) and one answer for every kind of failure — unknown name, wrong password, inactive
+ * account — so a login probe learns nothing.
  */
 import { parseRecipient } from '../addresses/recipient';
 import { isUsernameShaped } from '../addresses/username';
-import type { AuthLimiter } from '../auth/limiter';
-import { hashPassword, verifyPassword } from '../auth/password';
+import { sharedPasswordGate, type PasswordGate } from '../auth/password-gate';
 import type { DaemonDeps } from '../daemon-deps';
+import { errorKind } from '../log/logger';
 import type { User } from '../store/types';
 
+/**
+ * ok: logged in; failed: the one answer for every failure; disabled: the right password of an
+ * account the operator disabled (`kzymy user disable`) — said plainly, since only its owner
+ * can get this far. The words each protocol sends are in src/imap/replies.ts,
+ * src/pop3/replies.ts and src/submission/server.ts.
+ */
+export type LoginOutcome = { kind: 'ok'; user: User } | { kind: 'failed' } | { kind: 'disabled' };
+
 export type MailProtocol = 'imap' | 'pop3';
+/** Who checks logins here: the mailbox protocols, and the submission listener (src/submission). */
+export type LoginUser = MailProtocol | 'submission';
 
 /**
  * Accepts the username as issued ("k3x..."), as "<username>@<domain>", or as any address of the
@@ -27,41 +38,45 @@ export function loginName(input: string, domain: string): string | null {
   return parseRecipient(name, domain)?.username ?? null;
 }
 
-let decoyHash: Promise<string> | undefined;
-
-/** A hash to check unknown names against, so they cost the same time as known ones. */
-function decoy(): Promise<string> {
-  decoyHash ??= hashPassword('kzymy decoy password, never issued');
-  return decoyHash;
+/**
+ * The daemon's one password gate, shared by IMAP, POP3, submission and the web
+ * (src/auth/password-gate).
+ */
+export function passwordGate(deps: Pick<DaemonDeps, 'config'>): PasswordGate {
+  return sharedPasswordGate(deps.config, { failureDelayMs: deps.config.auth.failureDelayMs });
 }
 
 export async function checkLogin(
   deps: DaemonDeps,
-  limiter: AuthLimiter,
-  protocol: MailProtocol,
+  protocol: LoginUser,
   username: string,
   password: string,
-): Promise<User | null> {
+): Promise<LoginOutcome> {
   const name = loginName(username, deps.config.domain);
-  // Names that cannot exist are limited too, under what the client typed.
-  const account = name ?? username.trim().toLowerCase().slice(0, 256);
-  if (!(await limiter.gate(account))) {
-    deps.logger.info(`${protocol}.auth_failed`, { reason: 'locked' });
-    return null;
-  }
   const user = name ? await deps.store.users.byName(name) : null;
-  const usable = user !== null && user.state === 'active';
-  const ok = await verifyPassword(password, usable ? user.passwordHash : await decoy());
-  if (ok && usable) {
-    await limiter.recordSuccess(account);
-    return user;
+  // Unknown names are answered like wrong passwords, at the same moment, without hashing.
+  const ok = await passwordGate(deps).check(user?.id ?? '', password, user?.passwordHash ?? null);
+  if (ok && user?.state === 'active') {
+    if (protocol !== 'submission') await noteFetchDay(deps, user);
+    return { kind: 'ok', user };
   }
-  const outcome = await limiter.recordFailure(account);
   deps.metrics.loginFailed(protocol);
-  if (outcome.lockedNow) {
-    deps.logger.warn('auth.locked', { protocol, lockSeconds: deps.config.auth.lockSeconds });
+  if (ok && user?.state === 'disabled') {
+    deps.logger.info(`${protocol}.auth_failed`, { reason: 'disabled' });
+    return { kind: 'disabled' };
   }
-  deps.logger.info(`${protocol}.auth_failed`, { failures: outcome.failures });
-  await limiter.hold(outcome);
-  return null;
+  deps.logger.info(`${protocol}.auth_failed`, { reason: 'credentials' });
+  return { kind: 'failed' };
+}
+
+/**
+ * The UTC day of this login, for `kzymy user show` — written once a day at most, and a failure
+ * to write it costs the login nothing.
+ */
+async function noteFetchDay(deps: DaemonDeps, user: User): Promise<void> {
+  const today = deps.clock().toISOString().slice(0, 10);
+  if (user.lastFetchDay === today) return;
+  await deps.store.users.noteFetchDay(user.id, today).catch((error: unknown) => {
+    deps.logger.warn('store.error', { where: 'fetch-day', kind: errorKind(error) });
+  });
 }

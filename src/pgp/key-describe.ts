@@ -32,18 +32,17 @@ export function expiryWarnings(expiresAt: Date | null, now: Date): string[] {
   ];
 }
 
+/**
+ * A warning when a user ID holds an email address: it ties the mailbox to that address. Other
+ * user IDs get none — the review page says for every key that the server reads its user IDs,
+ * and recommends one like "nym", which must not then draw a warning of its own.
+ */
 export function userIdWarnings(userIds: readonly string[]): string[] {
   // Keep the user ID itself out of the text: it is the user's to see, not the log's.
   if (userIds.some((u) => /[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+/.test(u))) {
     return [
       "The key's user ID contains an email address, and the server can read it. For a " +
         'pseudonymous mailbox, use a key made for this purpose whose user ID does not identify you.',
-    ];
-  }
-  if (userIds.some((u) => u.trim() !== '')) {
-    return [
-      "The key's user ID is visible to the server. Make sure it is not a real name or anything " +
-        'else that identifies you.',
     ];
   }
   return [];

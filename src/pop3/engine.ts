@@ -12,12 +12,13 @@
  *   engine answered +OK regardless and deleted only DELE'd ones.
  */
 import type { Socket } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import POP3Server from '@zone-eu/wildduck/lib/pop3/server';
 import { anonymousSocketOptions, silenceEngineErrorSink } from '../mailbox-access/engine-privacy';
 import { settle } from '../mailbox-access/settle';
-import { errLine, POP3_REPLIES } from './replies';
+import { USER_TLS_POLICY, userTlsContext } from '../tls/policy';
+import { admitSocket, readBounded, type Pop3ListenerLimits, type Pop3Slot } from './limits';
+import { errLine, errText, POP3_REPLIES } from './replies';
 
 type ListedMessage = POP3Connection.ListedMessage;
 type Listing = POP3Connection.Listing;
@@ -41,45 +42,59 @@ export interface KzymyPop3ServerOptions {
   key: Buffer;
   cert: Buffer;
   hooks: KzymyPop3Hooks;
+  /** Connection, command-line and idle limits (src/pop3/limits.ts). */
+  limits?: Pop3ListenerLimits;
 }
+
+type SocketOptions = { id: string; remoteAddress: string; slot?: Pop3Slot };
 
 export class KzymyPop3Server extends POP3Server {
   readonly kzymy: KzymyPop3Hooks;
+  readonly limits: Pop3ListenerLimits | undefined;
 
   constructor(options: KzymyPop3ServerOptions) {
-    const context = createSecureContext({
-      key: options.key,
-      cert: options.cert,
-      minVersion: 'TLSv1.2',
-    });
+    // The user-facing TLS policy, for the listener's context and the SNI callback's alike.
+    const context = userTlsContext(options.key, options.cert);
     super({
       secure: options.secure,
       ignoreSTARTTLS: options.hooks.plaintextAuth,
       disableVersionString: true,
       key: options.key,
       cert: options.cert,
-      minVersion: 'TLSv1.2',
+      ...USER_TLS_POLICY,
       SNICallback: (_servername, callback) => callback(null, context),
       id: { name: 'kzymy' },
       logger: false,
+      ...(options.limits ? { socketTimeout: options.limits.idleTimeoutMs } : {}),
     });
     this.kzymy = options.hooks;
+    this.limits = options.limits;
     // RETR, TOP and QUIT report to `loggelf`, which the engine does not define (pop3.js does).
     this.loggelf = () => undefined;
     silenceEngineErrorSink();
   }
 
+  /** Also where a new socket is admitted to the listener, before TLS (src/pop3/limits.ts). */
   override _handleProxy(
-    _socket: Socket,
-    callback: (error: Error | null, socketOptions: { id: string; remoteAddress: string }) => void,
+    socket: Socket,
+    callback: (error: Error | null, socketOptions: SocketOptions) => void,
   ): void {
-    const socketOptions = anonymousSocketOptions();
+    const socketOptions: SocketOptions = anonymousSocketOptions();
+    if (this.limits) {
+      const slot = admitSocket(this.limits.gate, socket, this.options.secure === true);
+      if (!slot) return;
+      socketOptions.slot = slot;
+    }
     setImmediate(() => callback(null, socketOptions));
   }
 
-  /** As the engine's, with kzymy's connection class. */
-  override connect(socket: Socket, socketOptions: { id: string; remoteAddress: string }): void {
+  /** As the engine's, with kzymy's connection class, bound to its slot. */
+  override connect(socket: Socket, socketOptions: SocketOptions): void {
     const connection = new KzymyPop3Connection(this, socket, socketOptions);
+    if (socketOptions.slot) {
+      socketOptions.slot.connection = connection;
+      connection.slot = socketOptions.slot;
+    }
     this.connections.add(connection);
     connection.once('error', (error: Error) => {
       this.connections.delete(connection);
@@ -99,6 +114,8 @@ const MAX_UNKNOWN_COMMANDS = 10;
 export class KzymyPop3Connection extends POP3Connection {
   /** QUIT reached the UPDATE state and its commit finished (successfully or not). */
   quitCommitted = false;
+  /** The connection's place in its listener's gate (src/connection-limits/gate.ts). */
+  slot: Pop3Slot | undefined;
   /** Messages RETR'd whole in this session. */
   received = 0;
 
@@ -134,6 +151,27 @@ export class KzymyPop3Connection extends POP3Connection {
       }
     }
     super.processQueue();
+  }
+
+  /** Bounded line reading (src/pop3/limits.ts readBounded). */
+  override read(): void {
+    const limits = (this._server as KzymyPop3Server).limits;
+    if (!limits) return super.read();
+    readBounded(this, limits, this.slot?.ticket);
+  }
+
+  /**
+   * After a successful login: the per-user session cap (POP3_REPLIES.tooManySessions, RFC 2449
+   * §8.1.2 IN-USE); the engine answers "-ERR <message>" and closes the connection.
+   */
+  override openMailbox(next: Next): void {
+    const user = this.session ? this.session.user : undefined;
+    const ticket = this.slot?.ticket;
+    if (this.session && ticket && user && typeof user !== 'string' && !ticket.login(user.id)) {
+      this.session.user = false;
+      return next(new Error(errText(POP3_REPLIES.tooManySessions)));
+    }
+    super.openMailbox(next);
   }
 
   override init(): void {

@@ -5,7 +5,6 @@
  */
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
-import type { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import { commitReceived, markReceived } from '../delete-after-fetch/commit';
 import { MessageReader } from '../mailbox-access/content';
@@ -19,7 +18,6 @@ type ListedMessage = POP3Connection.ListedMessage;
 
 export interface Pop3Context {
   deps: DaemonDeps;
-  limiter: AuthLimiter;
   onError(error: unknown, where: string): void;
 }
 
@@ -32,16 +30,19 @@ function userOf(session: Pop3Session): { id: string; username: string } {
 export function installHandlers(server: KzymyPop3Server, ctx: Pop3Context): void {
   server.onAuth = (auth, _session, callback) => {
     settle(
-      () => checkLogin(ctx.deps, ctx.limiter, 'pop3', auth.username, auth.password),
+      () => checkLogin(ctx.deps, 'pop3', auth.username, auth.password),
       (outcome) => {
         if (!outcome.ok) {
           // The engine answers "-ERR [AUTH] <text>" and keeps the connection.
           callback(Object.assign(new Error(POP3_REPLIES.unavailable.text), { response: 'NO' }));
-        } else if (!outcome.value) {
+        } else if (outcome.value.kind === 'failed') {
           callback(null, { message: POP3_REPLIES.loginFailed.text });
+        } else if (outcome.value.kind === 'disabled') {
+          callback(null, { message: POP3_REPLIES.accountDisabled.text });
         } else {
+          const user = outcome.value.user;
           ctx.deps.logger.info('pop3.login', {});
-          callback(null, { user: { id: outcome.value.id, username: outcome.value.username } });
+          callback(null, { user: { id: user.id, username: user.username } });
         }
       },
       (error) => ctx.onError(error, 'auth'),

@@ -3,13 +3,14 @@
  * (pop3.tlsPort, RFC 8314), both on pop3.host. On a loopback listener (the Tor onion service
  * case) USER/PASS work before TLS; elsewhere only with pop3.allowPlaintextAuth.
  */
-import { AuthLimiter } from '../auth/limiter';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
+import { listenerGate, UserSessions } from '../connection-limits/gate';
 import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { KzymyPop3Server } from './engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from './handlers';
+import type { Pop3ListenerLimits } from './limits';
 
 export interface Pop3Servers {
   plain: RunningServer;
@@ -20,22 +21,33 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
   const config = deps.config.pop3;
   const ctx: Pop3Context = {
     deps,
-    limiter: new AuthLimiter({
-      redis: deps.redis,
-      prefix: deps.config.redis.prefix,
-      maxFailures: deps.config.auth.maxFailures,
-      lockSeconds: deps.config.auth.lockSeconds,
-      clock: () => deps.clock(),
-    }),
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
+  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
+  const limits = deps.config.limits.pop3;
+  const users = new UserSessions(limits.maxSessionsPerUser);
+  const listenerLimits = (listener: 'pop3' | 'pop3s'): Pop3ListenerLimits => ({
+    gate: listenerGate(
+      listener,
+      {
+        maxConnections: limits.maxConnections,
+        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
+        users,
+      },
+      deps,
+    ),
+    maxCommandBytes: limits.maxCommandBytes,
+    idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+    onTooLong: () => deps.metrics.connectionLimited(listener, 'line_too_long'),
+  });
 
   const build = (secure: boolean): KzymyPop3Server => {
     const server = new KzymyPop3Server({
       secure,
       key: deps.tls.key,
       cert: deps.tls.cert,
+      limits: listenerLimits(secure ? 'pop3s' : 'pop3'),
       hooks: pop3Hooks(ctx, plaintextAuth),
     });
     installHandlers(server, ctx);
@@ -68,9 +80,14 @@ async function start(
 ): Promise<RunningServer> {
   const bound = await listen(server.server, host, port, () => server.listen(port, host));
   deps.logger.info('service.ready', { service, port: bound });
+  const unwatch = deps.metrics.watchSessions('pop3', () => server.connections.size);
   let closing: Promise<void> | undefined;
   return {
     port: bound,
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        unwatch();
+        server.close(() => resolve());
+      })),
   };
 }

@@ -66,6 +66,14 @@ declare module '@zone-eu/wildduck/lib/pop3/connection' {
     /** Set while a command (AUTH PLAIN) waits for a continuation line. */
     _nextHandler: ((line: string, next: POP3Connection.Next) => void) | null;
     processQueue(): void;
+    /** Reads the socket into `queue` (connection.js read). */
+    read(): void;
+    /** The unfinished line so far. */
+    _remainder: string;
+    /** A read/processQueue cycle is under way. */
+    processing: boolean;
+    /** After a login: lists the maildrop and enters TRANSACTION. */
+    openMailbox(next: POP3Connection.Next): void;
     _resetSocketTimeout(): void;
     command_LIST(args: string, next: POP3Connection.Next): void;
     command_UIDL(args: string, next: POP3Connection.Next): void;
@@ -91,6 +99,10 @@ declare module '@zone-eu/wildduck/lib/pop3/server' {
       key?: Buffer;
       cert?: Buffer;
       minVersion?: string;
+      ciphers?: string;
+      honorCipherOrder?: boolean;
+      /** OpenSSL SSL_OP_* flags (node:tls secureOptions). */
+      secureOptions?: number;
       SNICallback?: (
         servername: unknown,
         callback: (error: Error | null, context?: unknown) => void,

@@ -35,6 +35,9 @@ export class NewMailSubscriber {
 
   static async connect(url: string, prefix: string): Promise<NewMailSubscriber> {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null });
+    // ioredis reconnects and resubscribes by itself (a restarted Redis, src/embedded/supervisor.ts);
+    // without a listener it would print every connection error, the server's address in it.
+    redis.on('error', () => undefined);
     const subscriber = new NewMailSubscriber(redis);
     await redis.connect();
     await redis.subscribe(newMailChannel(prefix));

@@ -7,9 +7,12 @@ import type { Logger } from '../log/logger';
 import type { BackingServices } from '../embedded/backing-services';
 import { aggregatedMetrics } from '../metrics/child-metrics';
 import { startAdminServer } from '../metrics/admin-server';
+import { registerStoreTotals } from '../metrics/totals';
 import { startHaraka } from '../smtp/haraka/runner';
 import { startImapServers } from '../imap/server';
 import { startPop3Servers } from '../pop3/server';
+import { startForwarder } from '../forward/worker';
+import { startSubmissionServers } from '../submission/server';
 import { startSweeper } from '../sweeper/sweeper';
 import { startWebServer } from '../web/server';
 import type { ChildProcess } from 'node:child_process';
@@ -35,6 +38,7 @@ export async function startComponents(
   try {
     const deps = await createDaemonDeps(config, services, logger);
     stops.push(() => deps.close());
+    services.onRestart?.((service) => deps.metrics.serviceRestarted(service));
     const ready: Record<string, number> = {};
 
     const listen = async (name: string, start: () => Promise<RunningServer>): Promise<void> => {
@@ -80,10 +84,29 @@ export async function startComponents(
         );
         Object.assign(ready, { pop3: pop3.plain.port, pop3s: pop3.tls.port });
       }
+      if (config.send.enabled) {
+        // Sending as the nym (docs/sending.md): opt-in, and each user opts in again.
+        const submission = await startSubmissionServers(deps);
+        stops.push(
+          () => submission.plain.close(),
+          () => submission.tls.close(),
+        );
+        Object.assign(ready, {
+          submission: submission.plain.port,
+          submissions: submission.tls.port,
+        });
+      }
       if (config.web.enabled) await listen('web', () => startWebServer(deps));
+      // The store's totals (messages, bytes, accounts by state) for /metrics.
+      registerStoreTotals(deps.metrics.registry, deps.store);
       // Every daemon sweeps; deletions count only what each call removed, so that is safe.
       const sweeper = startSweeper(deps);
       stops.push(() => sweeper.stop());
+      // Push delivery, when the operator enabled it: every daemon forwards, claims decide who.
+      if (config.forward.enabled) {
+        const forwarder = startForwarder(deps);
+        stops.push(() => forwarder.stop());
+      }
     }
     // Every role has health and metrics: the container health checks ask each one.
     if (config.admin.enabled) {

@@ -20,7 +20,8 @@ export type Decision =
   | { kind: 'accept'; reply?: SmtpReply }
   /**
    * Try again later (Haraka DENYSOFT, 4xx). `clientCaused`: the sender's own doing (a full
-   * mailbox), logged below a failure of ours (the store down, a broken key).
+   * mailbox), logged below a failure of ours (the store down, a broken key). With `disconnect`,
+   * the connection is then closed (a refused connection).
    */
   | {
       kind: 'tempfail';
@@ -28,6 +29,7 @@ export type Decision =
       cause?: unknown;
       metric: RefusalReason;
       clientCaused: boolean;
+      disconnect?: true;
     }
   /** Never (Haraka DENY, 5xx). `metric` tells the counters why, where the reply must not. */
   | { kind: 'reject'; reply: SmtpReply; metric: RefusalReason };
@@ -44,6 +46,15 @@ export function tempfail(
   return { kind: 'tempfail', reply, cause, metric, clientCaused: metric !== 'tempfail' };
 }
 
+/**
+ * A 4xx after which the connection is closed (a refused connection; counted apart from mail).
+ * `clientCaused`: the sending host's own doing (too many connections of its own), not a full
+ * server.
+ */
+export function tempfailAndClose(reply: SmtpReply, clientCaused: boolean): Decision {
+  return { kind: 'tempfail', reply, metric: 'tempfail', clientCaused, disconnect: true };
+}
+
 export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user'): Decision {
   return { kind: 'reject', reply, metric };
 }
@@ -52,10 +63,11 @@ export function reject(reply: SmtpReply, metric: RefusalReason = 'unknown_user')
 export const REPLIES = {
   // RFC 3463 X.1.5 "Destination address valid".
   recipientOk: { code: 250, enhanced: '2.1.5', text: 'Recipient OK' },
-  // RFC 3463 X.6.0 is "other media"; X.0.0 is the generic success.
+  // RFC 3463 X.6.0 is "other media"; X.0.0 is the generic success. Haraka appends the
+  // transaction id, "(<uuid>.<n>)", which the smtp.delivered log line carries too.
   messageStored: { code: 250, enhanced: '2.0.0', text: 'Message accepted' },
-  // RFC 3463 X.1.1 "Bad destination mailbox address". The same words for unknown, pending,
-  // disabled and foreign: the reply must not tell a prober which addresses exist.
+  // RFC 3463 X.1.1 "Bad destination mailbox address". The same words for unknown, pending and
+  // disabled accounts and disabled addresses: the reply must not tell a prober which exist.
   noSuchUser: { code: 550, enhanced: '5.1.1', text: 'No such user here' },
   // RFC 3463 X.2.2 "Mailbox full"; 452 (RFC 5321 §4.2.2 "insufficient system storage") so the
   // sender keeps the message and retries once the user has fetched mail.
@@ -67,6 +79,15 @@ export const REPLIES = {
   localError: { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' },
   // RFC 3463 X.7.1 "Delivery not authorized": kzymy never relays.
   relayDenied: { code: 550, enhanced: '5.7.1', text: 'Relaying denied' },
+  // RFC 5321 §3.8: 421 when the server must close the channel; RFC 3463 X.4.5 "System
+  // congestion" for a full server, X.7.0 for a limit on the client's own connections.
+  serverBusy: { code: 421, enhanced: '4.4.5', text: 'Too many connections, try again later' },
+  hostBusy: {
+    code: 421,
+    enhanced: '4.7.0',
+    text: 'Too many connections from your host, try again later',
+  },
+  idleClosed: { code: 421, enhanced: '4.4.5', text: 'Server busy, closing an idle connection' },
 } as const satisfies Record<string, SmtpReply>;
 
 /** RFC 1870 §6.1 and RFC 3463 X.3.4: permanent, and naming the limit. */
@@ -101,7 +122,10 @@ export function toHookResult(decision: Decision | undefined): {
     case 'accept':
       return msg ? { result: HOOK_RESULT.OK, msg } : { result: HOOK_RESULT.OK };
     case 'tempfail':
-      return { result: HOOK_RESULT.DENYSOFT, msg: msg as DSN };
+      return {
+        result: decision.disconnect ? HOOK_RESULT.DENYSOFTDISCONNECT : HOOK_RESULT.DENYSOFT,
+        msg: msg as DSN,
+      };
     case 'reject':
       return { result: HOOK_RESULT.DENY, msg: msg as DSN };
   }

@@ -35,6 +35,11 @@ export interface DeliveryDeps {
 }
 
 export interface Envelope {
+  /**
+   * The delivery's id: Haraka's transaction id, which Haraka appends to the 250 reply, so an
+   * operator finds the delivery a sender asks about (random; it names nobody).
+   */
+  id?: string;
   /** MAIL FROM without brackets; '' for the null sender. */
   from: string;
   /** The accepted RCPT TO addresses. */
@@ -104,6 +109,7 @@ export async function deliverMessage(
     // left or the hook timed out, the sender was not told 250 and will retry, so undo.
     signal.throwIfAborted();
     deps.logger.info('smtp.delivered', {
+      id: envelope.id,
       recipients: envelope.recipients.length,
       copies: stored.length,
     });

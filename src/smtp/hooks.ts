@@ -139,6 +139,7 @@ export function createHandlers(runtime: SmtpRuntime) {
           },
           capture.pieces(),
           {
+            id: transaction.uuid,
             from: transaction.mail_from?.address ?? '',
             recipients: transaction.rcpt_to.map((rcpt) => ({
               address: rcpt.address,
@@ -147,7 +148,10 @@ export function createHandlers(runtime: SmtpRuntime) {
             })),
             arrival: runtime.clock(),
             // For SPF, in memory only (sender-auth.ts).
-            client: { ip: connection.remote?.ip, helo: connection.hello?.host ?? undefined },
+            client: {
+              ip: connection.remote.ip ?? undefined,
+              helo: connection.hello?.host ?? undefined,
+            },
           },
           signal,
         );

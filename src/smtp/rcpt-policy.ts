@@ -21,18 +21,29 @@ export interface RecipientDeps {
 /**
  * The user comes back with an accepted recipient, so DATA need not look it up again.
  * @param address the forward-path as `local@domain` (the domain lowercased, as Haraka gives it).
- * Unknown, pending, deleting, disabled and foreign all get the same 550 5.1.1: the reply must not
- * tell a prober which usernames exist or which addresses a user has killed.
+ * Under kzymy's domain, unknown, pending, deleting and disabled accounts and disabled addresses
+ * all get the same 550 5.1.1: the reply must not tell a prober which usernames exist or which
+ * addresses a user has killed (the log and the metrics say which, from a closed set). Another
+ * domain is a relay attempt: 550 5.7.1.
  */
 export async function checkRecipient(
   deps: RecipientDeps,
   address: string,
 ): Promise<{ decision: Decision; user?: User }> {
   const recipient = parseRecipient(address, deps.domain);
-  if (!recipient) return { decision: reject(REPLIES.noSuchUser, 'foreign_domain') };
+  if (!recipient) {
+    // RFC 5321 §3.6.2 / RFC 3463 X.7.1: not ours, and kzymy relays for nobody.
+    if (!isOurDomain(address, deps.domain))
+      return { decision: reject(REPLIES.relayDenied, 'foreign_domain') };
+    return { decision: reject(REPLIES.noSuchUser, 'unknown_user') };
+  }
   try {
     const user = await deps.users.byName(recipient.username);
-    if (!user || user.state !== 'active') return { decision: reject(REPLIES.noSuchUser) };
+    if (!user) return { decision: reject(REPLIES.noSuchUser, 'unknown_user') };
+    if (user.state === 'disabled')
+      return { decision: reject(REPLIES.noSuchUser, 'account_disabled') };
+    if (user.state !== 'active')
+      return { decision: reject(REPLIES.noSuchUser, 'account_inactive') };
     if (!policyAccepts(user.policy, recipient.local))
       return { decision: reject(REPLIES.noSuchUser, 'disabled_address') };
     // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing;
@@ -49,4 +60,16 @@ export async function checkRecipient(
     // Store unreachable: the sender keeps the message and retries (RFC 5321 §4.2.5, 451).
     return { decision: tempfail(REPLIES.localError, error) };
   }
+}
+
+/** The domain itself or any name under it (a.b.<domain> is nobody's, but it is not a relay). */
+function isOurDomain(address: string, domain: string): boolean {
+  // A bare local part ("postmaster", RFC 5321 §4.5.1) names no other domain.
+  if (!address.includes('@')) return true;
+  const host = address
+    .slice(address.lastIndexOf('@') + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
+  const ours = domain.toLowerCase();
+  return host === ours || host.endsWith('.' + ours);
 }

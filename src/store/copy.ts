@@ -5,15 +5,18 @@
  * nothing is decrypted, nothing is held whole.
  *
  * Idempotent and resumable: run again, it copies what is missing, brings what changed up to date
- * (a user's key, password or address policy, a message's flags) and removes from the destination
- * the messages the source no longer holds (fetched and deleted meanwhile), so a last run after
- * kzymy has stopped leaves the destination equal to the source. Interrupted, it leaves no partial
- * message visible there: a message's metadata is written after its ciphertext.
+ * (a user's key, password, address policy or sending switches, a message's flags) and removes
+ * from the destination the messages the source no longer holds (fetched and deleted meanwhile)
+ * and the users an earlier run copied that the source no longer has (accounts deleted
+ * meanwhile), so a last run after kzymy has stopped leaves the destination equal to the source.
+ * Users of the destination that no run of the copy wrote are never touched. Interrupted, it
+ * leaves no partial message visible there: a message's metadata is written after its ciphertext.
  */
 import { MongoImport } from './mongodb/import';
 import { MessageVanishedError, SqliteExport } from './sqlite/export';
 
 export interface CopyProgress {
+  /** The user's name (for a user removed: her id, the source no longer knows her name). */
   username: string;
   /** What happened to the user, then to one message of hers. */
   event: 'user' | 'message';
@@ -21,7 +24,7 @@ export interface CopyProgress {
 }
 
 export interface CopyReport {
-  users: { copied: number; updated: number };
+  users: { copied: number; updated: number; removed: number };
   messages: { copied: number; updated: number; removed: number; vanished: number };
 }
 
@@ -32,14 +35,16 @@ export async function copySqliteToMongo(options: {
   progress?: (event: CopyProgress) => void;
 }): Promise<CopyReport> {
   const report: CopyReport = {
-    users: { copied: 0, updated: 0 },
+    users: { copied: 0, updated: 0, removed: 0 },
     messages: { copied: 0, updated: 0, removed: 0, vanished: 0 },
   };
   const source = SqliteExport.open(options.file);
   try {
     const target = await MongoImport.open(options.url, options.database);
     try {
-      for (const listed of source.users()) {
+      const listedUsers = source.users();
+      const inSource = new Set(listedUsers.map((user) => user.id));
+      for (const listed of listedUsers) {
         const mailbox = source.mailbox(listed.id);
         if (!mailbox) continue; // deleted meanwhile
         const { user, messages } = mailbox;
@@ -72,6 +77,13 @@ export async function copySqliteToMongo(options: {
         await target.removeMessages(user.id, [...there]);
         for (let i = 0; i < there.size; i++) tell('message', 'removed');
         report.messages.removed += there.size;
+      }
+      // Accounts an earlier run copied and the source has deleted since.
+      for (const userId of await target.copiedUserIds()) {
+        if (inSource.has(userId)) continue;
+        await target.removeUser(userId);
+        report.users.removed += 1;
+        options.progress?.({ username: userId, event: 'user', outcome: 'removed' });
       }
     } finally {
       await target.close();

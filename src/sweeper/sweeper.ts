@@ -37,9 +37,14 @@ export function startSweeper(deps: DaemonDeps): Sweeper {
   let stopped = false;
 
   const runOnce = (): Promise<SweepReport> => {
-    running ??= sweep(deps).finally(() => {
-      running = undefined;
-    });
+    running ??= sweep(deps)
+      .then((report) => {
+        deps.metrics.sweepFinished(deps.clock());
+        return report;
+      })
+      .finally(() => {
+        running = undefined;
+      });
     return running;
   };
 

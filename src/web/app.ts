@@ -10,13 +10,18 @@ import { errorPage, handleError, notFound } from './errors';
 import { MAX_BODY_BYTES } from './form';
 import { securityHeaders } from './headers';
 import { accountRoutes } from './routes/account';
+import { forwardRoutes } from './routes/forward';
 import { loginRoutes } from './routes/login';
 import { pageRoutes } from './routes/pages';
 import { rekeyRoutes } from './routes/rekey';
+import { sendingRoutes } from './routes/sending';
 import { signupRoutes } from './routes/signup';
+import { wkdRoutes } from './routes/wkd';
 
 export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  // Ahead of the page middleware: keys for senders are public and cross-origin (routes/wkd.ts).
+  app.route('/', wkdRoutes(ctx));
   app.use('*', securityHeaders(ctx.logger, ctx.clock));
   app.use(
     '*',
@@ -42,6 +47,8 @@ export function createWebApp(ctx: WebContext): Hono<WebEnv> {
   app.route('/', loginRoutes(ctx));
   app.route('/', accountRoutes(ctx));
   app.route('/', rekeyRoutes(ctx));
+  app.route('/', forwardRoutes(ctx));
+  app.route('/', sendingRoutes(ctx));
 
   app.notFound(notFound);
   app.onError(handleError(ctx.logger));

@@ -4,8 +4,9 @@
  */
 import type { KzymyMetrics } from '../metrics/registry';
 import type { Redis } from '../redis/connection';
-import type { AuthLimiter } from '../auth/limiter';
+import type { PasswordGate } from '../auth/password-gate';
 import type { KzymyConfig } from '../config/schema';
+import type { ForwardService } from '../forward/service';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import type { User } from '../store/types';
@@ -29,13 +30,15 @@ export interface WebContext {
   signups: SignupLimit;
   pending: PendingCodes;
   sessions: SessionStore;
-  /** Per-account login limiting, shared with IMAP and POP3: one lock whatever the protocol. */
-  limiter: AuthLimiter;
+  /** The password gate shared with IMAP and POP3 (no lock-out; src/auth/password-gate). */
+  passwords: PasswordGate;
   assets: StaticAssets;
   /** docs/signup.md rendered, or null if the file is missing. */
   signupDoc: Html | null;
   /** The session cookie's Secure flag. */
   secureCookie: boolean;
+  /** Push delivery's account side; null unless the operator enabled `forward`. */
+  forward: ForwardService | null;
 }
 
 /** Hono's per-request variables: set by requireAccount on the account pages. */

@@ -3,15 +3,18 @@
  * resolved once the socket is listening.
  */
 import { readFileSync, existsSync } from 'node:fs';
+import { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { AuthLimiter } from '../auth/limiter';
 import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
+import { passwordGate } from '../mailbox-access/login';
 import { projectRoot } from '../embedded/paths';
+import { daemonForwardService } from '../forward/service';
 import { createWebApp } from './app';
+import { limitConnections, webServerOptions } from './connection-limit';
 import type { WebContext } from './context';
 import { FormTokens } from './csrf';
 import type { Html } from './html';
@@ -52,23 +55,19 @@ export async function buildWebContext(deps: DaemonDeps): Promise<WebContext> {
       maxSeconds: config.web.sessionMaxSeconds,
       clock,
     }),
-    limiter: new AuthLimiter({
-      redis,
-      prefix,
-      maxFailures: config.auth.maxFailures,
-      lockSeconds: config.auth.lockSeconds,
-      clock,
-    }),
+    passwords: passwordGate(deps),
     assets: loadStaticAssets(),
     signupDoc: loadSignupDoc(),
     secureCookie: secureCookie(config),
+    forward: daemonForwardService(deps),
   };
 }
 
 export async function startWebServer(deps: DaemonDeps): Promise<RunningServer> {
   const ctx = await buildWebContext(deps);
   const app = createWebApp(ctx);
-  const server = createAdaptorServer({ fetch: app.fetch });
+  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: webServerOptions(deps) });
+  if (server instanceof HttpServer) limitConnections(server, deps);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.config.web.port, deps.config.web.host, () => {

@@ -24,7 +24,7 @@ export function staticDir(): string {
 }
 
 /** The files every page family relies on; a missing one is a startup error, not a broken page. */
-const REQUIRED = ['style.css', 'pow.js', 'copy.js'];
+const REQUIRED = ['style.css', 'pow.js', 'pow-worker.js', 'copy.js'];
 
 export function loadStaticAssets(dir = staticDir()): StaticAssets {
   const assets = new Map<string, StaticAsset>();

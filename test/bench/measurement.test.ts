@@ -1,14 +1,18 @@
 /**
  * The benchmarks assert nothing about speed (issue 7), but the figures are only worth reading
  * if the instruments are right. These check the instruments against real parts: the SMTP load
- * generator against kzymy's Haraka, the peak-memory reading against a process whose peak is
- * known, and the statistics and report against hand-worked numbers.
+ * generator against kzymy's Haraka, the peak-memory and per-thread CPU readings against
+ * processes whose peak and threads are known, the sqlite bench environment against the real
+ * engine (every component on the one file), and the statistics and report against hand-worked
+ * numbers.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resetPeak, statusKiB } from '../../bench/proc';
-import { renderMarkdown } from '../../bench/report';
+import { startBenchEnv } from '../../bench/env';
+import { CpuMeter, nodeProcessClocks, OFF_MAIN, resetPeak, statusKiB } from '../../bench/proc';
+import { engineLabel, renderMarkdown } from '../../bench/report';
+import { openConfiguredStore } from '../../src/open-store';
 import { runSmtpLoad } from '../../bench/smtp-load';
 import { fmtSummary, pairedRatios, summarize } from '../../bench/stats';
 import { SmtpHarness } from '../smtp/helpers/harness';
@@ -69,6 +73,61 @@ describe('bench: instruments', function () {
     }
   });
 
+  it("splits a process's CPU into its main thread and the rest (a busy worker thread)", async () => {
+    // The main thread waits while a worker thread burns CPU, as the sqlite writer thread does:
+    // a fixed amount of work (about 0.4 s of CPU here), whatever else the machine is doing.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { Worker } = require('node:worker_threads');
+         process.stdin.once('data', () => {
+           new Worker('let x = 0; for (let i = 0; i < 1e8; i++) x = (x + i) % 1000003;', { eval: true })
+             .on('exit', () => process.stdout.write('done\\n'));
+         });
+         process.stdout.write('ready\\n');`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(child.stdout, 'data');
+      const meter = new CpuMeter(new Map(nodeProcessClocks('child', child.pid!)));
+      meter.start();
+      child.stdin.write('go\n');
+      await once(child.stdout, 'data');
+      const used = meter.stop();
+      const all = used.get('child')!;
+      const offMain = used.get(`child${OFF_MAIN}`)!;
+      expect(offMain).to.be.at.least(200);
+      // Starting a worker costs the main thread a little; the loop is the worker's.
+      expect(all - offMain).to.be.below(offMain / 4);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('a sqlite bench environment puts every component on its one store file', async () => {
+    const env = await startBenchEnv('sqlite');
+    try {
+      const [alice] = await env.createUsers(1);
+      // What Haraka and the daemon open: their own data directory, the env's store.
+      const config = env.config('component');
+      expect(config.store.engine).to.equal('sqlite');
+      expect(config.mongodb.url).to.equal('');
+      const component = await openConfiguredStore(config);
+      try {
+        expect((await component.users.byName(alice!.user.username))?.id).to.equal(alice!.user.id);
+        await component.messages.add(alice!.user.id, Buffer.from('ciphertext'), new Date());
+        expect(await env.store.messages.count(alice!.user.id)).to.equal(1);
+      } finally {
+        await component.close();
+      }
+      expect(env.services().map(([name]) => name)).to.deep.equal(['redis']);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('summarizes runs as median with min–max, and pairs ratios run by run', () => {
     const s = summarize([5, 1, 3, 2, 4]);
     expect([s.median, s.min, s.max, s.q1, s.q3]).to.deep.equal([3, 1, 5, 2, 4]);
@@ -100,6 +159,7 @@ describe('bench: instruments', function () {
         startedAt: new Date('2026-01-02T03:04:05Z'),
         durationS: 90,
         loadAtEnd: 1.5,
+        engines: ['sqlite', 'mongodb'],
         machine: {
           cpu: 'CPU',
           cores: 2,
@@ -120,6 +180,7 @@ describe('bench: instruments', function () {
     expect(md).to.include('| faster | 1× | NOT met |');
     expect(md).to.include('| unknown | – | not measured |');
     expect(md).to.include('`--quick`, 3 runs per figure, 90 s');
+    expect(md).to.include(`| store engines | sqlite, ${engineLabel('mongodb')} |`);
     expect(md).to.include('## Example');
   });
 });

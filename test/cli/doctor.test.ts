@@ -9,7 +9,10 @@ import { Resolver } from 'node:dns/promises';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
 import { runDoctor, type CheckResult, type DoctorDeps } from '../../src/cli/doctor';
+import { loadTls } from '../../src/tls/material';
+import { RELAY_PASSWORD, RELAY_USER, startRelay, type Relay } from '../submission/helpers/harness';
 import { sqliteStoreFile } from '../../src/embedded/paths';
 import { freePort } from '../../src/util/ports';
 import { openStore } from '../../src/store/open';
@@ -135,11 +138,12 @@ class Pki {
 // ---- a DNS server small enough to read (RFC 1035 §4.1) -----------------------------------------
 
 interface Zone {
-  [name: string]: { mx?: Array<[number, string]>; a?: string[] };
+  [name: string]: { mx?: Array<[number, string]>; a?: string[]; txt?: string[] };
 }
 
 const TYPE_A = 1;
 const TYPE_MX = 15;
+const TYPE_TXT = 16;
 
 function encodeName(name: string): Buffer {
   const parts = name.split('.').filter(Boolean);
@@ -172,6 +176,17 @@ function answerDns(query: Buffer, zone: Zone): Buffer {
   }
   if (node && type === TYPE_A) {
     for (const address of node.a ?? []) rdatas.push(Buffer.from(address.split('.').map(Number)));
+  }
+  if (node && type === TYPE_TXT) {
+    // RFC 1035 §3.3.14: character-strings of at most 255 octets each.
+    for (const text of node.txt ?? []) {
+      const strings = text.match(/[\s\S]{1,255}/g) ?? [''];
+      rdatas.push(
+        Buffer.concat(
+          strings.map((part) => Buffer.concat([Buffer.from([part.length]), Buffer.from(part)])),
+        ),
+      );
+    }
   }
   const header = Buffer.alloc(12);
   header.writeUInt16BE(query.readUInt16BE(0), 0);
@@ -213,7 +228,18 @@ describe('kzymy doctor', function () {
   let expired: { key: string; cert: string };
   let otherName: { key: string; cert: string };
   let dns: { port: number; socket: Socket };
+  let dkim: { file: string; record: string };
+  let otherDkim: { file: string; record: string };
   const database = uniqueDatabaseName('doctor');
+
+  /** An RSA key in a PEM file, and the TXT record that publishes it. */
+  function makeDkimKey(name: string): { file: string; record: string } {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const file = join(dir, `${name}.pem`);
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const p = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    return { file, record: `v=DKIM1; k=rsa; p=${p}` };
+  }
 
   function writeConfig(name: string, lines: string[]): string {
     const file = join(dir, `${name}.yaml`);
@@ -253,7 +279,12 @@ describe('kzymy doctor', function () {
       end: '20200201000000Z',
     });
     otherName = pki.issue('other', ['mail.unrelated.example']);
+    dkim = makeDkimKey('dkim');
+    otherDkim = makeDkimKey('other-dkim');
     dns = await startDns({
+      'kzymy._domainkey.kzymy.example': { txt: [dkim.record] },
+      'kzymy._domainkey.wrongkey.example': { txt: ['v=spf1 -all', otherDkim.record] },
+      'kzymy._domainkey.nokey.example': { txt: ['v=DKIM1; k=rsa; n=no key here'] },
       '*.kzymy.example': { mx: [[10, 'mx.kzymy.example']] },
       'mx.kzymy.example': { a: ['127.0.0.1'] },
       '*.elsewhere.example': { mx: [[10, 'mx.provider.example']] },
@@ -554,6 +585,84 @@ describe('kzymy doctor', function () {
       const result = await mx('elsewhere.example');
       expect(result.verdict).to.equal('warn');
       expect(result.message).to.include('does not cover mx.provider.example');
+    });
+  });
+
+  describe('sending (when send.enabled)', () => {
+    let relay: Relay;
+    let relayCa: string;
+
+    before(async () => {
+      const tls = await loadTls({
+        key: '',
+        cert: '',
+        dataDir: testDataDir(),
+        domain: 'kzymy.test',
+      });
+      relay = await startRelay(tls);
+      relayCa = tls.certFile;
+    });
+    after(async () => {
+      await relay?.close();
+    });
+
+    async function sending(
+      domain: string,
+      keyFile: string,
+      password = RELAY_PASSWORD,
+      online = true,
+    ): Promise<CheckResult[]> {
+      const config = writeConfig(`send-${domain}-${online}`, [
+        ...baseConfig(good).map((l) => l.replace('kzymy.example', domain)),
+        'send:',
+        '  enabled: true',
+        `  relay: { url: 'smtp://${RELAY_USER}:${password}@127.0.0.1:${relay.port}', caFile: ${relayCa} }`,
+        `  dkim: { keyFile: ${keyFile} }`,
+      ]);
+      return runDoctor({ configFile: config, online, env: {} }, deps());
+    }
+
+    it('passes when DNS publishes the DKIM key and the relay takes the login over TLS', async () => {
+      const results = await sending('kzymy.example', dkim.file);
+      expect(byCheck(results, 'dkim')).to.deep.equal({
+        check: 'dkim',
+        verdict: 'ok',
+        message: 'kzymy._domainkey.kzymy.example publishes the configured key',
+      });
+      const relayCheck = byCheck(results, 'relay');
+      expect(relayCheck.verdict, relayCheck.message).to.equal('ok');
+      expect(relayCheck.message).to.equal(
+        `127.0.0.1:${relay.port} (STARTTLS, with a login) takes kzymy's login over TLS`,
+      );
+      expect(relay.received).to.deep.equal([]);
+    });
+
+    it('fails without a DKIM record, or with another key in it, naming the record to publish', async () => {
+      const missing = byCheck(await sending('nodkim.example', dkim.file), 'dkim');
+      expect(missing.verdict).to.equal('fail');
+      expect(missing.message).to.include('no DKIM record at kzymy._domainkey.nodkim.example');
+      expect(missing.fix).to.equal(
+        `publish kzymy._domainkey.nodkim.example. IN TXT "${dkim.record}"`,
+      );
+      const wrong = byCheck(await sending('wrongkey.example', dkim.file), 'dkim');
+      expect(wrong.verdict).to.equal('fail');
+      expect(wrong.message).to.include('publishes another key than send.dkim.keyFile');
+      const none = byCheck(await sending('nokey.example', dkim.file), 'dkim');
+      expect(none.message).to.include('has TXT records but no DKIM key');
+    });
+
+    it('fails on an unreadable key offline, and on a wrong relay password without showing it', async () => {
+      const unreadable = byCheck(
+        await sending('kzymy.example', join(dir, 'missing.pem'), RELAY_PASSWORD, false),
+        'dkim',
+      );
+      expect(unreadable.verdict).to.equal('fail');
+      expect(unreadable.message).to.include('cannot read it (ENOENT)');
+      const results = await sending('kzymy.example', dkim.file, 'hunter2-relay-secret');
+      const relayCheck = byCheck(results, 'relay');
+      expect(relayCheck.verdict).to.equal('fail');
+      expect(relayCheck.message).to.include('failed at login');
+      expect(JSON.stringify(results)).not.to.include('hunter2');
     });
   });
 });

@@ -280,6 +280,62 @@ describe('kzymy CLI: users', function () {
     );
   });
 
+  it('user set switches sending and sign-as-nym, each on its own', async () => {
+    const added = JSON.parse(
+      (
+        await kzymy([
+          'user',
+          'add',
+          '--key',
+          keyFiles.get('curve25519') as string,
+          '--json',
+          '--config',
+          configFile,
+        ])
+      ).stdout,
+    ) as { username: string };
+    const sending = async () => (await store.users.byName(added.username))?.sending;
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: false });
+
+    const on = await kzymy(['user', 'set', added.username, '--send', 'on', '--config', configFile]);
+    expect(on.code, on.stderr).to.equal(0);
+    expect(on.stdout).to.include(`${added.username}: sending on, sign-as-nym off`);
+    // This configuration does not send: the operator is told so.
+    expect(on.stdout).to.include('send.enabled is false');
+    expect(await sending()).to.deep.equal({ enabled: true, signAsNym: false });
+
+    const sign = await kzymy([
+      'user',
+      'set',
+      added.username,
+      '--sign-as-nym',
+      'on',
+      '--send',
+      'off',
+      '--config',
+      configFile,
+    ]);
+    expect(sign.code, sign.stderr).to.equal(0);
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: true });
+
+    const bad = await kzymy([
+      'user',
+      'set',
+      added.username,
+      '--send',
+      'yes',
+      '--config',
+      configFile,
+    ]);
+    expect(bad.code).to.equal(64);
+    expect(bad.stderr).to.include('--send takes on or off');
+    const nothing = await kzymy(['user', 'set', added.username, '--config', configFile]);
+    expect(nothing.code).to.equal(64);
+    const nobody = await kzymy(['user', 'set', 'nobody', '--send', 'on', '--config', configFile]);
+    expect(nobody.code).to.equal(67);
+    expect(await sending()).to.deep.equal({ enabled: false, signAsNym: true });
+  });
+
   it('config check reports every problem of a bad file at once', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'smtp:\n  port: 99999\nimap:\n  colour: blue\n');

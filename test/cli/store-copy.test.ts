@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { sqliteStoreFile } from '../../src/embedded/paths';
 import { openStore } from '../../src/store/open';
 import type { Store } from '../../src/store/store';
@@ -55,9 +55,28 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setCatchAll(alice.id, false);
     await source.users.allowAddress(alice.id, 'shop');
     await source.users.disableAddress(alice.id, 'leaked');
+    await source.users.setSending(alice.id, { enabled: true, signAsNym: true });
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
     await source.users.setPayloadFormat(bob.id, 'exact');
+    // Forwarding destinations go with their users: one waiting for its code, one active that a
+    // destination refused once.
+    await source.users.setForward(alice.id, {
+      address: 'alice@example.org',
+      host: null,
+      state: 'pending',
+      codeHash: 'code hash',
+      codeExpiresAt: new Date(1e12 + 3_600_000),
+      failure: null,
+    });
+    await source.users.setForward(bob.id, {
+      address: 'bob@example.org',
+      host: 'abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:2525',
+      state: 'active',
+      codeHash: null,
+      codeExpiresAt: null,
+      failure: { at: new Date(1e12), code: 550, status: '5.1.1' },
+    });
     for (let i = 0; i < 60; i++)
       await source.messages.add(alice.id, randomBytes(2000 + i * 37), new Date(1e12 + i));
     for (const size of [3 * 1024 * 1024 + 11, 700 * 1024, 1, 0, 1024 * 1024])
@@ -162,8 +181,8 @@ describe('kzymy CLI: store copy to MongoDB', function () {
       await copy.close();
     }
 
-    // Meanwhile the source moves on: a copied message is fetched and deleted, a flag and a key
-    // change, a message arrives.
+    // Meanwhile the source moves on: a copied message is fetched and deleted, a flag, a key and
+    // an account's state change, a user stops forwarding, a message arrives.
     const copied = await target.db(database).collection<{ _id: string }>('messages').findOne({});
     const [userId, messageId] = copied!._id.split(':') as [string, string];
     await source.messages.remove(userId, [messageId]);
@@ -174,18 +193,45 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     // The payload format goes both ways (the copy's user document replaces the one there).
     await source.users.setPayloadFormat(alice.id, 'exact');
     await source.users.setPayloadFormat(users[1]!.id, 'protected');
+    await source.users.clearForward(users[1]!.id);
+    await source.users.setSending(alice.id, { signAsNym: false });
+    // The operator disables her, after a login on a day the copy must carry too.
+    await source.users.noteFetchDay(alice.id, '2026-01-02');
+    await source.users.disable(alice.id);
     await source.messages.add(users[1]!.id, randomBytes(5000), new Date());
+    // And an account copied by the first run is deleted (with her mail).
+    const dave = await createTestUser(source);
+    await source.messages.add(dave.id, randomBytes(700), new Date());
+    type Report = {
+      users: { copied: number; updated: number; removed: number };
+      messages: { copied: number; updated: number; removed: number; vanished: number };
+    };
+    const first = await kzymy([...args, '--config', configFile, '--json']);
+    expect(first.code, first.stderr).to.equal(0);
+    const resumedReport = JSON.parse(first.stdout) as Report;
+    // The fetched-and-deleted message goes; the rest is copied or brought up to date.
+    expect(resumedReport.messages.removed).to.equal(1);
+    expect(resumedReport.messages.copied + resumedReport.messages.updated).to.equal(66);
+    expect(resumedReport.messages.updated).to.equal(partial - 1);
+    expect(await target.db(database).collection('users').countDocuments({})).to.equal(4);
+    await source.deleteUser(dave.id);
 
     const resumed = await kzymy([...args, '--config', configFile, '--json']);
     expect(resumed.code, resumed.stderr).to.equal(0);
-    const report = JSON.parse(resumed.stdout) as {
-      users: { copied: number; updated: number };
-      messages: { copied: number; updated: number; removed: number; vanished: number };
-    };
-    expect(report.users.copied + report.users.updated).to.equal(3);
-    expect(report.messages.removed).to.equal(1);
-    expect(report.messages.copied + report.messages.updated).to.equal(65);
+    const report = JSON.parse(resumed.stdout) as Report;
+    expect(report.users).to.deep.equal({ copied: 0, updated: 3, removed: 1 });
+    expect(report.messages).to.deep.equal({ copied: 0, updated: 65, removed: 0, vanished: 0 });
     await expectEqual();
+    // Nothing of the deleted account is left there.
+    const db = target.db(database);
+    expect(await db.collection('users').countDocuments({})).to.equal(3);
+    expect(await db.collection('usernames').countDocuments({})).to.equal(3);
+    expect(
+      await db.collection('messages').countDocuments({ user: new ObjectId(dave.id) }),
+    ).to.equal(0);
+    expect(await db.collection('chunks').countDocuments({ user: new ObjectId(dave.id) })).to.equal(
+      0,
+    );
   });
 
   it('changes nothing when run again, and the copy takes new mail where the UIDs left off', async () => {
@@ -201,7 +247,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     ]);
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.match(
-      /: 0 users new, 3 brought up to date; 0 messages new, 65 already there, 0 removed/,
+      /: 0 users new, 3 brought up to date, 0 removed \(gone from the source\); 0 messages new, 65 already there, 0 removed/,
     );
     // Hosts only: never the URL itself (it may carry a password).
     expect(again.stdout).not.to.include('mongodb://');

@@ -1,5 +1,6 @@
 /**
- * `kzymy tor`: the generated torrc publishes web, IMAP (143, 993) and POP3 (110, 995) as one
+ * `kzymy tor`: the generated torrc publishes web, IMAP (143, 993), POP3 (110, 995) and, when
+ * sending is enabled, submission (587, 465) as one
  * onion service pointing at the configured loopback ports; tor itself accepts it (the command
  * runs `tor --verify-config`, and so does this test); and a real tor started on it — with the
  * network disabled, so nothing leaves this machine — creates the onion service's keys and
@@ -88,6 +89,31 @@ describe('kzymy tor', function () {
         '',
       ].join('\n'),
     );
+  });
+
+  it('publishes submission on 587 and 465 when sending is enabled, verified by tor', async function () {
+    const dir = mkdtempSync(join(testDataDir(), 'tor-'));
+    const config = configIn(
+      dir,
+      [
+        'send:',
+        '  enabled: true',
+        '  port: 11587',
+        '  tlsPort: 11465',
+        '  relay: { url: "smtps://relay.example:465" }',
+        '  dkim: { keyFile: /nonexistent/dkim.pem }',
+      ].join('\n'),
+    );
+    const run = await runNode(CLI, ['tor', '--config', config]);
+
+    expect(run.code, run.stderr).to.equal(0);
+    const lines = readFileSync(join(dir, 'var', 'tor', 'torrc'), 'utf8').split('\n');
+    expect(lines).to.include.members([
+      'HiddenServicePort 587 127.0.0.1:11587',
+      'HiddenServicePort 465 127.0.0.1:11465',
+    ]);
+    const off = await runNode(CLI, ['tor', '--config', configIn(dir), '--print']);
+    expect(off.stdout).not.to.include('587');
   });
 
   it('refuses a port tor cannot publish (0) with exit 78', async function () {

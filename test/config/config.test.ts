@@ -86,6 +86,31 @@ describe('config', () => {
     expect(result.ok ? [] : result.problems).to.deep.equal([]);
   });
 
+  it('keeps sending off by default and names what sending needs once it is on', () => {
+    const defaults = validateConfig({});
+    expect(defaults.ok && defaults.config.send.enabled).to.equal(false);
+    const on = validateConfig({ send: { enabled: true } });
+    expect(!on.ok && on.problems).to.deep.equal([
+      'send.relay.url: required when send.enabled',
+      'send.dkim.keyFile: required when send.enabled',
+    ]);
+    const bad = validateConfig({
+      send: { relay: { url: 'http://relay.example' }, dkim: { selector: 'Not_A_Label' } },
+    });
+    expect(!bad.ok && bad.problems).to.deep.equal([
+      'send.relay.url: must be smtp://[user:password@]host[:port] or smtps://…, or empty',
+      'send.dkim.selector: must be one lowercase DNS label',
+    ]);
+    const good = validateConfig({
+      send: {
+        enabled: true,
+        relay: { url: 'smtps://kzymy:p%40ss@relay.example:465' },
+        dkim: { keyFile: '/etc/kzymy/dkim.pem' },
+      },
+    });
+    expect(good.ok ? [] : good.problems).to.deep.equal([]);
+  });
+
   it('refuses smtp.nodes: Haraka runs as one process, kzymy scales by processes', () => {
     const result = validateConfig({ smtp: { nodes: 4 } });
     expect(!result.ok && result.problems).to.deep.equal(['smtp.nodes: unknown setting']);

@@ -83,3 +83,21 @@ export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Pro
     },
   };
 }
+
+/**
+ * The lines of a config file that point another process (the kzymy CLI, doctor) at the store
+ * and Redis of these deps: their data directory (where the sqlite file is) or their MongoDB
+ * database, and their Redis with its key prefix.
+ */
+export function sharedStoreConfigLines(deps: TestDeps): string[] {
+  const { config } = deps;
+  return [
+    `dataDir: ${config.dataDir}`,
+    ...(config.store.engine === 'mongodb'
+      ? ['mongodb:', `  url: '${config.mongodb.url}'`, `  database: ${config.mongodb.database}`]
+      : []),
+    'redis:',
+    `  url: '${config.redis.url}'`,
+    `  prefix: '${config.redis.prefix}'`,
+  ];
+}

@@ -35,9 +35,10 @@ export interface TestDatabase {
   where: string;
   /**
    * Another store on this database: another process, as far as the store can tell. `delivers`:
-   * an SMTP node's (on mongodb it then takes the shared per-user UID lock).
+   * an SMTP node's (on mongodb it then takes the shared per-user UID lock). `clock`: the
+   * store's idea of now (the forwarding claims' lease times).
    */
-  open(options?: { delivers?: boolean }): Promise<Store>;
+  open(options?: { delivers?: boolean; clock?: () => Date }): Promise<Store>;
   /** Counts of everything stored. */
   counts(): Promise<RawCounts>;
   /** Pieces of ciphertext of the user's messages, or of no message at all (left behind). */
@@ -82,7 +83,8 @@ function sqliteDatabase(file: string): TestDatabase {
   return {
     engine: 'sqlite',
     where: file,
-    open: () => openStore({ engine: 'sqlite', file }),
+    open: (options = {}) =>
+      openStore({ engine: 'sqlite', file, ...(options.clock ? { clock: options.clock } : {}) }),
     close: async () => undefined,
     async counts() {
       return query((db) => {
@@ -109,7 +111,12 @@ function sqliteDatabase(file: string): TestDatabase {
     },
     async dump() {
       return query((db) =>
-        ['users', 'messages', 'chunks']
+        (
+          db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as {
+            name: string;
+          }[]
+        )
+          .map(({ name }) => name)
           .map((table) =>
             JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all(), (_key, value: unknown) =>
               value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer'
@@ -143,6 +150,7 @@ function mongoDatabase(database: string): TestDatabase {
         engine: 'mongodb',
         url: testMongoUrl(),
         database,
+        ...(options.clock ? { clock: options.clock } : {}),
         usage: redisUsageCache(shared, prefix),
         ...(options.delivers ? { userLock: redisUserLock(shared, prefix) } : {}),
       });

@@ -169,6 +169,24 @@ describe('IMAP delete-after-fetch', function () {
     expect(await remainingUids(account)).to.deep.equal([uids[4]]);
   });
 
+  it('CLOSE removes \\Deleted messages only: what was received waits for LOGOUT (neomutt never sends it)', async function () {
+    const account = await createAccount(deps);
+    const stored = await storeMessages(deps, pgp, account.user.id, 2);
+    const [read, deleted] = stored.map((m) => m.uid) as [number, number];
+    const client = await session(account);
+    await client.command(`UID FETCH ${read}:${deleted} (BODY.PEEK[])`);
+    await client.command(`UID STORE ${deleted} +FLAGS.SILENT (\\Deleted)`);
+    expect((await client.command('CLOSE')).status).to.equal('OK');
+    // RFC 3501 §6.4.2: CLOSE removes the \Deleted message; the one only read stays, marked
+    // received, for a LOGOUT or the grace period (docs/fetching.md, "CLOSE is not a commit").
+    expect(await remainingUids(account)).to.deep.equal([read]);
+    expect(await fetchedAt(account, read)).to.be.instanceOf(Date);
+    const from = deps.logLines.length;
+    client.destroy();
+    await waitForLog(deps.logLines, 'imap.session_closed', (r) => r.logout === false, { from });
+    expect(await remainingUids(account)).to.deep.equal([read]);
+  });
+
   it('EXAMINE: still received means deleted at LOGOUT, but STORE and EXPUNGE change nothing', async function () {
     const account = await createAccount(deps);
     const stored = await storeMessages(deps, pgp, account.user.id, 2);

@@ -214,6 +214,8 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
       const untrusted = await fixture.runFetch(args);
       expect(untrusted.code, `${variant.protocol}/${variant.tls}`).to.equal(76);
       expect(untrusted.stderr).to.match(/TLS failed/);
+      // The error says what to do: the self-signed certificate goes in --ca-file.
+      expect(untrusted.stderr).to.match(/DEPTH_ZERO_SELF_SIGNED_CERT.*--ca-file FILE/s);
       expect(await fixture.count(account.user)).to.equal(1);
 
       const run = await fixture.runFetch([...args, '--ca-file', ca]);

@@ -151,7 +151,19 @@ describe('metrics registry', () => {
         .filter((s) => s.name.startsWith('kzymy_'))
         .flatMap((s) => Object.keys(s.labels)),
     );
-    expect([...names].sort()).to.deep.equal(['le', 'protocol', 'reason', 'version']);
+    // `outcome` is kzymy_submissions_total's, `result` the forwarding counters', `action`,
+    // `listener` and `service` the connection limits' and the supervisor's: closed sets.
+    expect([...names].sort()).to.deep.equal([
+      'action',
+      'le',
+      'listener',
+      'outcome',
+      'protocol',
+      'reason',
+      'result',
+      'service',
+      'version',
+    ]);
     // prom-client's process metrics are there too, and describe only the process.
     expect(value(text, 'process_cpu_user_seconds_total')).to.be.a('number');
     expect(value(text, 'kzymy_delivery_seconds_count')).to.equal(1);

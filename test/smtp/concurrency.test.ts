@@ -2,7 +2,8 @@
  * Many senders at once to one mailbox, while its owner fetches and deletes over IMAP, on the
  * sqlite engine: deliveries to one user wait for each other's write transaction instead of being
  * refused, so every message gets 250 (none 451), every one is fetched, and none is left. (On the
- * mongodb engine a delivery that cannot have the per-user UID lock within 5 s answers 451.)
+ * mongodb engine deliveries queue for the per-user UID lock instead:
+ * test/smtp/concurrent-deliveries.test.ts.)
  */
 import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
@@ -23,7 +24,12 @@ describe('smtp: concurrent deliveries to one mailbox queue, never refused (sqlit
 
   before(async () => {
     h = await SmtpHarness.start({
-      settings: { store: { engine: 'sqlite' }, imap: { port: 0, tlsPort: 0 } },
+      settings: {
+        store: { engine: 'sqlite' },
+        imap: { port: 0, tlsPort: 0 },
+        // Every sender here is 127.0.0.1: the per-host connection cap would refuse most of them.
+        limits: { smtp: { maxConnectionsPerHost: 0 } },
+      },
     });
     imap = await startImapServers(h.deps);
     const key = await h.gpg.generateKey('curve25519');

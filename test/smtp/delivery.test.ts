@@ -57,7 +57,15 @@ describe('smtp: delivery end to end', function () {
     ]);
     expect(code, transcript).to.equal(0);
     expect(swaksReplies(transcript)).to.include.members(['220 Go ahead.']);
-    expect(transcript).to.match(/^<~ {2}250 2\.0\.0 Message accepted/m);
+    // The 250 names the delivery by the id of its smtp.delivered log line.
+    const id = /^<~ {2}250 2\.0\.0 Message accepted \((\S+)\)$/m.exec(transcript)?.[1];
+    expect(id, transcript).to.be.a('string');
+    const delivered = (await readFile(h.haraka.logFile, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.event === 'smtp.delivered');
+    expect(delivered.map((record) => record.id)).to.include(id);
 
     const ciphertext = await h.onlyCiphertext(alice.user);
     const plain = await h.gpg.decrypt(ciphertext);

@@ -52,6 +52,7 @@ describe('smtp: hook adapter', () => {
       DENY: constants.deny,
       DENYSOFT: constants.denysoft,
       OK: constants.ok,
+      DENYSOFTDISCONNECT: constants.denysoftdisconnect,
     });
   });
 

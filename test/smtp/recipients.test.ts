@@ -1,9 +1,11 @@
 /**
  * RCPT TO against the real store: who gets mail, who gets 550 5.1.1 (the same reply for every
- * kind of "no"), and 452 4.2.2 for a mailbox a message would fill. The quota at DATA, and the
- * limits per transaction, are in transaction-limits.test.ts.
+ * kind of "no" under kzymy's domain; the log says which), 550 5.7.1 for other domains (relaying),
+ * and 452 4.2.2 for a mailbox a message would fill. The quota at DATA, and the limits per
+ * transaction, are in transaction-limits.test.ts.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { SmtpHarness, type TestUser } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
 
@@ -36,25 +38,64 @@ describe('smtp: recipients', function () {
     expect(await rcpt(shouting)).to.equal('250 2.1.5 Recipient OK');
   });
 
-  it('refuses an unknown user, a pending user, a disabled address and other domains alike', async () => {
+  it('refuses an unknown user, a pending or disabled account and a disabled address alike, logging why', async () => {
     const pending = await h.addUser({ state: 'pending' });
+    const stopped = await h.addUser();
+    await h.deps.store.users.disable(stopped.user.id);
     await h.deps.store.users.disableAddress(alice.user.id, 'Leaked');
-    const refused = [
-      `x@nosuchuser.${h.domain}`,
-      pending.address(),
-      alice.address('leaked'),
-      alice.address('LEAKED'),
-      // Not an open relay, however the domain is dressed up.
-      'victim@example.com',
-      `x@${h.domain}`,
-      `x@sub.${alice.user.username}.${h.domain}`,
-      `x@${alice.user.username}.${h.domain}.evil.example`,
-      'postmaster',
+    const refused: Array<[string, string]> = [
+      [`x@nosuchuser.${h.domain}`, 'unknown_user'],
+      [pending.address(), 'account_inactive'],
+      [stopped.address(), 'account_disabled'],
+      [alice.address('leaked'), 'disabled_address'],
+      [alice.address('LEAKED'), 'disabled_address'],
+      [`x@${h.domain}`, 'unknown_user'],
+      [`x@sub.${alice.user.username}.${h.domain}`, 'unknown_user'],
+      ['postmaster', 'unknown_user'],
     ];
-    for (const address of refused) {
+    for (const [address, reason] of refused) {
+      const from = logLength();
       expect(await rcpt(address), address).to.equal('550 5.1.1 No such user here');
+      const line = await refusalLine(from);
+      expect(line, address).to.include({ event: 'smtp.refused', reason, enhanced: '5.1.1' });
     }
   });
+
+  it('refuses other domains as relaying (550 5.7.1), however the domain is dressed up', async () => {
+    for (const address of [
+      'victim@example.com',
+      `x@${alice.user.username}.${h.domain}.evil.example`,
+      `x@evil${h.domain}`,
+    ]) {
+      const from = logLength();
+      expect(await rcpt(address), address).to.equal('550 5.7.1 Relaying denied');
+      expect(await refusalLine(from)).to.include({ reason: 'foreign_domain', enhanced: '5.7.1' });
+    }
+  });
+
+  /** The Haraka process's log (<dataDir>/logs/haraka.log), in lines. */
+  function logLines(): string[] {
+    return readFileSync(h.haraka.logFile, 'utf8').split('\n').filter(Boolean);
+  }
+
+  function logLength(): number {
+    return logLines().length;
+  }
+
+  /** The smtp.refused line logged after line `from` (Haraka writes it a moment later). */
+  async function refusalLine(from: number): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const line = logLines()
+        .slice(from)
+        .filter((text) => text.startsWith('{'))
+        .map((text) => JSON.parse(text) as Record<string, unknown>)
+        .find((record) => record.event === 'smtp.refused');
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error('no smtp.refused line');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 
   it('accepts only allowed local parts when the catch-all is off', async () => {
     const bob = await h.addUser();

@@ -1,12 +1,14 @@
 /** Conformance: users, their names and address policy, and what deleting one leaves (nothing). */
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import {
   isReservedUsername,
   RESERVED_USERNAMES,
   USERNAME_ENTROPY_BITS,
 } from '../../src/addresses/username';
-import { UsernameTakenError } from '../../src/store/errors';
+import { MailboxGoneError, UsernameTakenError } from '../../src/store/errors';
 import type { Store } from '../../src/store/store';
+import { USER_STATES } from '../../src/store/types';
 import { forEachEngine, testDatabase, type TestDatabase } from '../helpers/engines';
 import { createTestUser } from '../helpers/services';
 
@@ -185,6 +187,142 @@ describe('store: users', () => {
         false,
       );
       expect(await store.users.setPayloadFormat('not-an-id', 'exact')).to.equal(false);
+    });
+
+    it('disables and enables an active account only; a disabled one gets no mail', async () => {
+      const user = await newUser();
+      const pending = await store.users.create({
+        fingerprint: 'f',
+        publicKey: 'pk',
+        passwordHash: 'h',
+        state: 'pending',
+      });
+      expect(await store.users.disable(pending.id)).to.equal(false);
+      expect(await store.users.enable(user.id)).to.equal(false);
+      expect(await store.users.disable('0123456789abcdef01234567')).to.equal(false);
+      expect(await store.users.disable(user.id)).to.equal(true);
+      expect((await store.users.byId(user.id))?.state).to.equal('disabled');
+      expect(await store.users.disable(user.id)).to.equal(false);
+      // The delivery's own check: only an active account takes a UID.
+      let refused: unknown;
+      await store.messages.add(user.id, Buffer.from('x'), new Date()).catch((e) => (refused = e));
+      expect(refused).to.be.instanceOf(MailboxGoneError);
+      expect(await store.messages.count(user.id)).to.equal(0);
+      expect((await store.users.byId(pending.id))?.state).to.equal('pending');
+
+      expect(await store.users.enable(user.id)).to.equal(true);
+      expect((await store.users.byId(user.id))?.state).to.equal('active');
+      // (On mongodb the refused delivery may have used up a UID: UIDs only have to grow.)
+      const stored = await store.messages.add(user.id, Buffer.from('y'), new Date());
+      expect((await store.messages.list(user.id)).map((m) => m.id)).to.deep.equal([stored.id]);
+    });
+
+    it('counts accounts per state, every state present', async () => {
+      const before = await store.users.countByState();
+      expect(Object.keys(before).sort()).to.deep.equal([...USER_STATES].sort());
+      const make = (state: 'active' | 'pending') =>
+        store.users.create({ fingerprint: 'f', publicKey: 'pk', passwordHash: 'h', state });
+      const [a, b] = [await make('active'), await make('active')];
+      await make('pending');
+      await store.users.disable(a.id);
+      await store.users.markDeleting(b.id);
+      expect(await store.users.countByState()).to.deep.equal({
+        pending: before.pending + 1,
+        active: before.active,
+        disabled: before.disabled + 1,
+        deleting: before.deleting + 1,
+      });
+      expect(await store.deleteUser(b.id)).to.equal(true);
+      expect((await store.users.countByState()).deleting).to.equal(before.deleting);
+    });
+
+    it('counts the active or disabled accounts that share a key', async () => {
+      const fingerprint = `fp-${randomBytes(8).toString('hex')}`;
+      const make = (state: 'active' | 'pending') =>
+        store.users.create({ fingerprint, publicKey: 'pk', passwordHash: 'h', state });
+      expect(await store.users.countWithFingerprint(fingerprint)).to.equal(0);
+      const [a] = [await make('active'), await make('active')];
+      // Pending accounts do not count: anyone can upload someone's public key, nobody else can
+      // activate with it.
+      await make('pending');
+      expect(await store.users.countWithFingerprint(fingerprint)).to.equal(2);
+      await store.users.disable(a.id);
+      expect(await store.users.countWithFingerprint(fingerprint)).to.equal(2);
+      await store.users.markDeleting(a.id);
+      expect(await store.users.countWithFingerprint(fingerprint)).to.equal(1);
+      // A new key moves the account out of the count.
+      const c = await make('active');
+      await store.users.setKey(c.id, `${fingerprint}-new`, 'pk2');
+      expect(await store.users.countWithFingerprint(fingerprint)).to.equal(1);
+    });
+
+    it('records the day of the last mailbox login, nothing more, and keeps it', async () => {
+      const user = await newUser();
+      expect(user.lastFetchDay).to.equal(null);
+      expect((await store.users.byId(user.id))?.lastFetchDay).to.equal(null);
+      expect(await store.users.noteFetchDay(user.id, '2025-12-03')).to.equal(true);
+      expect((await store.users.byId(user.id))?.lastFetchDay).to.equal('2025-12-03');
+      expect(await store.users.noteFetchDay('0123456789abcdef01234567', '2025-12-03')).to.equal(
+        false,
+      );
+      // Another process's store (a restart) reads the same day.
+      const other = await database.open();
+      try {
+        expect((await other.users.byName(user.username))?.lastFetchDay).to.equal('2025-12-03');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('keeps the sending switches: both off for a new user, each changed on its own', async () => {
+      const user = await newUser();
+      expect(user.sending).to.deep.equal({ enabled: false, signAsNym: false });
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: false,
+      });
+      expect(await store.users.setSending(user.id, { enabled: true })).to.equal(true);
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      expect(await store.users.setSending(user.id, { signAsNym: true })).to.equal(true);
+      expect(await store.users.setSending(user.id, { enabled: false })).to.equal(true);
+      expect((await store.users.byName(user.username))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: true,
+      });
+      // Both at once, and nothing at all (which only says whether she exists).
+      expect(await store.users.setSending(user.id, { enabled: true, signAsNym: false })).to.equal(
+        true,
+      );
+      expect(await store.users.setSending(user.id, {})).to.equal(true);
+      expect((await store.users.byId(user.id))?.sending).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      // Setting a switch to the value it has is still a match, not a miss.
+      expect(await store.users.setSending(user.id, { enabled: true })).to.equal(true);
+      // Another user's switches are untouched, and so is the rest of this one.
+      const other = await newUser();
+      expect((await store.users.byId(other.id))?.sending).to.deep.equal({
+        enabled: false,
+        signAsNym: false,
+      });
+      expect(await store.users.byId(user.id)).to.deep.include({
+        policy: { catchAll: true, allowed: [], disabled: [] },
+        state: 'active',
+      });
+      expect(
+        (await store.users.list()).find((listed) => listed.id === user.id)?.sending,
+      ).to.deep.equal({
+        enabled: true,
+        signAsNym: false,
+      });
+      for (const missing of ['0123456789abcdef01234567', 'not-an-id']) {
+        expect(await store.users.setSending(missing, { enabled: true }), missing).to.equal(false);
+        expect(await store.users.setSending(missing, {}), missing).to.equal(false);
+      }
     });
   });
 });

@@ -4,7 +4,6 @@
  */
 import { expect } from 'chai';
 import { parseRecipient, policyAccepts } from '../../src/addresses/recipient';
-import { AuthLimiter } from '../../src/auth/limiter';
 import { verifyPassword } from '../../src/auth/password';
 import { GpgHome, type TestKey } from '../helpers/gpg';
 import { startWeb, type WebHarness } from './helpers/harness';
@@ -34,7 +33,7 @@ describe('web signup and self-service over HTTP', function () {
     key = await gpg.generateKey('curve25519');
     newKey = await gpg.generateKey('rsa2048');
     armored = (await gpg.exportPublic(key.fingerprint)).toString('utf8');
-    web = await startWeb({}, { auth: { maxFailures: 3, lockSeconds: 600 } });
+    web = await startWeb({}, { auth: { failureDelayMs: 200 } });
   });
 
   after(async () => {
@@ -137,35 +136,72 @@ describe('web signup and self-service over HTTP', function () {
     expect(refused.location).to.equal('/login');
   });
 
-  it('locks the web login of one account after repeated wrong passwords, and no other', async () => {
+  it('wrong web passwords from a stranger never keep the owner out (no lock-out)', async () => {
     const victim = new WebClient(web.base);
     const account = await signUp(victim, gpg, armored);
     await activate(victim, account);
     const attacker = new WebClient(web.base);
-    for (let i = 0; i < 3; i++) {
-      const res = await logIn(attacker, account.username, 'wrong-password');
+    for (let i = 0; i < 20; i++) {
+      const started = Date.now();
+      const res = await logIn(attacker, account.username, `wrong-password-${i}`);
       expect(res.status).to.equal(401);
       expect(problemText(res.body)).to.equal('Wrong username or password.');
       expect(res.headers.getSetCookie()).to.have.length(0);
+      // Each wrong answer is held for auth.failureDelayMs (200 ms here).
+      expect(Date.now() - started).to.be.at.least(200);
     }
-    const locked = await logIn(victim, account.username, account.password);
-    expect(locked.status).to.equal(429);
-    expect(problemText(locked.body)).to.match(/blocked for up to 10 minutes/);
-    // The lock is the one IMAP and POP3 consult (src/auth/limiter), not a web-only one.
-    const mailboxLimiter = new AuthLimiter({
-      redis: web.deps.redis,
-      prefix: web.deps.config.redis.prefix,
-      maxFailures: 3,
-      lockSeconds: 600,
-      clock: () => new Date(),
-    });
-    expect(await mailboxLimiter.gate(account.username)).to.equal(false);
+    const owner = await logIn(victim, account.username, account.password);
+    expect(owner.status).to.equal(303);
+    expect(owner.location).to.equal('/account');
     // A name nobody has answers exactly like a wrong password.
     const nobody = await logIn(attacker, 'nosuchuser2345', 'whatever');
     expect(nobody.status).to.equal(401);
     expect(problemText(nobody.body)).to.equal('Wrong username or password.');
-    // Other accounts are untouched.
-    await activeAccount();
+  });
+
+  it('tells the key holder, after activation only, how many other accounts share her key', async () => {
+    const shared = await gpg.generateKey('curve25519');
+    const sharedArmored = (await gpg.exportPublic(shared.fingerprint)).toString('utf8');
+    const warnings: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = new WebClient(web.base);
+      const review = await submitKey(client, sharedArmored);
+      // Before the key is proven, nothing is said about other accounts: anyone can upload
+      // anyone's public key.
+      expect(unescapeHtml(review.body)).not.to.match(/other accounts? on this server/);
+      const account = await signUp(client, gpg, sharedArmored);
+      const activated = await activate(client, account);
+      expect(activated.status).to.equal(200);
+      const text = unescapeHtml(activated.body).replace(/\s+/g, ' ');
+      warnings.push(/also the key of (\d+) other accounts?/.exec(text)?.[1] ?? 'none');
+      // Only the onion address is configured: no clearnet address is shown.
+      expect(text).to.include('Onion address');
+      expect(text).not.to.include('Clearnet address');
+      if (i === 2) {
+        await logIn(client, account.username, account.password);
+        const page = unescapeHtml((await client.get('/account')).body).replace(/\s+/g, ' ');
+        expect(page).to.include('also the key of 2 other accounts');
+      }
+    }
+    expect(warnings).to.deep.equal(['none', '1', '2']);
+  });
+
+  it('tells the owner of a disabled account so at login, and lets her in once enabled', async () => {
+    const { account } = await activeAccount();
+    const user = await web.deps.store.users.byName(account.username);
+    await web.deps.store.users.disable(user!.id);
+    const client = new WebClient(web.base);
+    const refused = await logIn(client, account.username, account.password);
+    expect(refused.status).to.equal(403);
+    expect(problemText(refused.body)).to.equal(
+      'This account has been disabled by the server operator.',
+    );
+    // A wrong password gets the usual answer: the state is told only to the owner.
+    expect(problemText((await logIn(client, account.username, 'wrong')).body)).to.equal(
+      'Wrong username or password.',
+    );
+    await web.deps.store.users.enable(user!.id);
+    expect((await logIn(client, account.username, account.password)).status).to.equal(303);
   });
 
   it('kills a leaked address in one step, and turns the catch-all off and on', async () => {

@@ -9,7 +9,8 @@ import { localPart } from '../../src/web/routes/account';
 import { loadWebKeys } from '../../src/web/secret';
 import { isLoopback } from '../../src/web/server';
 import { loadStaticAssets } from '../../src/web/static';
-import { hostOf } from '../../src/web/views/client-settings';
+import { hostOf, mailServers } from '../../src/web/views/client-settings';
+import { activatedPage } from '../../src/web/views/signup';
 import { testDataDir } from '../helpers/services';
 
 function config(web: Record<string, unknown>, dataDir: string): Readonly<KzymyConfig> {
@@ -115,9 +116,14 @@ describe('web listener details', () => {
   it('refuses to start without its stylesheet and scripts, naming the folder', () => {
     const empty = mkdtempSync(join(testDataDir(), 'static-'));
     expect(() => loadStaticAssets(empty)).to.throw(
-      /style\.css, pow\.js, copy\.js not found in .*static-/,
+      /style\.css, pow\.js, pow-worker\.js, copy\.js not found in .*static-/,
     );
-    expect([...loadStaticAssets().keys()].sort()).to.deep.equal(['copy.js', 'pow.js', 'style.css']);
+    expect([...loadStaticAssets().keys()].sort()).to.deep.equal([
+      'copy.js',
+      'pow-worker.js',
+      'pow.js',
+      'style.css',
+    ]);
   });
 
   it('takes the host name out of a configured onion or clearnet address', () => {
@@ -125,5 +131,19 @@ describe('web listener details', () => {
     expect(hostOf('ABC.onion:80')).to.equal('abc.onion');
     expect(hostOf('mail.example.org')).to.equal('mail.example.org');
     expect(hostOf('')).to.equal('');
+  });
+
+  it('calls a server without a configured address neither onion nor clearnet', () => {
+    const dataDir = mkdtempSync(join(testDataDir(), 'servers-'));
+    const servers = mailServers(config({}, dataDir), '127.0.0.1:8080');
+    expect(servers).to.deep.equal([
+      { host: '127.0.0.1', via: 'direct', imapPort: 1143, pop3Port: 1110 },
+    ]);
+    const text = String(
+      activatedPage({ username: 'k3x', mailDomain: 'k3x.kzymy.test', servers, sharedKey: 0 }),
+    );
+    expect(text).to.include('<dt>Server (no onion or clearnet address is configured)</dt>');
+    expect(text).not.to.include('Clearnet address');
+    expect(text).not.to.include('Onion address');
   });
 });

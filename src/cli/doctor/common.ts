@@ -6,7 +6,10 @@ import { createConnection } from 'node:net';
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
-  /** A short, stable name: config, listeners, store (sqlite) or mongodb, redis, tls, tor, mx. */
+  /**
+   * A short, stable name: config, listeners, answering, store (sqlite) or mongodb, redis, tls,
+   * tor, mx (dkim, relay).
+   */
   check: string;
   verdict: Verdict;
   message: string;
@@ -27,7 +30,7 @@ export interface DoctorOptions {
 /** What the checks reach the world through; tests pass their own DNS server and clock. */
 export interface DoctorDeps {
   clock: () => Date;
-  resolver: Pick<Resolver, 'resolveMx' | 'resolve4' | 'resolve6'>;
+  resolver: Pick<Resolver, 'resolveMx' | 'resolve4' | 'resolve6' | 'resolveTxt'>;
   /** Per check against a server. */
   timeoutMs: number;
   torBinary: string;

@@ -1,18 +1,21 @@
 /**
  * `kzymy doctor`: checks an installation and says, for each part, ok / warn / fail and what to do.
  * It reads the configuration like the servers do, looks at the store (the sqlite file, or MongoDB)
- * and Redis without starting
- * anything, inspects the TLS pair, asks `tor --verify-config` about a torrc, and with --online
- * looks up the MX a user's subdomain gets. Every problem is reported, not just the first (as
- * `mox config test` does). Nothing it prints carries a password: connection strings are shown by
- * host only.
+ * and Redis without starting anything, inspects the TLS pair, asks `tor --verify-config` about a
+ * torrc, asks every enabled listener for its greeting (answering.ts), and with --online looks up
+ * the MX a user's subdomain gets; with sending enabled, it also checks the DKIM key (against its
+ * DNS record with --online) and the relay (tried with --online). Every problem is reported, not
+ * just the first (as `mox config test` does). Nothing it prints carries a password: connection
+ * strings are shown by host only.
  */
 import { loadConfig } from '../../config/load';
+import { checkAnswering } from './answering';
 import { checkConfig, checkListeners } from './local';
 import { checkRedis, checkStore } from './store';
 import { checkTls } from './tls';
 import { checkTor } from './tor';
 import { checkMx } from './mx';
+import { checkDkim, checkRelay } from './send';
 import {
   skip,
   type CheckResult,
@@ -33,7 +36,7 @@ export {
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<CheckResult[]> {
   const loaded = await loadConfig(options.configFile, options.env ?? process.env);
   if (!loaded.ok) {
-    const skipped = ['listeners', 'store', 'redis', 'tls', 'tor', 'mx'].map(
+    const skipped = ['listeners', 'answering', 'store', 'redis', 'tls', 'tor', 'mx'].map(
       (check): CheckResult => ({
         check,
         verdict: 'skip',
@@ -58,11 +61,19 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
       checkRedis(config, deps),
       checkTls(config, deps),
       checkTor(config, options.torrc, deps),
+      checkAnswering(config, deps),
     ])),
   );
   results.push(
     options.online ? await checkMx(config, deps) : skip('mx', 'offline (--online looks up the MX)'),
   );
+  // Only where kzymy sends: a receive-only server has nothing here to check.
+  if (config.send.enabled) {
+    results.push(
+      await checkDkim(config, options.online, deps),
+      await checkRelay(config, options.online, deps),
+    );
+  }
   return results;
 }
 

@@ -21,6 +21,7 @@ export function checkListeners(config: Readonly<KzymyConfig>): CheckResult {
     ['IMAP', config.imap],
     ['POP3', config.pop3],
     ['web', config.web],
+    ['submission', config.send],
   ] as const;
   for (const [name, listener] of user) {
     if (listener.enabled && !LOOPBACK.test(listener.host))

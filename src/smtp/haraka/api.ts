@@ -10,11 +10,13 @@ export const HOOK_RESULT = {
   DENY: 902,
   DENYSOFT: 903,
   OK: 906,
+  /** 4xx, then Haraka closes the connection (connection.js connect_respond: 421). */
+  DENYSOFTDISCONNECT: 909,
 } as const;
 export type HookResult = (typeof HOOK_RESULT)[keyof typeof HOOK_RESULT];
 
 /** haraka-constants connection.state values we compare against. */
-export const CONNECTION_STATE = { DISCONNECTING: 99 } as const;
+export const CONNECTION_STATE = { CMD: 1, DISCONNECTING: 99 } as const;
 
 /**
  * A reply with its own code. Haraka's respond() duck-types this by the constructor's name
@@ -62,8 +64,11 @@ export interface HarakaSocket {
 export interface HarakaConnection {
   uuid: string;
   state: number;
-  /** The client's address; kzymy reads it only for SPF, in memory (sender-auth.ts). */
-  remote?: { ip?: string };
+  /**
+   * The client's address: held in memory by Haraka, never written by kzymy; read for the
+   * per-host connection count (connection-limit.ts) and for SPF (sender-auth.ts).
+   */
+  remote: { ip: string | null };
   /** EHLO/HELO: `host` as the client gave it. */
   hello?: { host?: string | null };
   transaction: HarakaTransaction | null;
@@ -72,6 +77,8 @@ export interface HarakaConnection {
   capabilities: string[] | null;
   data_done(): void;
   accumulate_data(line: Buffer): void;
+  respond(code: number, message: string, after?: () => void): void;
+  disconnect(): void;
 }
 
 /** The `this` of a plugin's register() and hooks (plugins.js class Plugin). */

@@ -5,6 +5,7 @@
  * tls_socket.js, logger.js, haraka-message-stream).
  */
 import type { KzymyConfig } from '../../config/schema';
+import { harakaTlsIniLines } from '../../tls/policy';
 
 export interface HarakaFilesInput {
   config: Readonly<KzymyConfig>;
@@ -127,7 +128,9 @@ export function harakaFiles(input: HarakaFilesInput): Map<string, string> {
       `key=${input.tlsKeyFile}`,
       `cert=${input.tlsCertFile}`,
       'dhparam=dhparams.pem',
-      'minVersion=TLSv1.2',
+      // The MX's TLS policy (src/tls/policy.ts): TLS 1.2+, Node's wider suites for
+      // opportunistic STARTTLS, client-initiated renegotiation refused.
+      ...harakaTlsIniLines(),
       // Client certificates are neither asked for nor checked (MTA-to-MTA STARTTLS is
       // opportunistic, RFC 3207 §4.1).
       'requestCert=false',

@@ -1,7 +1,7 @@
 /**
  * kzymy takes the DATA bytes itself, by replacing Connection#accumulate_data in Haraka 3.3.4.
- * This is the only place kzymy changes Haraka's code, and it refuses to load on any other
- * Haraka version. Why it is needed (read from connection.js, transaction.js and
+ * With pipelining-patch.ts (commands pipelined after the end of data), the only places kzymy
+ * changes Haraka's code; it refuses to load on any other Haraka version. Why it is needed (read from connection.js, transaction.js and
  * haraka-message-stream 2.0.8):
  *
  * 1. A bare LF anywhere in DATA makes Haraka answer `451 Bare line-feed` and disconnect

@@ -126,7 +126,14 @@ function logDecision(
       return;
     case 'reject':
       // A client's own doing (unknown address, too big): below our own failures.
-      logger.info('smtp.refused', { hook, conn, code, enhanced: decision.reply.enhanced, ms });
+      logger.info('smtp.refused', {
+        hook,
+        conn,
+        code,
+        enhanced: decision.reply.enhanced,
+        reason: decision.metric,
+        ms,
+      });
       return;
     case 'tempfail':
       if (decision.clientCaused) {
@@ -146,6 +153,7 @@ function logDecision(
         conn,
         code,
         enhanced: decision.reply.enhanced,
+        reason: decision.metric,
         error: decision.cause === undefined ? undefined : errorKind(decision.cause),
         ms,
       });

@@ -6,7 +6,7 @@
  * does not exist yet has whatever an interrupted run left of its chunks removed before its
  * ciphertext is written again. Written with the engine's durable write concern.
  */
-import { MongoClient, ObjectId, type Collection, type Db } from 'mongodb';
+import { MongoClient, MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
 import type { CiphertextPieces, StoredMessage, User } from '../types';
 import { ChunkStore } from './chunks';
 import { applyIndexes, COLLECTIONS } from './indexes';
@@ -30,10 +30,19 @@ export class UsernameConflictError extends Error {
 
 export type PutOutcome = 'copied' | 'updated';
 
+/**
+ * The users a copy wrote, so that a later run can remove those the source no longer has (an
+ * account deleted between two runs must not come back) without touching any other user of the
+ * destination. Not part of the engine's schema; it can be dropped once the move is done.
+ */
+const COPIED_USERS = 'copiedUsers';
+const DUPLICATE_KEY = 11000;
+
 export class MongoImport {
   private readonly users: Collection<UserDoc>;
   private readonly names: Collection<{ _id: string; user: ObjectId }>;
   private readonly messages: Collection<MessageDoc>;
+  private readonly copied: Collection<{ _id: ObjectId }>;
   private readonly chunks: ChunkStore;
 
   private constructor(
@@ -43,6 +52,7 @@ export class MongoImport {
     this.users = db.collection<UserDoc>(COLLECTIONS.users);
     this.names = db.collection(COLLECTIONS.usernames);
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
+    this.copied = db.collection(COPIED_USERS);
     this.chunks = new ChunkStore(db);
   }
 
@@ -84,11 +94,21 @@ export class MongoImport {
       catchAll: user.policy.catchAll,
       allowed: user.policy.allowed,
       disabled: user.policy.disabled,
+      sendEnabled: user.sending.enabled,
+      signAsNym: user.sending.signAsNym,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
       // The default is no field at all, as the engine itself writes it (users.ts).
       ...(user.payloadFormat === 'exact' ? { payloadFormat: 'exact' as const } : {}),
+      ...(user.lastFetchDay === null ? {} : { lastFetchDay: user.lastFetchDay }),
+      // The destination goes over with its state; refusals and leases stay behind (a refused
+      // message is offered to its destination once more from the new store, and kept again).
+      ...(user.forward ? { forward: user.forward } : {}),
     };
+    // Recorded first: a run interrupted after the user was written still knows it wrote her.
+    await this.copied.insertOne({ _id }).catch((error: unknown) => {
+      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+    });
     if (!holder) await this.names.insertOne({ _id: user.username, user: _id });
     const result = await this.users.replaceOne({ _id }, doc, { upsert: true });
     return result.upsertedCount === 1 ? 'copied' : 'updated';
@@ -156,6 +176,23 @@ export class MongoImport {
       await this.chunks.removeAll([{ message: new ObjectId(messageId), count: doc.chunks }]);
       this.chunks.finish(new ObjectId(messageId));
     }
+  }
+
+  /** Ids of the users earlier runs of the copy wrote. */
+  async copiedUserIds(): Promise<string[]> {
+    const docs = await this.copied.find({}).toArray();
+    return docs.map((doc) => doc._id.toHexString());
+  }
+
+  /** A user the copy wrote and the source no longer has: her mail, her name, herself. */
+  async removeUser(userId: string): Promise<void> {
+    const _id = new ObjectId(userId);
+    await this.messages.deleteMany({ user: _id });
+    await this.chunks.purgeUser(_id);
+    const doc = await this.users.findOne({ _id });
+    if (doc) await this.names.deleteOne({ _id: doc.username, user: _id });
+    await this.users.deleteOne({ _id });
+    await this.copied.deleteOne({ _id });
   }
 
   async close(): Promise<void> {

@@ -11,12 +11,16 @@ export const COLLECTIONS = {
   messages: 'messages',
   chunks: 'chunks',
   uploads: 'uploads',
+  /** Forwarding leases and refusals (forwards.ts): one per message in flight or refused. */
+  forwards: 'forwards',
 } as const;
 
 const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   users: [
     { key: { username: 1 }, name: 'username_unique', unique: true },
     { key: { state: 1, createdAt: 1 }, name: 'state_created' },
+    // The forwarding worker's periodic scan for users whose mail is forwarded.
+    { key: { 'forward.state': 1 }, name: 'forward_state' },
   ],
   usernames: [],
   messages: [
@@ -28,6 +32,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   // unique index to start with the shard key) and every chunk query goes to one shard.
   chunks: [{ key: { user: 1, message: 1, n: 1 }, name: 'user_message_n_unique', unique: true }],
   uploads: [{ key: { startedAt: 1 }, name: 'started' }],
+  forwards: [{ key: { user: 1, kind: 1 }, name: 'user_kind' }],
 };
 
 /**

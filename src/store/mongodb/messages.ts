@@ -204,6 +204,16 @@ export class MongoMessageStore implements MessageStore {
     return total?.bytes ?? 0;
   }
 
+  /** Messages and ciphertext bytes stored for everyone, for the metrics' totals. */
+  async totals(): Promise<{ messages: number; bytes: number }> {
+    // One accumulator per pipeline: FerretDB 1.24 sums `$size` as 0 beside a `$sum: 1`.
+    const [total] = await this.messages
+      .aggregate<{ bytes: number }>([{ $group: { _id: null, bytes: { $sum: '$size' } } }])
+      .toArray();
+    const messages = await this.messages.countDocuments({});
+    return { messages, bytes: total?.bytes ?? 0 };
+  }
+
   async count(userId: string): Promise<number> {
     const user = parseId(userId);
     return user ? this.messages.countDocuments({ user }) : 0;

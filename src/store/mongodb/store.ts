@@ -1,6 +1,7 @@
 /** The MongoDB engine: opens the database, applies the indexes, hands out the collections. */
 import { MongoClient } from 'mongodb';
 import type { Store } from '../store';
+import { MongoForwardClaims } from './forwards';
 import { applyIndexes } from './indexes';
 import { MongoMessageStore, type UsageCache, type UserLock } from './messages';
 import { MongoUserStore } from './users';
@@ -39,6 +40,7 @@ export class MongoStore implements Store {
     private readonly client: MongoClient,
     readonly users: MongoUserStore,
     readonly messages: MongoMessageStore,
+    readonly forwards: MongoForwardClaims,
   ) {}
 
   static async open(options: MongoStoreOptions): Promise<MongoStore> {
@@ -54,10 +56,13 @@ export class MongoStore implements Store {
     const clock = options.clock ?? (() => new Date());
     const users = new MongoUserStore(db, clock);
     const messages = new MongoMessageStore(db, users, options.userLock, options.usage);
-    return new MongoStore(client, users, messages);
+    return new MongoStore(client, users, messages, new MongoForwardClaims(db, clock));
   }
 
-  /** Purges a user: every message and chunk, then the user document with its address policy. */
+  /**
+   * Purges a user: every message and chunk, then the user document with its address policy and
+   * forwarding setting, then her forwarding leases and refusals.
+   */
   async deleteUser(userId: string): Promise<boolean> {
     // First stop new mail (UIDs are only allocated to active users), then purge, remove the
     // user, and purge once more for a delivery that had its UID before the state changed.
@@ -65,6 +70,7 @@ export class MongoStore implements Store {
     await this.messages.purgeUser(userId);
     const removed = await this.users.removeDocument(userId);
     await this.messages.purgeUser(userId);
+    await this.forwards.purgeUser(userId);
     return removed;
   }
 

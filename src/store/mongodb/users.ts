@@ -4,7 +4,17 @@ import { MongoServerError, ObjectId, type Collection, type Db, type WithId } fro
 import { isReservedUsername, randomUsername } from '../../addresses/username';
 import { UsernameTakenError } from '../errors';
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, PayloadFormat, User, UserState } from '../types';
+import {
+  USER_STATES,
+  type AddressPolicy,
+  type ForwardFailure,
+  type ForwardSetting,
+  type NewUser,
+  type PayloadFormat,
+  type SendingSettings,
+  type User,
+  type UserState,
+} from '../types';
 import { COLLECTIONS } from './indexes';
 
 export interface UserDoc {
@@ -17,10 +27,17 @@ export interface UserDoc {
   catchAll: boolean;
   allowed: string[];
   disabled: string[];
+  /** Absent in documents written before sending existed: read as off. */
+  sendEnabled?: boolean;
+  signAsNym?: boolean;
   uidValidity: number;
   uidNext: number;
   /** Absent for the default, 'protected' (documents written before the field existed too). */
   payloadFormat?: PayloadFormat;
+  /** UTC day of the last mailbox login: a day, not a time, and nothing about where from. */
+  lastFetchDay?: string;
+  /** Absent unless the user named a forwarding destination (src/forward/). */
+  forward?: ForwardSetting;
 }
 
 /**
@@ -50,9 +67,23 @@ export function toUser(doc: WithId<UserDoc>): User {
     passwordHash: doc.passwordHash,
     createdAt: doc.createdAt,
     policy: { catchAll: doc.catchAll, allowed: doc.allowed ?? [], disabled: doc.disabled ?? [] },
+    sending: { enabled: doc.sendEnabled ?? false, signAsNym: doc.signAsNym ?? false },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
     payloadFormat: doc.payloadFormat === 'exact' ? 'exact' : 'protected',
+    lastFetchDay: doc.lastFetchDay ?? null,
+    forward: doc.forward ? toForward(doc.forward) : null,
+  };
+}
+
+function toForward(doc: ForwardSetting): ForwardSetting {
+  return {
+    address: doc.address,
+    host: doc.host ?? null,
+    state: doc.state,
+    codeHash: doc.codeHash ?? null,
+    codeExpiresAt: doc.codeExpiresAt ?? null,
+    failure: doc.failure ?? null,
   };
 }
 
@@ -96,6 +127,8 @@ export class MongoUserStore implements UserStore {
         catchAll: true,
         allowed: [],
         disabled: [],
+        sendEnabled: false,
+        signAsNym: false,
         // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uidValidity: randomInt(1, 2 ** 31),
@@ -161,6 +194,41 @@ export class MongoUserStore implements UserStore {
     return this.update(id, { $set: { state: 'active' } }, { state: 'pending' });
   }
 
+  /** An active account stops taking mail and logins (the operator's `kzymy user disable`). */
+  async disable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'disabled' } }, { state: 'active' });
+  }
+
+  /** A disabled account becomes active again. */
+  async enable(id: string): Promise<boolean> {
+    return this.update(id, { $set: { state: 'active' } }, { state: 'disabled' });
+  }
+
+  /** Records the day of a mailbox login (callers write only when the day changed). */
+  async noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.update(id, { $set: { lastFetchDay: day } });
+  }
+
+  /**
+   * How many active or disabled accounts use the key with this fingerprint: more than one means
+   * they are linked by it. A scan of the users on the embedded FerretDB: for the account pages,
+   * not for a per-message path.
+   */
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return this.users.countDocuments({ fingerprint, state: { $in: ['active', 'disabled'] } });
+  }
+
+  /** Accounts per state, for the metrics' totals (a scan on the embedded FerretDB). */
+  async countByState(): Promise<Record<UserState, number>> {
+    const counts = await Promise.all(
+      USER_STATES.map((state) => this.users.countDocuments({ state })),
+    );
+    return Object.fromEntries(USER_STATES.map((state, i) => [state, counts[i] ?? 0])) as Record<
+      UserState,
+      number
+    >;
+  }
+
   async markDeleting(id: string): Promise<boolean> {
     return this.update(id, { $set: { state: 'deleting' } });
   }
@@ -201,6 +269,49 @@ export class MongoUserStore implements UserStore {
   async forgetAddress(id: string, local: string): Promise<boolean> {
     const part = local.toLowerCase();
     return this.update(id, { $pull: { allowed: part, disabled: part } });
+  }
+
+  /** Names (or replaces) the forwarding destination, whole: a new one starts over as pending. */
+  async setForward(id: string, forward: ForwardSetting): Promise<boolean> {
+    return this.update(id, { $set: { forward } });
+  }
+
+  /** Forgets the destination: mail waits for pickup again. */
+  async clearForward(id: string): Promise<boolean> {
+    return this.update(id, { $unset: { forward: '' } });
+  }
+
+  /**
+   * Records (or with null clears) the destination's last permanent refusal. By `_id` alone, the
+   * destination compared on the document read first: a filter with a second field is a scan of
+   * every user on the embedded FerretDB, and a refusal meant for a destination the user has
+   * replaced meanwhile must not land on the new one.
+   */
+  async setForwardFailure(
+    id: string,
+    address: string,
+    failure: ForwardFailure | null,
+  ): Promise<boolean> {
+    const current = (await this.byId(id))?.forward;
+    if (!current || current.address !== address) return false;
+    return this.update(id, { $set: { 'forward.failure': failure } });
+  }
+
+  /** Ids of the users whose mail is forwarded (state active), for the forwarding worker's scan. */
+  async forwardingUserIds(): Promise<string[]> {
+    const docs = await this.users
+      .find({ 'forward.state': 'active' }, { projection: { _id: 1 } })
+      .toArray();
+    return docs.map((doc) => doc._id.toHexString());
+  }
+
+  /** Changes the given sending switches; the others stay as they are. */
+  async setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    const set: Partial<Pick<UserDoc, 'sendEnabled' | 'signAsNym'>> = {};
+    if (change.enabled !== undefined) set.sendEnabled = change.enabled;
+    if (change.signAsNym !== undefined) set.signAsNym = change.signAsNym;
+    if (Object.keys(set).length === 0) return (await this.byId(id)) !== null;
+    return this.update(id, { $set: set });
   }
 
   async policy(id: string): Promise<AddressPolicy | null> {

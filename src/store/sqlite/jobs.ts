@@ -3,15 +3,31 @@
  * (writer.ts) and be run there in a transaction (writes.ts). Reads never are (reads.ts).
  */
 import type { NewUser, PayloadFormat, StoredMessage, User } from '../types';
+import type { ForwardFailureData, ForwardSettingData } from './forward-rows';
 
 export type UserChange =
   | { kind: 'activate' }
   | { kind: 'markDeleting' }
+  | { kind: 'disableAccount' }
+  | { kind: 'enableAccount' }
+  | { kind: 'fetchDay'; day: string }
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }
   | { kind: 'payloadFormat'; format: PayloadFormat }
-  | { kind: 'allow' | 'disable' | 'forget'; local: string };
+  | { kind: 'allow' | 'disable' | 'forget'; local: string }
+  /** The forwarding destination, whole (null: forwarding stopped). */
+  | { kind: 'forward'; forward: ForwardSettingData | null }
+  /** The destination's last refusal, only while the destination is still `address`. */
+  | { kind: 'forwardFailure'; address: string; failure: ForwardFailureData | null }
+  | { kind: 'sending'; enabled?: boolean; signAsNym?: boolean };
+
+/** One forwarding lease or refusal, for the cleanup pass (forwards.ts). */
+export interface ForwardEntry {
+  kind: 'lease' | 'refused';
+  userId: string;
+  messageId: string;
+}
 
 /** What each job carries, by name. */
 export interface JobArgs {
@@ -39,6 +55,22 @@ export interface JobArgs {
   deleteUser: { userId: string };
   /** WAL checkpoint and free-page reclaim (maintenance.ts). */
   maintain: { vacuumFreePages: number; checkpointBusyMs: number };
+  /**
+   * The forwarding worker's claims (forwards.ts): a lease for `holder` until `until`, taken if
+   * there is none or the one there ended before `now`.
+   */
+  forwardClaim: { userId: string; messageId: string; holder: string; now: number; until: number };
+  forwardRelease: { userId: string; messageId: string; holder: string };
+  /** The refusal written and the holder's lease released, in one transaction. */
+  forwardRefuse: {
+    userId: string;
+    messageId: string;
+    holder: string;
+    failure: ForwardFailureData;
+  };
+  forwardForget: { userId: string };
+  forwardPurge: { userId: string };
+  forwardRemove: { entries: ForwardEntry[] };
 }
 
 export interface MaintenanceReport {
@@ -60,6 +92,15 @@ export interface JobResults {
   purgeUser: null;
   deleteUser: boolean;
   maintain: MaintenanceReport;
+  /** Whether this job took the lease. */
+  forwardClaim: boolean;
+  forwardRelease: null;
+  forwardRefuse: null;
+  /** How many refusals went. */
+  forwardForget: number;
+  forwardPurge: null;
+  /** How many leases and refusals went. */
+  forwardRemove: number;
 }
 
 export type JobName = keyof JobArgs;
@@ -79,3 +120,22 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: JobErro
 export function isStaging(job: Job): boolean {
   return job.op === 'stageAppend' || job.op === 'stageDrop';
 }
+
+/** What the writer thread is started with (writer.ts → worker.ts). */
+export interface WriterSettings {
+  file: string;
+  busyTimeoutMs: number;
+  group: boolean;
+  /** How often the log is checkpointed and truncated, and free pages reclaimed. */
+  maintenanceMs: number;
+  /** Free pages are given back to the file system once at least this many are free. */
+  vacuumFreePages: number;
+}
+
+/** The messages between the writer and its thread. */
+export type ToWorker = { id: number; job: Job } | { close: true };
+export type FromWorker =
+  | { ready: true }
+  | { failed: { name: string; message: string } }
+  | { id: number; outcome: Outcome }
+  | { closed: true };

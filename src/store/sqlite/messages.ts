@@ -112,6 +112,10 @@ export class SqliteMessageStore implements MessageStore {
     return (await read(() => this.reads.count.get(user) as { n: number })).n;
   }
 
+  async totals(): Promise<{ messages: number; bytes: number }> {
+    return read(() => this.reads.totals.get() as { messages: number; bytes: number });
+  }
+
   async byUid(userId: string, uid: number): Promise<StoredMessage | null> {
     const user = parseId(userId);
     if (!user) return null;

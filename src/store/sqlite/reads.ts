@@ -63,6 +63,12 @@ export function prepareReads(db: Connection) {
     pendingBefore: p(
       `SELECT * FROM users WHERE state = 'pending' AND created_at < ? ORDER BY created_at`,
     ),
+    // Counts over indexes only (schema.ts): users_state_created, users_fingerprint, messages_size.
+    countByState: p('SELECT state, COUNT(*) AS n FROM users GROUP BY state'),
+    countWithFingerprint: p(
+      `SELECT COUNT(*) AS n FROM users WHERE fingerprint = ? AND state IN ('active', 'disabled')`,
+    ),
+    totals: p('SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS bytes FROM messages'),
     messages: p('SELECT * FROM messages WHERE user_id = ? ORDER BY uid'),
     usedBytes: p('SELECT used_bytes FROM users WHERE id = ?'),
     sumBytes: p('SELECT COALESCE(SUM(size), 0) AS bytes FROM messages WHERE user_id = ?'),
@@ -76,6 +82,13 @@ export function prepareReads(db: Connection) {
       'SELECT * FROM messages WHERE fetched_at IS NOT NULL AND fetched_at < ? LIMIT ?',
     ),
     arrivedBefore: p('SELECT * FROM messages WHERE arrived_at < ? LIMIT ?'),
+    forwardingUsers: p(`SELECT id FROM users WHERE forward_state = 'active'`),
+    forwardRefusal: p(
+      'SELECT at, code, status FROM forward_refusals WHERE user_id = ? AND message_id = ?',
+    ),
+    forwardRefusedCount: p('SELECT COUNT(*) AS n FROM forward_refusals WHERE user_id = ?'),
+    forwardEntries: p(`SELECT 'lease' AS kind, user_id, message_id FROM forward_leases
+      UNION ALL SELECT 'refused' AS kind, user_id, message_id FROM forward_refusals`),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Rows as SQLite returns them, and the plain objects the rest of kzymy sees. */
 import { randomBytes } from 'node:crypto';
 import type { PayloadFormat, StoredMessage, User, UserState } from '../types';
+import { toForward, type ForwardColumns } from './forward-rows';
 
 /** 12 random bytes: an id that is also a valid MongoDB ObjectId (`kzymy store copy`). */
 export function newId(): Buffer {
@@ -16,7 +17,8 @@ export function parseIds(ids: readonly string[]): Buffer[] {
   return ids.map(parseId).filter((id): id is Buffer => id !== null);
 }
 
-export interface UserRow {
+/** A user; her forwarding setting is in the columns of ForwardColumns. */
+export interface UserRow extends ForwardColumns {
   id: Buffer;
   username: string;
   state: UserState;
@@ -27,10 +29,20 @@ export interface UserRow {
   catch_all: number;
   allowed: string;
   disabled: string;
+  /**
+   * The sending switches, 0 or 1. Absent only when a read-only opener (`kzymy store copy`)
+   * reads a file from before sending that no writer has upgraded yet: read as off, as the
+   * upgrade sets them.
+   */
+  send_enabled?: number;
+  sign_as_nym?: number;
   uid_validity: number;
   uid_next: number;
   used_bytes: number;
-  payload_format: PayloadFormat;
+  /** Absent in a schema-1 file not yet opened by a writer (`kzymy store copy --from`). */
+  last_fetch_day?: string | null;
+  /** Absent in a file from before schema 4 not yet opened by a writer (`kzymy store copy --from`). */
+  payload_format?: PayloadFormat;
 }
 
 export interface MessageRow {
@@ -57,8 +69,11 @@ export function toUser(row: UserRow): User {
       allowed: JSON.parse(row.allowed) as string[],
       disabled: JSON.parse(row.disabled) as string[],
     },
+    sending: { enabled: row.send_enabled === 1, signAsNym: row.sign_as_nym === 1 },
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
+    lastFetchDay: row.last_fetch_day ?? null,
+    forward: toForward(row),
     payloadFormat: row.payload_format === 'exact' ? 'exact' : 'protected',
   };
 }

@@ -24,12 +24,14 @@ export type Connection = Database.Database;
 
 /**
  * Bumped with every change to the tables below; a newer file than the code is refused, an older
- * one is brought up to date (UPGRADES) by the first writer that opens it.
+ * one is brought up to date by the writer that opens it (createTables).
  *
- * 1. users, messages, chunks.
- * 2. users.payload_format: what her decrypted mail looks like (src/pgp/protected-payload.ts).
+ * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
+ * forward_refusals (push delivery, src/forward/). 3: users.last_fetch_day (`kzymy user show`),
+ * and the indexes the metrics' totals and the shared-key count are read from. 4:
+ * users.payload_format, what her decrypted mail looks like (src/pgp/protected-payload.ts).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -37,6 +39,9 @@ export const SCHEMA_VERSION = 2;
  * stored-bytes total is a column moved in the same transaction as every store and delete.
  * Chunks are rows of at most CHUNK_BYTES, so a 35 MB message is stored, read and deleted piece by
  * piece like any other.
+ *
+ * `users.state` is pending, active, disabled (`kzymy user disable`) or deleting, with no CHECK:
+ * a delivery takes a UID only from an active user (writes.ts).
  */
 const TABLES = `
 CREATE TABLE IF NOT EXISTS users (
@@ -53,7 +58,8 @@ CREATE TABLE IF NOT EXISTS users (
   uid_validity INTEGER NOT NULL,
   uid_next INTEGER NOT NULL,
   used_bytes INTEGER NOT NULL,
-  payload_format TEXT NOT NULL DEFAULT 'protected' CHECK (payload_format IN ('protected', 'exact'))
+  send_enabled INTEGER NOT NULL DEFAULT 0,
+  sign_as_nym INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_state_created ON users (state, created_at);
 CREATE TABLE IF NOT EXISTS messages (
@@ -74,7 +80,69 @@ CREATE TABLE IF NOT EXISTS chunks (
   data BLOB NOT NULL,
   PRIMARY KEY (message_id, n)
 );
+CREATE TABLE IF NOT EXISTS forward_leases (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  holder TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (user_id, message_id)
+);
+CREATE TABLE IF NOT EXISTS forward_refusals (
+  user_id BLOB NOT NULL,
+  message_id BLOB NOT NULL,
+  at INTEGER NOT NULL,
+  code INTEGER NOT NULL,
+  status TEXT,
+  PRIMARY KEY (user_id, message_id)
+);
 `;
+
+/**
+ * Indexes made after the columns they cover may have been added (addMissingColumns). The
+ * forwarding worker's scan for users whose mail is forwarded reads only those. The metrics'
+ * totals are counts over indexes, never a read of the tables (schema 3): accounts per state over
+ * users_state_created, messages and their bytes over messages_size (a few bytes a message, where
+ * a table row is tens); users_fingerprint answers "how many accounts share this key".
+ */
+const INDEXES_SINCE_1 = `
+CREATE INDEX IF NOT EXISTS users_forward_state ON users (forward_state)
+  WHERE forward_state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS users_fingerprint ON users (fingerprint, state);
+CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
+`;
+
+/**
+ * Columns added since the first release of the tables, last in their table both in a new file
+ * (TABLES) and in one an older kzymy wrote, where the writer adds them when it opens the file
+ * (ALTER TABLE ADD COLUMN gives every existing row the default, without rewriting it).
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // Sending as the nym (docs/sending.md): users from before it have both switches off.
+  { table: 'users', column: 'send_enabled', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'users', column: 'sign_as_nym', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // Push delivery (src/forward/), schema 2: all NULL while a user does not forward her mail —
+  // the destination, its MX host, 'pending' or 'active', the code's hash and expiry while
+  // pending, and the destination's last permanent refusal.
+  { table: 'users', column: 'forward_address', definition: 'TEXT' },
+  { table: 'users', column: 'forward_host', definition: 'TEXT' },
+  { table: 'users', column: 'forward_state', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_hash', definition: 'TEXT' },
+  { table: 'users', column: 'forward_code_expires_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_at', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_code', definition: 'INTEGER' },
+  { table: 'users', column: 'forward_failure_status', definition: 'TEXT' },
+  // Schema 3: the UTC day of the last mailbox login (`kzymy user show`), NULL before the first;
+  // a day, never a time.
+  { table: 'users', column: 'last_fetch_day', definition: 'TEXT' },
+  // Schema 4: the payload format (src/pgp/protected-payload.ts); users from before it keep the
+  // default, as on the mongodb engine, where a user without the field reads as 'protected'.
+  {
+    table: 'users',
+    column: 'payload_format',
+    definition:
+      "TEXT NOT NULL DEFAULT 'protected' CHECK (payload_format IN ('protected', 'exact'))",
+  },
+];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -85,6 +153,9 @@ export interface OpenOptions {
   /** The connection that creates the tables when the file is new (the writer). */
   create: boolean;
 }
+
+/** How long opening a connection waits for another process's lock. */
+const OPEN_BUSY_TIMEOUT_MS = 10_000;
 
 export class SchemaVersionError extends Error {
   override name = 'SchemaVersionError';
@@ -97,19 +168,25 @@ export function openConnection(file: string, options: OpenOptions): Connection {
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
   }
-  const db = new Database(file, { timeout: options.busyTimeoutMs, fileMustExist: !options.create });
+  // Opening waits for other processes (one may be recovering the log after a crash) even when
+  // the connection will not wait later: a reader then waits asynchronously (reads.ts).
+  const db = new Database(file, {
+    timeout: Math.max(options.busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS),
+    fileMustExist: !options.create,
+  });
   try {
-    // Before anything creates a table: it is fixed when the first page is written. Only on the
-    // connection that creates: on a file that has tables this pragma opens a write transaction
-    // (to record INCREMENTAL over FULL), and a reader, which waits for no lock (busy_timeout 0),
-    // would fail to open while another process is delivering.
-    if (options.create) db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
+    if (options.create) {
+      // Before anything creates a table: it is fixed when the first page is written. Both are
+      // settings of the file, which only the writer makes.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.pragma('journal_mode = WAL');
+    }
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('temp_store = FILE');
     if (options.create) createTables(db);
     else db.pragma('query_only = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     return db;
   } catch (error) {
     db.close();
@@ -126,28 +203,17 @@ function createTables(db: Connection): void {
         `the store file has schema ${version}, newer than this kzymy (${SCHEMA_VERSION})`,
       );
     db.exec(TABLES);
-    if (version < SCHEMA_VERSION) {
-      for (const upgrade of UPGRADES) upgrade(db);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
+    addMissingColumns(db);
+    db.exec(INDEXES_SINCE_1);
+    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
-/**
- * What a file made by an older kzymy lacks, added in place. Each step checks the file itself
- * rather than its version number, so it is harmless on a file that already has what it adds
- * (one created from TABLES above).
- */
-const UPGRADES: readonly ((db: Connection) => void)[] = [
-  // 2: the payload format; users from before it keep the default, as on the mongodb engine.
-  (db) => {
-    if (!hasColumn(db, 'users', 'payload_format'))
-      db.exec(`ALTER TABLE users ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'protected'
-        CHECK (payload_format IN ('protected', 'exact'))`);
-  },
-];
-
-function hasColumn(db: Connection, table: string, column: string): boolean {
-  const columns = db.pragma(`table_info(${table})`) as { name: string }[];
-  return columns.some((c) => c.name === column);
+/** Inside createTables' transaction, so two processes upgrading one file add each column once. */
+function addMissingColumns(db: Connection): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((existing) => existing.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
 }

@@ -4,6 +4,7 @@
  * writes (writer.ts) and a read connection on the caller's thread (reads.ts).
  */
 import type { Store } from '../store';
+import { SqliteForwardClaims } from './forwards';
 import { prepareReads } from './reads';
 import { SqliteMessageStore } from './messages';
 import { openConnection, type Connection } from './schema';
@@ -40,6 +41,7 @@ export class SqliteStore implements Store {
     private readonly writer: Writer,
     readonly users: SqliteUserStore,
     readonly messages: SqliteMessageStore,
+    readonly forwards: SqliteForwardClaims,
     private readonly ping_: () => void,
   ) {}
 
@@ -67,13 +69,15 @@ export class SqliteStore implements Store {
       writer,
       new SqliteUserStore(reads, writer, clock),
       new SqliteMessageStore(reads, writer),
+      new SqliteForwardClaims(reads, writer, clock),
       () => reads.ping.get(),
     );
   }
 
   deleteUser(userId: string): Promise<boolean> {
-    // One transaction: the user, her messages and their ciphertext go together, and a delivery
-    // (which checks the user inside its own transaction) is either before it or finds no one.
+    // One transaction: the user, her messages and their ciphertext, her forwarding leases and
+    // refusals go together, and a delivery (which checks the user inside its own transaction) is
+    // either before it or finds no one.
     return this.writer.submit({ op: 'deleteUser', userId });
   }
 

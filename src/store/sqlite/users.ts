@@ -1,6 +1,17 @@
 /** Users and their address policy on the SQLite engine: reads here, writes on the writer. */
 import type { UserStore } from '../store';
-import type { AddressPolicy, NewUser, PayloadFormat, User } from '../types';
+import {
+  USER_STATES,
+  type AddressPolicy,
+  type ForwardFailure,
+  type ForwardSetting,
+  type NewUser,
+  type PayloadFormat,
+  type SendingSettings,
+  type User,
+  type UserState,
+} from '../types';
+import { failureData, settingData } from './forward-rows';
 import type { UserChange } from './jobs';
 import { read, type Reads } from './reads';
 import { parseId, toUser, type UserRow } from './rows';
@@ -42,6 +53,32 @@ export class SqliteUserStore implements UserStore {
     return this.change(id, { kind: 'activate' });
   }
 
+  disable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'disableAccount' });
+  }
+
+  enable(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'enableAccount' });
+  }
+
+  noteFetchDay(id: string, day: string): Promise<boolean> {
+    return this.change(id, { kind: 'fetchDay', day });
+  }
+
+  async countWithFingerprint(fingerprint: string): Promise<number> {
+    return (await read(() => this.reads.countWithFingerprint.get(fingerprint) as { n: number })).n;
+  }
+
+  async countByState(): Promise<Record<UserState, number>> {
+    const rows = await read(() => this.reads.countByState.all() as { state: string; n: number }[]);
+    const counts = Object.fromEntries(USER_STATES.map((state) => [state, 0])) as Record<
+      UserState,
+      number
+    >;
+    for (const row of rows) if (row.state in counts) counts[row.state as UserState] = row.n;
+    return counts;
+  }
+
   markDeleting(id: string): Promise<boolean> {
     return this.change(id, { kind: 'markDeleting' });
   }
@@ -76,6 +113,37 @@ export class SqliteUserStore implements UserStore {
 
   async policy(id: string): Promise<AddressPolicy | null> {
     return (await this.byId(id))?.policy ?? null;
+  }
+
+  setForward(id: string, forward: ForwardSetting): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: settingData(forward) });
+  }
+
+  clearForward(id: string): Promise<boolean> {
+    return this.change(id, { kind: 'forward', forward: null });
+  }
+
+  /** One UPDATE that names the address, so the comparison and the write cannot drift apart. */
+  setForwardFailure(id: string, address: string, failure: ForwardFailure | null): Promise<boolean> {
+    return this.change(id, {
+      kind: 'forwardFailure',
+      address,
+      failure: failure ? failureData(failure) : null,
+    });
+  }
+
+  async forwardingUserIds(): Promise<string[]> {
+    const rows = (await read(() => this.reads.forwardingUsers.all())) as { id: Buffer }[];
+    return rows.map((row) => row.id.toString('hex'));
+  }
+
+  setSending(id: string, change: Partial<SendingSettings>): Promise<boolean> {
+    // Only the switches given: an absent one crosses to the writer as absent, not as false.
+    return this.change(id, {
+      kind: 'sending',
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.signAsNym !== undefined ? { signAsNym: change.signAsNym } : {}),
+    });
   }
 
   private async change(id: string, change: UserChange): Promise<boolean> {

@@ -5,18 +5,10 @@
  * on a schedule (the WAL checkpoint and free-page reclaim of `maintain`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Job, Outcome } from './jobs';
+import type { FromWorker, Job, ToWorker, WriterSettings } from './jobs';
 import { JobQueue } from './queue';
 import { openConnection } from './schema';
-import type { WriterSettings } from './writer';
 import { toJobError, Writes } from './writes';
-
-export type ToWorker = { id: number; job: Job } | { close: true };
-export type FromWorker =
-  | { ready: true }
-  | { failed: { name: string; message: string } }
-  | { id: number; outcome: Outcome }
-  | { closed: true };
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs as a worker thread');

@@ -7,10 +7,19 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { MailboxGoneError, UsernameTakenError } from '../errors';
-import type { Job, JobError, JobName, JobOf, JobResults, Outcome } from './jobs';
+import type {
+  FromWorker,
+  Job,
+  JobError,
+  JobName,
+  JobOf,
+  JobResults,
+  Outcome,
+  ToWorker,
+  WriterSettings,
+} from './jobs';
 import { JobQueue } from './queue';
 import { openConnection, type Connection } from './schema';
-import type { FromWorker, ToWorker } from './worker';
 import { Writes } from './writes';
 
 /**
@@ -19,16 +28,6 @@ import { Writes } from './writes';
  * - `main` / `main-single`: the same on the caller's thread (blocking it while they run).
  */
 export type CommitMode = 'worker' | 'worker-single' | 'main' | 'main-single';
-
-export interface WriterSettings {
-  file: string;
-  busyTimeoutMs: number;
-  group: boolean;
-  /** How often the log is checkpointed and truncated, and free pages reclaimed. */
-  maintenanceMs: number;
-  /** Free pages are given back to the file system once at least this many are free. */
-  vacuumFreePages: number;
-}
 
 export interface Writer {
   submit<K extends JobName>(job: JobOf<K>): Promise<JobResults[K]>;

@@ -27,11 +27,18 @@ import {
   type Outcome,
   type UserChange,
 } from './jobs';
+import { forwardColumns, NO_FORWARD } from './forward-rows';
+import { ForwardWrites } from './forward-writes';
 import { newId, parseId, parseIds, toUser, type UserRow } from './rows';
 import type { Connection } from './schema';
 
 const STAGING = `CREATE TEMP TABLE IF NOT EXISTS staged (
   stage INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (stage, n))`;
+
+/** A switch as SQLite stores it; absent (leave it as it is) is NULL. */
+function flag(value: boolean | undefined): number | null {
+  return value === undefined ? null : value ? 1 : 0;
+}
 
 function blob(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -39,10 +46,12 @@ function blob(data: Uint8Array): Buffer {
 
 export class Writes {
   private readonly sql: ReturnType<typeof prepare>;
+  private readonly forwards: ForwardWrites;
 
   constructor(private readonly db: Connection) {
     db.exec(STAGING);
     this.sql = prepare(db);
+    this.forwards = new ForwardWrites(db);
   }
 
   /**
@@ -154,10 +163,26 @@ export class Writes {
         const user = parseId(job.userId);
         if (!user) return false;
         this.purge(user);
+        this.forwards.purge(user);
         return this.sql.deleteUser.run(user).changes === 1;
       }
       case 'maintain':
         return this.maintain(job);
+      case 'forwardClaim':
+        return this.forwards.claim(job);
+      case 'forwardRelease':
+        return this.forwards.release(job);
+      case 'forwardRefuse':
+        return this.forwards.refuse(job);
+      case 'forwardForget':
+        return this.forwards.forget(job.userId);
+      case 'forwardPurge': {
+        const user = parseId(job.userId);
+        if (user) this.forwards.purge(user);
+        return null;
+      }
+      case 'forwardRemove':
+        return this.forwards.remove(job.entries);
     }
   }
 
@@ -176,11 +201,15 @@ export class Writes {
         catch_all: 1,
         allowed: '[]',
         disabled: '[]',
+        send_enabled: 0,
+        sign_as_nym: 0,
         // Any positive 32-bit value (RFC 3501 §2.3.1.1 nz-number); random so that a user
         // recreated under the same name never matches a client's cached UIDVALIDITY.
         uid_validity: randomInt(1, 2 ** 31),
         uid_next: 1,
         used_bytes: 0,
+        last_fetch_day: null,
+        ...NO_FORWARD,
         payload_format: 'protected',
       };
       // The unique username decides a race; a random name that collides (rare at 54 bits) is
@@ -200,6 +229,12 @@ export class Writes {
         return sql.activate.run(id).changes === 1;
       case 'markDeleting':
         return sql.setState.run('deleting', id).changes === 1;
+      case 'disableAccount':
+        return sql.changeState.run('disabled', id, 'active').changes === 1;
+      case 'enableAccount':
+        return sql.changeState.run('active', id, 'disabled').changes === 1;
+      case 'fetchDay':
+        return sql.setFetchDay.run(change.day, id).changes === 1;
       case 'passwordHash':
         return sql.setPasswordHash.run(change.passwordHash, id).changes === 1;
       case 'key':
@@ -208,6 +243,9 @@ export class Writes {
         return sql.setCatchAll.run(change.catchAll ? 1 : 0, id).changes === 1;
       case 'payloadFormat':
         return sql.setPayloadFormat.run(change.format, id).changes === 1;
+      case 'sending':
+        // NULL keeps a switch as it is (COALESCE); with neither given, this only finds the user.
+        return sql.setSending.run(flag(change.enabled), flag(change.signAsNym), id).changes === 1;
       case 'allow':
       case 'disable':
       case 'forget': {
@@ -221,6 +259,20 @@ export class Writes {
         if (change.kind === 'disable') disabled.push(part);
         sql.setPolicy.run(JSON.stringify(allowed), JSON.stringify(disabled), id);
         return true;
+      }
+      case 'forward':
+        return sql.setForward.run({ ...forwardColumns(change.forward), id }).changes === 1;
+      case 'forwardFailure': {
+        const failure = change.failure;
+        return (
+          sql.setForwardFailure.run({
+            id,
+            address: change.address,
+            at: failure?.at ?? null,
+            code: failure?.code ?? null,
+            status: failure?.status ?? null,
+          }).changes === 1
+        );
       }
     }
   }
@@ -328,18 +380,35 @@ function prepare(db: Connection) {
     release: p('RELEASE job'),
     rollbackTo: p('ROLLBACK TO job'),
     insertUser: p(`INSERT INTO users (id, username, state, fingerprint, public_key, password_hash,
-        created_at, catch_all, allowed, disabled, uid_validity, uid_next, used_bytes, payload_format)
+        created_at, catch_all, allowed, disabled, send_enabled, sign_as_nym, uid_validity,
+        uid_next, used_bytes, last_fetch_day, payload_format)
       VALUES (@id, @username, @state, @fingerprint, @public_key, @password_hash, @created_at,
-        @catch_all, @allowed, @disabled, @uid_validity, @uid_next, @used_bytes, @payload_format)
+        @catch_all, @allowed, @disabled, @send_enabled, @sign_as_nym, @uid_validity, @uid_next,
+        @used_bytes, @last_fetch_day, @payload_format)
       ON CONFLICT (username) DO NOTHING`),
     activate: p(`UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'`),
     setState: p('UPDATE users SET state = ? WHERE id = ?'),
+    // A state change that happens only from the state named: active ↔ disabled.
+    changeState: p('UPDATE users SET state = ? WHERE id = ? AND state = ?'),
+    setFetchDay: p('UPDATE users SET last_fetch_day = ? WHERE id = ?'),
     setPasswordHash: p('UPDATE users SET password_hash = ? WHERE id = ?'),
     setKey: p('UPDATE users SET fingerprint = ?, public_key = ? WHERE id = ?'),
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),
     setPayloadFormat: p('UPDATE users SET payload_format = ? WHERE id = ?'),
+    setSending: p(`UPDATE users SET send_enabled = COALESCE(?, send_enabled),
+        sign_as_nym = COALESCE(?, sign_as_nym) WHERE id = ?`),
     policy: p('SELECT allowed, disabled FROM users WHERE id = ?'),
     setPolicy: p('UPDATE users SET allowed = ?, disabled = ? WHERE id = ?'),
+    setForward: p(`UPDATE users SET forward_address = @forward_address,
+        forward_host = @forward_host, forward_state = @forward_state,
+        forward_code_hash = @forward_code_hash, forward_code_expires_at = @forward_code_expires_at,
+        forward_failure_at = @forward_failure_at, forward_failure_code = @forward_failure_code,
+        forward_failure_status = @forward_failure_status
+      WHERE id = @id`),
+    // One statement, so the address compared is the one the refusal lands beside.
+    setForwardFailure: p(`UPDATE users SET forward_failure_at = @at, forward_failure_code = @code,
+        forward_failure_status = @status
+      WHERE id = @id AND forward_address = @address`),
     deleteUser: p('DELETE FROM users WHERE id = ?'),
     account: p('SELECT state, public_key, uid_next FROM users WHERE id = ?'),
     takeUid: p(

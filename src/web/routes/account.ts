@@ -20,6 +20,8 @@ import {
   settingsPage,
 } from '../views/account';
 import { mailServers } from '../views/client-settings';
+import { forwardCard } from '../views/forward';
+import { publishedAddresses } from '../wkd-published';
 
 /** Outcomes shown after a redirect, by fixed key: nothing from the request is reflected. */
 const NOTICES: Record<string, string> = {
@@ -29,6 +31,10 @@ const NOTICES: Record<string, string> = {
   allowed: 'The address is allowed.',
   forgotten: 'The address is back under the catch-all rule.',
   'key-replaced': 'The new key is in use: mail is encrypted to it from now on.',
+  'send-on': 'Sending is on: messages signed with your key are sent.',
+  'send-off': 'Sending is off: nothing is sent from your addresses.',
+  'sign-on': 'Your signature stays on the messages you send.',
+  'sign-off': 'Messages you send leave without your signature.',
   'payload-protected': 'New mail comes with protected headers, sender checks and size padding.',
   'payload-exact':
     'New mail comes as the exact message, after the delivery lines; it is not padded.',
@@ -47,14 +53,24 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
   const dashboard = async (
     c: Context<WebEnv>,
     extra: { notice?: string; problem?: string } = {},
-  ): Promise<string> =>
-    accountPage({
-      user: c.var.user,
+  ): Promise<string> => {
+    const { user } = c.var;
+    const domain = mailDomain(user.username);
+    const published = await publishedAddresses(user, domain, ctx.clock());
+    return accountPage({
+      user,
       csrf: c.var.session.csrf,
-      mailDomain: mailDomain(c.var.user.username),
-      rekeyPending: await ctx.pending.hasRekey(c.var.user.id),
+      mailDomain: domain,
+      rekeyPending: await ctx.pending.hasRekey(user.id),
+      sharedKey: (await ctx.store.users.countWithFingerprint(user.fingerprint)) - 1,
+      published,
+      forward: ctx.forward ? forwardCard(await ctx.forward.status(user)) : undefined,
+      ...(ctx.config.send.enabled
+        ? { sending: { csrf: c.var.session.csrf, mailDomain: domain, settings: user.sending } }
+        : {}),
       ...extra,
     });
+  };
 
   app.get('/account', async (c) => {
     const done = c.req.query('done');

@@ -1,20 +1,16 @@
 /** Log in (the only place a cookie is set) and log out. */
 import { Hono } from 'hono';
-import { hashPassword, verifyPassword } from '../../auth/password';
 import type { WebContext, WebEnv } from '../context';
 import { assertSameOrigin, FORM_EXPIRED, sessionTokenMatches } from '../csrf';
 import { WebError } from '../errors';
 import { readForm, textField } from '../form';
 import { clearSessionCookie, readSessionCookie, writeSessionCookie } from '../session';
-import { lockedText, loginPage } from '../views/account';
+import { loginPage } from '../views/account';
 
 const WRONG = 'Wrong username or password.';
 
 export function loginRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  // Compared against when the name is unknown, so a miss costs as long as a wrong password.
-  const decoy = hashPassword('kzymy decoy password');
-
   const form = (problem?: string): string => loginPage({ csrf: ctx.forms.issue('login'), problem });
 
   app.get('/login', async (c) => {
@@ -33,21 +29,17 @@ export function loginRoutes(ctx: WebContext): Hono<WebEnv> {
     const username = textField(body, 'username', 63).toLowerCase();
     const password = textField(body, 'password', 200);
     if (!username || !password) return c.html(form('Enter your username and password.'), 422);
-    // The same per-account limiter as IMAP and POP3, under the same name: one lock for all.
-    if (!(await ctx.limiter.gate(username))) {
-      return c.html(form(lockedText(ctx.config.auth.lockSeconds)), 429);
-    }
+    // The same gate as IMAP and POP3: no lock-out, a wrong answer held (src/auth/password-gate).
     const user = await ctx.store.users.byName(username);
-    const good = await verifyPassword(password, user?.passwordHash ?? (await decoy));
+    const good = await ctx.passwords.check(user?.id ?? '', password, user?.passwordHash ?? null);
     if (!user || !good) {
-      const outcome = await ctx.limiter.recordFailure(username);
       ctx.metrics.loginFailed('web');
-      if (outcome.lockedNow) ctx.logger.warn('auth.locked', { protocol: 'web' });
-      ctx.logger.info('web.login_failed', { failures: outcome.failures });
-      await ctx.limiter.hold(outcome);
+      ctx.logger.info('web.login_failed', {});
       return c.html(form(WRONG), 401);
     }
-    await ctx.limiter.recordSuccess(username);
+    if (user.state === 'disabled') {
+      return c.html(form('This account has been disabled by the server operator.'), 403);
+    }
     if (user.state !== 'active') {
       return c.html(
         form('This account is not active yet: enter its activation code on the Activate page.'),

@@ -4,14 +4,13 @@
  * key they do not hold, not even the owner by mistake.
  */
 import { Hono } from 'hono';
-import { verifyPassword } from '../../auth/password';
 import { checkPublicKey } from '../../pgp/key-check';
 import { activationText, hashActivationCode, newActivationCode } from '../activation';
 import { encryptTextToKey } from '../../pgp/encryption';
 import { readAccountForm } from '../account-guard';
 import type { WebContext, WebEnv } from '../context';
 import { keyUpload, textField } from '../form';
-import { lockedText, rekeyCodePage, rekeyPage } from '../views/account';
+import { rekeyCodePage, rekeyPage } from '../views/account';
 
 export function rekeyRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -27,19 +26,13 @@ export function rekeyRoutes(ctx: WebContext): Hono<WebEnv> {
   app.post('/account/key', async (c) => {
     const body = await readAccountForm(ctx, c);
     const user = c.var.user;
-    const again = (problem: string, status: 401 | 422 | 429 = 422): Response =>
+    const again = (problem: string, status: 401 | 422 = 422): Response =>
       c.html(rekeyPage({ user, csrf: c.var.session.csrf, problem }), status);
 
-    if (!(await ctx.limiter.gate(user.username))) {
-      return again(lockedText(ctx.config.auth.lockSeconds), 429);
-    }
-    if (!(await verifyPassword(textField(body, 'password', 200), user.passwordHash))) {
-      const outcome = await ctx.limiter.recordFailure(user.username);
-      if (outcome.lockedNow) ctx.logger.warn('auth.locked', { protocol: 'web' });
-      await ctx.limiter.hold(outcome);
+    const password = textField(body, 'password', 200);
+    if (!(await ctx.passwords.check(user.id, password, user.passwordHash))) {
       return again('That is not your current password.', 401);
     }
-    await ctx.limiter.recordSuccess(user.username);
     const upload = await keyUpload(body, 'keyfile', 'key');
     if (upload.kind === 'none') return again('Paste the new public key, or choose its file.');
     const checked = await checkPublicKey(upload.data, ctx.clock());

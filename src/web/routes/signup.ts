@@ -84,6 +84,13 @@ export function signupRoutes(ctx: WebContext): Hono<WebEnv> {
     const pow = await ctx.pow.redeem(challenge, solution);
     if (!pow.ok) {
       ctx.logger.info('web.pow_refused', { reason: pow.reason });
+      ctx.metrics.powFailed(
+        pow.reason === 'too-easy'
+          ? 'too_easy'
+          : pow.reason === 'wrong-solution'
+            ? 'wrong_solution'
+            : pow.reason,
+      );
       // A typo keeps its puzzle; anything else (used, expired, forged) needs a new one.
       const next = pow.reason === 'wrong-solution' ? ctx.pow.reissue(challenge) : ctx.pow.issue();
       return c.html(review(key, next, POW_MESSAGES[pow.reason]), 422);
@@ -121,6 +128,7 @@ export function signupRoutes(ctx: WebContext): Hono<WebEnv> {
       throw error;
     }
     ctx.logger.info('web.signup', { user: user.id, algorithm: key.algorithm });
+    ctx.metrics.signupCreated();
     return c.html(
       pendingPage({
         username: user.username,
@@ -164,11 +172,13 @@ export function signupRoutes(ctx: WebContext): Hono<WebEnv> {
       return again('This account can no longer be activated. Sign up again.');
     }
     ctx.logger.info('web.activated', { user: user.id });
+    const sameKey = await ctx.store.users.countWithFingerprint(user.fingerprint);
     return c.html(
       activatedPage({
         username: user.username,
         mailDomain: `${user.username}.${ctx.config.domain}`,
         servers: mailServers(ctx.config, c.req.header('host') ?? ''),
+        sharedKey: sameKey - 1,
       }),
     );
   });

@@ -4,12 +4,8 @@ import type { User } from '../../store/types';
 import { h, join, nothing, type Html } from '../html';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
-import { fingerprintGroups } from './signup';
-
-/** Tells the owner why the right password does not work either (anyone else sees the same). */
-export function lockedText(lockSeconds: number): string {
-  return `Too many wrong passwords for this account: logging in is blocked for up to ${Math.ceil(lockSeconds / 60)} minutes.`;
-}
+import { publishedSection, sendingSection, type SendingView } from './sending';
+import { fingerprintGroups, sharedKeyWarning } from './signup';
 
 export function loginPage(v: { csrf: string; problem?: string }): Html {
   return page({
@@ -38,6 +34,14 @@ export interface AccountView {
   notice?: string;
   problem?: string;
   rekeyPending: boolean;
+  /** Other accounts with the same key. */
+  sharedKey: number;
+  /** The forwarding card, when the operator offers forwarding (views/forward.ts). */
+  forward?: Html;
+  /** Addresses the Web Key Directory publishes the key for. */
+  published?: readonly string[];
+  /** Present when the operator offers sending. */
+  sending?: SendingView;
 }
 
 function addressList(v: AccountView, locals: readonly string[], button: string): Html {
@@ -100,6 +104,8 @@ ${addressForm(v, 'allow', 'Address to allow')}
 ${addressList(v, user.policy.allowed, 'Remove')}
 </section>
 
+${v.forward ?? nothing}
+
 <section class="card">
 <h2>What you receive: ${user.payloadFormat === 'exact' ? 'the exact message' : 'protected headers'}</h2>
 ${
@@ -132,9 +138,13 @@ ${
 <section class="card">
 <h2>Key</h2>
 <p>Mail is encrypted to <code>${fingerprintGroups(user.fingerprint)}</code>.</p>
+${sharedKeyWarning(v.sharedKey)}
 ${v.rekeyPending ? h`<p class="notice">A key replacement is waiting for its code: <a href="/account/key">enter it</a>.</p>` : nothing}
 <p><a href="/account/key">Replace the key</a></p>
 </section>
+
+${v.published ? publishedSection(v.mailDomain, v.published) : nothing}
+${v.sending ? sendingSection(v.sending) : nothing}
 
 <section class="card danger">
 <h2>Delete the account</h2>

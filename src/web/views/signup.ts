@@ -2,6 +2,7 @@
 import type { KeyInfo } from '../../pgp/key-check';
 import { h, join, nothing, type Html } from '../html';
 import { solverCommands, type Challenge } from '../pow';
+import { SERVER_LABELS } from '../../client-settings/servers';
 import { clientSettings, type MailServer } from './client-settings';
 import { copyable, hidden, notice, page, problem } from './layout';
 
@@ -79,7 +80,8 @@ ${problem(v.problem)}
 <ul class="userids">${userIds}</ul>
 <p class="hint">The server stores this key, so it can read these user IDs. A name or email
   address in them ties the mailbox to that identity: for a pseudonymous mailbox, use a key made
-  for it whose user ID says nothing about you (for example just "nym").</p>
+  for it whose user ID says nothing about you (for example just "nym"). Accounts that share a
+  key are linked by it, so make a key for each mailbox.</p>
 ${warnings}
 <h2>Proof of work</h2>
 <form method="post" action="/signup/create" class="card"
@@ -87,8 +89,8 @@ ${warnings}
   ${hidden('csrf', v.csrf)}
   ${hidden('key', key.armored)}
   ${hidden('challenge', v.challenge.challenge)}
-  <p id="pow-status">To keep signups from being automated, your computer spends a few seconds
-    on a small puzzle. With JavaScript on, this page solves it by itself; otherwise run one of
+  <p id="pow-status">To keep signups from being automated, your computer spends about a second
+    on a small puzzle (some seconds in Tor Browser at its "Safer" level). With JavaScript on, this page solves it by itself; otherwise run one of
     these commands and paste the line it prints. The puzzle is valid until
     ${v.challenge.expiresAt.toISOString().slice(11, 16)} UTC.</p>
   <details id="pow-manual" open>
@@ -158,10 +160,25 @@ ${activateForm(v)}`,
   });
 }
 
+/**
+ * Shown only to whoever proved they hold the key (activation) or logged in: other accounts on
+ * this server with the same key. The server links them by their stored fingerprint already;
+ * this tells the user. A stranger who uploads someone's public key never sees it.
+ */
+export function sharedKeyWarning(others: number): Html {
+  if (others <= 0) return nothing;
+  return h`<p class="warning">Your key is also the key of ${others} other
+    account${others === 1 ? '' : 's'} on this server. The server stores each account's key
+    fingerprint, so it (and anyone who takes its database) can see that these accounts belong
+    together. For mailboxes that must not be linked, use a key made for each.</p>`;
+}
+
 export function activatedPage(v: {
   username: string;
   mailDomain: string;
   servers: MailServer[];
+  /** Other accounts with the same key. */
+  sharedKey: number;
 }): Html {
   return page({
     title: 'Your mailbox is ready',
@@ -174,8 +191,9 @@ export function activatedPage(v: {
 <dl class="facts">
   <dt>Mail domain</dt><dd><code>${v.mailDomain}</code></dd>
   <dt>Username</dt><dd><code>${v.username}</code></dd>
-  ${join(v.servers.map((s) => h`<dt>${s.via === 'onion' ? 'Onion address' : 'Clearnet address'}</dt><dd><code>${s.host}</code></dd>`))}
+  ${join(v.servers.map((s) => h`<dt>${SERVER_LABELS[s.via]}</dt><dd><code>${s.host}</code></dd>`))}
 </dl>
+${sharedKeyWarning(v.sharedKey)}
 <h2>Fetching your mail</h2>
 ${join(v.servers.map((s) => clientSettings(v.username, s)))}
 <p><a href="/login">Log in</a> to manage addresses, change the password or the key.</p>`,

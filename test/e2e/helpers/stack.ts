@@ -34,6 +34,8 @@ export interface Ports {
   pop3s?: number;
   web?: number;
   admin?: number;
+  submission?: number;
+  submissions?: number;
 }
 
 /**

@@ -34,7 +34,7 @@ export interface FetchRun {
   stderr: string;
 }
 
-export const FETCH_CLI = join(projectRoot(), 'dist', 'src', 'fetch', 'cli.js');
+export const FETCH_CLI = join(projectRoot(), 'dist', 'src', 'kzymy-fetch', 'cli.js');
 
 export class FetchFixture {
   private constructor(

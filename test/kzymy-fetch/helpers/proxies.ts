@@ -55,12 +55,13 @@ export async function startWitness(target: number): Promise<Witness> {
     remotes.push(inbound.remoteAddress ?? '?');
     pipeBoth(inbound, connect(target, '127.0.0.1'));
   });
+  track(server);
   const port = await listen(server);
   return { port, remotes, close: () => closeServer(server) };
 }
 
 export interface OnionRequest {
-  /** RFC 1928 command: 1 = CONNECT (Tor adds 0xF0 RESOLVE, which this stand-in refuses). */
+  /** RFC 1928 command: 1 = CONNECT; 0xF0 = RESOLVE, Tor's extension (clearnet names only). */
   command: number;
   /** RFC 1928 address type the client used: 3 = host name (socks5h). */
   addressType: number;
@@ -71,26 +72,47 @@ export interface OnionRequest {
 export interface OnionProxy {
   port: number;
   requests: OnionRequest[];
+  /** The addresses RESOLVE handed out, and the name each stands for. */
+  resolved: Map<string, string>;
   close(): Promise<void>;
 }
 
 /**
- * A SOCKS5 server that knows some onion services: `services[name][port]` is the loopback port
- * behind `name:port`. Everything goes on through the upstream SOCKS proxy (microsocks).
+ * A SOCKS5 server that knows some onion services (and clearnet names): `services[name][port]`
+ * is the loopback port behind `name:port`. Everything goes on through the upstream SOCKS proxy
+ * (microsocks). A clearnet name can also be resolved through it first, as torsocks does.
  */
 export async function startOnionProxy(
   upstreamPort: number,
   services: Record<string, Record<number, number>>,
 ): Promise<OnionProxy> {
   const requests: OnionRequest[] = [];
+  const resolved = new Map<string, string>();
   const server = createServer((client) => {
     client.on('error', () => undefined);
     void handshake(client).then(
       async (request) => {
         if (!request) return;
         requests.push(request);
-        const target =
-          request.addressType === 3 ? services[request.host]?.[request.port] : undefined;
+        if (request.command === RESOLVE) {
+          // Tor's RESOLVE extension (what torsocks asks for a name that is not .onion): an
+          // address that stands for the name, which a later CONNECT may use — from 198.18/15
+          // (RFC 2544's test range), since torsocks refuses to connect to local addresses. Onion names and
+          // unknown names get "host unreachable", as from Tor.
+          const known = request.addressType === 3 && !request.host.endsWith('.onion');
+          if (!known || !services[request.host]) {
+            client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0]));
+            return;
+          }
+          const address = `198.18.0.${resolved.size + 1}`;
+          resolved.set(address, request.host);
+          const octets = address.split('.').map(Number);
+          client.end(Buffer.from([5, 0, 0, 1, ...octets, 0, 0]));
+          return;
+        }
+        // torsocks sends the address RESOLVE gave it back as text (address type 3).
+        const name = resolved.get(request.host) ?? (request.addressType === 3 ? request.host : '');
+        const target = services[name]?.[request.port];
         if (target === undefined) {
           // 0x04 host unreachable (Tor answers 0xF0-0xF7 for onion trouble when asked to).
           client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0]));
@@ -112,9 +134,13 @@ export async function startOnionProxy(
       () => client.destroy(),
     );
   });
+  track(server);
   const port = await listen(server);
-  return { port, requests, close: () => closeServer(server) };
+  return { port, requests, resolved, close: () => closeServer(server) };
 }
+
+/** Tor's SOCKS extension command for a name lookup (tor's socks-extensions.txt). */
+const RESOLVE = 0xf0;
 
 /** The RFC 1928 server side up to the CONNECT request. */
 async function handshake(client: Socket): Promise<OnionRequest | null> {
@@ -202,9 +228,25 @@ function listen(server: Server): Promise<number> {
   });
 }
 
+/**
+ * Stops listening and ends every connection still open: a client that left a connection
+ * half-closed must not keep the test waiting (net.Server has no closeAllConnections).
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+    for (const socket of open.get(server) ?? []) socket.destroy();
+  });
+}
+
+/** The sockets each server accepted and is still relaying, for closeServer. */
+const open = new WeakMap<Server, Set<Socket>>();
+
+function track(server: Server): void {
+  const sockets = new Set<Socket>();
+  open.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
 }

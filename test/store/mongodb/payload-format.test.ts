@@ -2,7 +2,7 @@
  * mongodb engine: how a user's payload format is kept (src/store/mongodb/users.ts). The default,
  * 'protected', is no field at all, so user documents written before the setting existed read as
  * protected without being rewritten; 'exact' is the one field `payloadFormat: 'exact'`. (The
- * sqlite engine keeps a column, added to older files: test/store/sqlite/schema-upgrade.test.ts.)
+ * sqlite engine keeps a column, added to older files: test/store/sqlite/schema-upgrade-payload-format.test.ts.)
  */
 import { expect } from 'chai';
 import { MongoClient, ObjectId } from 'mongodb';

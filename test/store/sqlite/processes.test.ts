@@ -2,7 +2,8 @@
  * sqlite engine: Haraka and the daemon are separate processes on one file. Two processes
  * delivering to one user at once each take the write lock for a whole delivery (BEGIN IMMEDIATE,
  * waiting rather than failing), so UIDs stay strictly increasing and become visible in order
- * (RFC 3501 §2.3.1.1), with no lock of kzymy's own.
+ * (RFC 3501 §2.3.1.1), with no lock of kzymy's own; and a process starting meanwhile opens its
+ * read connection without waiting for the lock.
  */
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
@@ -60,24 +61,22 @@ describe('store [sqlite]: several processes on one file', function () {
     );
   });
 
-  it('opens for reading at once while another process is in the middle of a write', async () => {
-    // A daemon starting while Haraka delivers: its read connection waits for no lock, so opening
-    // it must not ask for the write lock the delivery holds.
-    const other = new Database(file, { fileMustExist: true });
+  it('opens its read connection while another process holds the write lock', async () => {
+    // Another process in the middle of a delivery: its write transaction holds the lock.
+    const writer = new Database(file);
+    writer.exec('BEGIN IMMEDIATE');
     try {
-      other.exec('BEGIN IMMEDIATE');
-      other.prepare('UPDATE users SET uid_next = uid_next WHERE 0').run();
+      // What a starting process does once its writer thread is up: busy timeout 0, never waits.
       const reader = openConnection(file, { busyTimeoutMs: 0, create: false });
       try {
-        expect(reader.prepare('SELECT COUNT(*) AS n FROM users').get()).to.deep.equal({
-          n: (await store.users.list()).length,
-        });
+        const row = reader.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number };
+        expect(row.n).to.be.at.least(1);
       } finally {
         reader.close();
       }
     } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
+      writer.exec('ROLLBACK');
+      writer.close();
     }
   });
 });

@@ -24,6 +24,7 @@ export async function startWeb(
     clock?: () => Date;
     retention?: Partial<KzymyConfig['retention']>;
     auth?: Partial<KzymyConfig['auth']>;
+    send?: Partial<KzymyConfig['send']>;
   } = {},
 ): Promise<WebHarness> {
   const deps = await makeTestDeps({
@@ -36,6 +37,7 @@ export async function startWeb(
     },
     ...(extra.retention ? { retention: extra.retention } : {}),
     ...(extra.auth ? { auth: extra.auth } : {}),
+    ...(extra.send ? { send: extra.send } : {}),
   });
   if (extra.clock) deps.clock = extra.clock;
   const server = await startWebServer(deps);

@@ -1,7 +1,7 @@
 /**
- * sqlite engine: a file made by an older kzymy is brought up to date by the first writer that
- * opens it (src/store/sqlite/schema.ts, UPGRADES), keeping everything in it; a file made by a
- * newer kzymy is refused rather than misread.
+ * sqlite engine: a file made before the payload format existed is brought up to date by the
+ * first writer that opens it (src/store/sqlite/schema.ts, ADDED_COLUMNS), keeping everything in
+ * it, its users reading as protected; a file made by a newer kzymy is refused rather than misread.
  */
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
@@ -30,7 +30,7 @@ function makeFile(version: number, setup: (db: Database.Database) => void): stri
   return file;
 }
 
-describe('store [sqlite]: files of other schema versions', () => {
+describe('store [sqlite]: the payload format in files of other schema versions', () => {
   it('upgrades a version-1 file: its users keep everything and read as protected', async () => {
     const id = Buffer.from('0123456789abcdef01234567', 'hex');
     const file = makeFile(1, (db) => {
