@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { validateConfig } from '../../src/config/load';
+import { forEachEngine } from '../helpers/engines';
 import { readAsRfc9788 } from '../helpers/mail-readers';
 import { SmtpHarness, type TestUser } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
@@ -75,66 +76,73 @@ describe('smtp: limits per transaction', function () {
     });
   });
 
-  describe('with a quota of 100,000 bytes and at most 2 mailboxes per transaction', () => {
-    let h: SmtpHarness;
-    before(async () => {
-      h = await SmtpHarness.start({
-        settings: { smtp: { quotaBytes: 100_000, maxUsersPerTransaction: 2 } },
+  // The DATA check reads each engine's committed total: sqlite's column, mongodb's usage.
+  forEachEngine((engine) => {
+    describe('with a quota of 100,000 bytes and at most 2 mailboxes per transaction', () => {
+      let h: SmtpHarness;
+      before(async () => {
+        h = await SmtpHarness.start({
+          settings: { store: { engine }, smtp: { quotaBytes: 100_000, maxUsersPerTransaction: 2 } },
+        });
       });
-    });
-    after(async () => h?.close());
+      after(async () => h?.close());
 
-    it('answers 452 4.5.3 for the recipients of a third mailbox, and still takes her other aliases', async () => {
-      const [a, b, c] = [await h.addUser(), await h.addUser(), await h.addUser()];
-      const client = await SmtpClient.ready(h.port);
-      await client.command('MAIL FROM:<s@example.org>', 250);
-      expect(await rcpt(client, a.address('one'))).to.match(/^250 /);
-      expect(await rcpt(client, b.address('one'))).to.match(/^250 /);
-      expect(await rcpt(client, c.address('one'))).to.equal(TOO_MANY);
-      expect(await rcpt(client, a.address('two'))).to.match(/^250 /);
-      await client.command('DATA', 354);
-      client.write(`${message('two mailboxes', 10)}.\r\n`);
-      expect((await client.reply()).raw).to.match(/^250 2\.0\.0 /);
-      // The sender sends the deferred recipient again, in a transaction of its own.
-      expect(
-        (await client.send('s@example.org', [c.address('one')], message('again', 10))).code,
-      ).to.equal(250);
-      await client.quit();
-      expect([await h.count(a.user), await h.count(b.user), await h.count(c.user)]).to.deep.equal([
-        1, 1, 1,
-      ]);
-    });
+      it('answers 452 4.5.3 for the recipients of a third mailbox, and still takes her other aliases', async () => {
+        const [a, b, c] = [await h.addUser(), await h.addUser(), await h.addUser()];
+        const client = await SmtpClient.ready(h.port);
+        await client.command('MAIL FROM:<s@example.org>', 250);
+        expect(await rcpt(client, a.address('one'))).to.match(/^250 /);
+        expect(await rcpt(client, b.address('one'))).to.match(/^250 /);
+        expect(await rcpt(client, c.address('one'))).to.equal(TOO_MANY);
+        expect(await rcpt(client, a.address('two'))).to.match(/^250 /);
+        await client.command('DATA', 354);
+        client.write(`${message('two mailboxes', 10)}.\r\n`);
+        expect((await client.reply()).raw).to.match(/^250 2\.0\.0 /);
+        // The sender sends the deferred recipient again, in a transaction of its own.
+        expect(
+          (await client.send('s@example.org', [c.address('one')], message('again', 10))).code,
+        ).to.equal(250);
+        await client.quit();
+        expect([await h.count(a.user), await h.count(b.user), await h.count(c.user)]).to.deep.equal(
+          [1, 1, 1],
+        );
+      });
 
-    it('checks the quota at DATA against the padded ciphertext: over it, 452 4.2.2 and nothing stored for anyone', async () => {
-      const [roomy, tight] = [await h.addUser(), await h.addUser({ payloadFormat: 'exact' })];
-      const client = await SmtpClient.ready(h.port);
-      // 40 KB of text: a 64 KiB padded payload, about 90 KB stored: fits an empty mailbox.
-      const first = await client.send('s@example.org', [roomy.address()], message('first', 40_000));
-      expect(first.raw).to.match(/^250 2\.0\.0 /);
-      const used = await h.deps.store.messages.usedBytes(roomy.user.id);
-      expect(used).to.be.within(80_000, 100_000);
-      // Without a declared SIZE, RCPT cannot know: the end of DATA refuses, for both mailboxes.
-      await client.command('MAIL FROM:<s@example.org>', 250);
-      expect(await rcpt(client, tight.address())).to.match(/^250 /);
-      expect(await rcpt(client, roomy.address())).to.match(/^250 /);
-      await client.command('DATA', 354);
-      client.write(`${message('second', 5_000)}.\r\n`);
-      expect((await client.reply()).raw).to.equal(FULL);
-      expect(await h.count(roomy.user)).to.equal(1);
-      expect(await h.count(tight.user)).to.equal(0);
-      expect(
-        await h.deps.store.messages.removeOrphanChunks(new Date(Date.now() + 3600_000)),
-      ).to.equal(0);
-      // The exact format is not padded, and counts what it stores: 75 KB of text is over, 60 KB is not.
-      expect(
-        (await client.send('s@example.org', [tight.address()], message('big', 75_000))).raw,
-      ).to.equal(FULL);
-      expect(
-        (await client.send('s@example.org', [tight.address()], message('fits', 60_000))).code,
-      ).to.equal(250);
-      await client.quit();
-      expect(await h.count(tight.user)).to.equal(1);
-      expect(await h.deps.store.messages.usedBytes(tight.user.id)).to.be.within(80_000, 100_000);
+      it('checks the quota at DATA against the padded ciphertext: over it, 452 4.2.2 and nothing stored for anyone', async () => {
+        const [roomy, tight] = [await h.addUser(), await h.addUser({ payloadFormat: 'exact' })];
+        const client = await SmtpClient.ready(h.port);
+        // 40 KB of text: a 64 KiB padded payload, about 90 KB stored: fits an empty mailbox.
+        const first = await client.send(
+          's@example.org',
+          [roomy.address()],
+          message('first', 40_000),
+        );
+        expect(first.raw).to.match(/^250 2\.0\.0 /);
+        const used = await h.deps.store.messages.usedBytes(roomy.user.id);
+        expect(used).to.be.within(80_000, 100_000);
+        // Without a declared SIZE, RCPT cannot know: the end of DATA refuses, for both mailboxes.
+        await client.command('MAIL FROM:<s@example.org>', 250);
+        expect(await rcpt(client, tight.address())).to.match(/^250 /);
+        expect(await rcpt(client, roomy.address())).to.match(/^250 /);
+        await client.command('DATA', 354);
+        client.write(`${message('second', 5_000)}.\r\n`);
+        expect((await client.reply()).raw).to.equal(FULL);
+        expect(await h.count(roomy.user)).to.equal(1);
+        expect(await h.count(tight.user)).to.equal(0);
+        expect(
+          await h.deps.store.messages.removeOrphanChunks(new Date(Date.now() + 3600_000)),
+        ).to.equal(0);
+        // The exact format is not padded, and counts what it stores: 75 KB of text is over, 60 KB is not.
+        expect(
+          (await client.send('s@example.org', [tight.address()], message('big', 75_000))).raw,
+        ).to.equal(FULL);
+        expect(
+          (await client.send('s@example.org', [tight.address()], message('fits', 60_000))).code,
+        ).to.equal(250);
+        await client.quit();
+        expect(await h.count(tight.user)).to.equal(1);
+        expect(await h.deps.store.messages.usedBytes(tight.user.id)).to.be.within(80_000, 100_000);
+      });
     });
   });
 
