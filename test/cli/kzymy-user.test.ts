@@ -247,6 +247,41 @@ describe('kzymy CLI: users', function () {
     ]);
     expect(nobody.code).to.equal(67);
     expect((await store.users.byName(username))?.payloadFormat).to.equal('protected');
+
+    // One `user set` for the settings: the payload with a sending switch in one call, each told;
+    // forwarding stays a change of its own.
+    const both = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'exact',
+      '--sign-as-nym',
+      'on',
+      '--config',
+      configFile,
+    ]);
+    expect(both.code, both.stderr).to.equal(0);
+    expect(both.stdout).to.include(`${username}: payload exact (`);
+    expect(both.stdout).to.include(`${username}: sending off, sign-as-nym on`);
+    expect(await store.users.byName(username)).to.deep.include({
+      payloadFormat: 'exact',
+      sending: { enabled: false, signAsNym: true },
+    });
+    const mixed = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'protected',
+      '--forward',
+      'her@example.org',
+      '--config',
+      configFile,
+    ]);
+    expect(mixed.code).to.equal(64);
+    expect(mixed.stderr).to.include('not both at once');
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('exact');
   });
 
   it('lists users and deletes one with everything it had', async () => {
