@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ component: 'bench-daemon', level: config.log.level });
   const deps = await createDaemonDeps(
     config,
-    { mongoUrl: config.mongodb.url, redisUrl: config.redis.url, stop: async () => undefined },
+    { mongoUrl: config.mongodb.url, redisUrl: config.redis.url },
     logger,
   );
   const imap = await startImapServers(deps);

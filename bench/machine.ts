@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../src/embedded/paths';
+import { projectRoot } from '../src/util/project-root';
 
 export interface MachineInfo {
   cpu: string;

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STORE_ENGINES } from '../src/config/schema';
-import { projectRoot } from '../src/embedded/paths';
+import { projectRoot } from '../src/util/project-root';
 import type { StoreEngine } from '../src/store/store';
 import { runEncryption } from './encryption';
 import { runFetch } from './fetch';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load';
 import type { KzymyConfig } from '../config/schema';
-import { projectRoot } from '../embedded/paths';
+import { projectRoot } from '../util/project-root';
 
 /** A failure the user can act on: printed without a stack trace, with its exit code. */
 export class CliError extends Error {

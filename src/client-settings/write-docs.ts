@@ -4,7 +4,7 @@
  * Run it after changing a set-up; test/clients/docs.test.ts fails until the docs agree.
  */
 import { join } from 'node:path';
-import { projectRoot } from '../embedded/paths';
+import { projectRoot } from '../util/project-root';
 import { writeClientDocs } from './docs-blocks';
 
 const missing = writeClientDocs(join(projectRoot(), 'docs'));

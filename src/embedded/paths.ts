@@ -1,17 +1,6 @@
 /** Where the project keeps things on disk, independent of the working directory. */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-
-/** The project root: the nearest folder above this file with a package.json (works from src/ and dist/). */
-export function projectRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the kzymy project root');
-    dir = parent;
-  }
-  return dir;
-}
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../util/project-root';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 /** The build directory's suffix: kzymy's patches (scripts/ferretdb, docs/decisions/0004). */

@@ -14,7 +14,11 @@ import type { Logger } from '../log/logger';
 import type { KzymyMetrics } from '../metrics/registry';
 import type { Store } from '../store/store';
 import type { ForwardSetting, User } from '../store/types';
-import { activationCodeMatches, hashActivationCode, newActivationCode } from '../web/activation';
+import {
+  activationCodeMatches,
+  hashActivationCode,
+  newActivationCode,
+} from '../auth/activation-code';
 import { CODES_PER_HOUR, redisCodeLimit, type CodeLimit } from './code-limit';
 import { codeMessage } from './code-message';
 import { formatHost, parseDestination } from './destination';

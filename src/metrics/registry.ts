@@ -19,7 +19,7 @@ import {
   Registry,
   type PrometheusContentType,
 } from 'prom-client';
-import { projectRoot } from '../embedded/paths';
+import { projectRoot } from '../util/project-root';
 
 /**
  * Why an SMTP recipient or message was refused (each maps to one reply in src/smtp). Also the

@@ -14,10 +14,19 @@ export interface OwnedDeps extends DaemonDeps {
   close(): Promise<void>;
 }
 
+/** What differs between a daemon and a test that builds several deps in one process. */
+export interface DepsOptions {
+  /** Node's process metrics can be registered once per process (default: true). */
+  processMetrics?: boolean;
+  /** Where a self-signed TLS pair is kept when none is configured (default: the data dir). */
+  tlsDir?: string;
+}
+
 export async function createDaemonDeps(
   config: Readonly<KzymyConfig>,
-  services: BackingServices,
+  services: Pick<BackingServices, 'mongoUrl' | 'redisUrl'>,
   logger: Logger,
+  options: DepsOptions = {},
 ): Promise<OwnedDeps> {
   const redis = await connectRedis(services.redisUrl);
   // On mongodb, deletions here move the stored-bytes total the SMTP nodes check the quota against.
@@ -33,7 +42,7 @@ export async function createDaemonDeps(
   const tls = await loadTls({
     key: config.tls.key,
     cert: config.tls.cert,
-    dataDir: resolveDataDir(config.dataDir),
+    dataDir: options.tlsDir ?? resolveDataDir(config.dataDir),
     domain: config.domain,
   });
   return {
@@ -43,7 +52,7 @@ export async function createDaemonDeps(
     publisher: new NewMailPublisher(redis, config.redis.prefix),
     subscriber,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics({ processMetrics: options.processMetrics ?? true }),
     clock: () => new Date(),
     tls,
     async close() {

@@ -109,7 +109,7 @@ export interface UserStore {
  * Which forwarding attempt is sending which message now (a lease), and which messages a
  * destination refused for good (kept for pickup, never sent to it again). Several daemons
  * forward at once and each message must go out once: of any number of concurrent claims of a
- * message, exactly one wins, on every engine (docs/decisions/0006-forward-claims.md). A lease
+ * message, exactly one wins, on every engine (docs/decisions/0007-forward-claims.md). A lease
  * ends when its holder releases it, or by time when the holder died; a live holder gives up its
  * attempt well inside the lease (src/forward/worker.ts), and of the daemons that find the same
  * expired lease exactly one takes it over.

@@ -4,38 +4,8 @@
  * proves the key is hers — the modern form of a nym server's "reply to confirm".
  *
  * The message is an ordinary armored OpenPGP message that `gpg --decrypt` reads, made by
- * src/pgp/encryption.ts like the mail itself.
+ * src/pgp/encryption.ts like the mail itself. The code itself is src/auth/activation-code.ts.
  */
-import { createHash, randomInt } from 'node:crypto';
-import { safeEqual } from './signing';
-
-const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-const CODE_GROUPS = 5;
-const CODE_GROUP_LENGTH = 4;
-
-/** 20 symbols of 5 bits (100 bits), grouped for reading: "K7QX-M2PA-…". */
-export function newActivationCode(): string {
-  const groups: string[] = [];
-  for (let g = 0; g < CODE_GROUPS; g++) {
-    let group = '';
-    for (let i = 0; i < CODE_GROUP_LENGTH; i++) group += CODE_ALPHABET[randomInt(32)];
-    groups.push(group);
-  }
-  return groups.join('-');
-}
-
-/**
- * What is kept of a code: a plain SHA-256 suffices, since the code has 100 random bits and
- * lives for an hour at most. Spaces, dashes and case do not matter when it is typed back.
- */
-export function hashActivationCode(code: string): string {
-  const normal = code.toUpperCase().replace(/[\s-]/g, '');
-  return createHash('sha256').update(`kzymy activation ${normal}`).digest('hex');
-}
-
-export function activationCodeMatches(given: string, hash: string): boolean {
-  return given.length > 0 && given.length <= 64 && safeEqual(hashActivationCode(given), hash);
-}
 
 export interface ActivationText {
   username: string;

@@ -5,7 +5,7 @@
  * the encrypted message.
  */
 import type { Redis } from '../redis/connection';
-import { activationCodeMatches } from './activation';
+import { activationCodeMatches } from '../auth/activation-code';
 
 export type PendingKind = 'activate' | 'rekey';
 

@@ -11,7 +11,7 @@ import type { KzymyConfig } from '../config/schema';
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { passwordGate } from '../mailbox-access/login';
-import { projectRoot } from '../embedded/paths';
+import { projectRoot } from '../util/project-root';
 import { daemonForwardService } from '../forward/service';
 import { createWebApp } from './app';
 import { limitConnections, webServerOptions } from './connection-limit';

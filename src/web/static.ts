@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { projectRoot } from '../embedded/paths';
+import { projectRoot } from '../util/project-root';
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
-import { createAccount, RawImap, RawPop3 } from '../helpers/clients';
+import { createAccount } from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
 import { makeTestDeps, sharedStoreConfigLines, type TestDeps } from '../helpers/deps';
 import { testDataDir } from '../helpers/services';
 

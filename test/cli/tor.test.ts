@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { runCommand, runNode } from '../kzymy-fetch/helpers/fixture';
 import { stopChild } from '../kzymy-fetch/helpers/proxies';
 import { testDataDir } from '../helpers/services';

@@ -10,7 +10,7 @@ import { CLIENTS } from '../../src/client-settings';
 import { checkClientDocs } from '../../src/client-settings/docs-blocks';
 import type { MailServer } from '../../src/client-settings/servers';
 import { CLIENT_IDS, passwordFileCommands } from '../../src/client-settings/setup';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { clientSettings } from '../../src/web/views/client-settings';
 import { unescapeHtml } from '../web/helpers/http';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
-import { asSent, runFetchmail } from '../helpers/clients';
+import { asSent, runFetchmail } from '../helpers/debian-clients';
 import {
   decryptedForm,
   deploymentDatabase,
@@ -22,6 +22,7 @@ import {
   StackProcess,
   type Deployment,
 } from './helpers/stack';
+import { expectBytes } from '../helpers/bytes';
 
 describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function () {
   this.timeout(240_000);
@@ -101,11 +102,10 @@ describe('e2e: scale-out, two SMTP nodes and two daemons on one store', function
     );
     const viaA = await imapFetchAll(node(daemons, 0).ports.imap as number, account);
     expect(viaA).to.have.length(1);
-    expect(
-      (await gpg.decrypt(viaA[0] as Buffer)).equals(
-        decryptedForm(SENDER, `again@${account.domain}`, again),
-      ),
-    ).to.equal(true);
+    expectBytes(
+      await gpg.decrypt(viaA[0] as Buffer),
+      decryptedForm(SENDER, `again@${account.domain}`, again),
+    );
     const user = await store.users.byName(account.username);
     expect(await store.messages.count(user?.id as string)).to.equal(0);
   });

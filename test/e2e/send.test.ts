@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { loadTls } from '../../src/tls/material';
 import type { User } from '../../src/store/types';
 import { GpgHome } from '../helpers/gpg';

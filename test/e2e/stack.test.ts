@@ -13,12 +13,12 @@ import type { Store } from '../../src/store/store';
 import { GpgHome } from '../helpers/gpg';
 import {
   asSent,
-  filesContaining,
   runFetchmail,
   runGetmail,
   runMbsync,
   type ClientTarget,
-} from '../helpers/clients';
+} from '../helpers/debian-clients';
+import { filesContaining } from '../helpers/programs';
 import type { TestDatabase } from '../helpers/engines';
 import {
   decryptedForm,

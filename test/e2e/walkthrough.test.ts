@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/embedded/paths';
-import { hasProgram } from '../helpers/clients';
+import { projectRoot } from '../../src/util/project-root';
+import { hasProgram } from '../helpers/programs';
 import { testDataDir, testRedisUrl } from '../helpers/services';
 
 /** The fenced block after `<!-- walkthrough: NAME -->` in README.md. */

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { startForwarder } from '../../src/forward/worker';
 import { testDataDir } from '../helpers/services';
 import { startDestination, type TestDestination } from './helpers/destination';

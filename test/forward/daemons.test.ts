@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import type { Store } from '../../src/store/store';
 import type { TestDatabase } from '../helpers/engines';
 import { GpgHome } from '../helpers/gpg';

@@ -18,6 +18,7 @@ import {
 } from '../kzymy-fetch/helpers/proxies';
 import { startDestination, type TestDestination } from './helpers/destination';
 import { ForwardFixture, onionName, waitFor } from './helpers/fixture';
+import { expectBytes } from '../helpers/bytes';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -83,7 +84,7 @@ describe('forward: the worker', function () {
       expect(report.delivered).to.equal(1);
       expect(tls.received).to.have.length(1);
       expect(tls.received[0]?.secure).to.equal(true);
-      expect(tls.received[0]?.data.equals(stored as Buffer)).to.equal(true);
+      expectBytes(tls.received[0]?.data, stored as Buffer);
       expect(await count(user)).to.equal(0);
     } finally {
       await tls.close();
@@ -137,7 +138,7 @@ describe('forward: the worker', function () {
 
           const got = plain.received.slice(before);
           expect(got).to.have.length(1);
-          expect(got[0]?.data.equals(stored as Buffer)).to.equal(true);
+          expectBytes(got[0]?.data, stored as Buffer);
           expect(got[0]?.remote).to.equal(PROXY_EXIT);
           if (kind === 'onion') {
             // The name went to the proxy as a name (ATYP 3), port 25.
@@ -187,7 +188,7 @@ describe('forward: the worker', function () {
         return (await count(user)) === 0;
       });
       expect(flaky.received).to.have.length(1);
-      expect(flaky.received[0]?.data.equals(stored as Buffer)).to.equal(true);
+      expectBytes(flaky.received[0]?.data, stored as Buffer);
       // Nothing is left to send: another run connects nowhere.
       await forwarder.runUser(user.id);
       expect(flaky.received).to.have.length(1);
@@ -229,7 +230,7 @@ describe('forward: the worker', function () {
         return (await count(user)) === 0;
       });
       expect(dropping.received).to.have.length(1);
-      expect(dropping.received[0]?.data.equals(stored as Buffer)).to.equal(true);
+      expectBytes(dropping.received[0]?.data, stored as Buffer);
     } finally {
       await dropping.close();
     }

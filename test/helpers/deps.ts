@@ -1,5 +1,5 @@
 /**
- * Builds real DaemonDeps for a test: the store engine of the run (testEngine(): a fresh SQLite
+ * Builds real DaemonDeps for a test through the daemon's own factory: the store engine of the run (testEngine(): a fresh SQLite
  * file under the test's own data directory, or a fresh database on the run's FerretDB), the
  * run's Redis (a fresh key prefix), a logger whose lines are kept for canary checks, and the dev
  * TLS pair. `store: { engine }` in the settings picks an engine for one test.
@@ -10,12 +10,8 @@ import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load';
 import type { KzymyConfig } from '../../src/config/schema';
 import type { DaemonDeps } from '../../src/daemon-deps';
-import { NewMailPublisher, NewMailSubscriber } from '../../src/redis/new-mail';
-import { connectRedis } from '../../src/redis/connection';
 import { createLogger } from '../../src/log/logger';
-import { createMetrics } from '../../src/metrics/registry';
-import { loadTls } from '../../src/tls/material';
-import { openConfiguredStore } from '../../src/open-store';
+import { createDaemonDeps } from '../../src/roles/create-deps';
 import {
   testDataDir,
   testEngine,
@@ -52,36 +48,25 @@ export async function makeTestDeps(settings: DeepPartial<KzymyConfig> = {}): Pro
   const result = validateConfig(document);
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   const config = result.config;
-  const redis = await connectRedis(config.redis.url);
-  // As createDaemonDeps (on mongodb, deletions move the stored-bytes total the SMTP side checks).
-  const store = await openConfiguredStore(config, { redis });
-  const subscriber = await NewMailSubscriber.connect(config.redis.url, config.redis.prefix);
   const logLines: string[] = [];
   const logger = createLogger({
     component: 'test',
     level: 'debug',
     sink: (line) => logLines.push(line),
   });
-  // The TLS pair is shared by the whole run: generating RSA keys per test is slow.
-  const tls = await loadTls({ key: '', cert: '', dataDir: testDataDir(), domain: config.domain });
-  return {
+  // The same factory as the daemon's (src/roles/create-deps.ts), so the two cannot drift.
+  const deps = await createDaemonDeps(
     config,
-    store,
-    redis,
-    publisher: new NewMailPublisher(redis, config.redis.prefix),
-    subscriber,
+    { mongoUrl: config.mongodb.url, redisUrl: config.redis.url },
     logger,
-    // No process metrics: several deps in one test process would register them twice.
-    metrics: createMetrics({ processMetrics: false }),
-    clock: () => new Date(),
-    tls,
-    logLines,
-    async close() {
-      await subscriber.close();
-      redis.disconnect();
-      await store.close();
+    {
+      // Several deps live in one test process: Node's process metrics register only once.
+      processMetrics: false,
+      // The TLS pair is shared by the whole run: generating RSA keys per test is slow.
+      tlsDir: testDataDir(),
     },
-  };
+  );
+  return Object.assign(deps, { logLines });
 }
 
 /**
@@ -100,4 +85,26 @@ export function sharedStoreConfigLines(deps: TestDeps): string[] {
     `  url: '${config.redis.url}'`,
     `  prefix: '${config.redis.prefix}'`,
   ];
+}
+
+/**
+ * Resolves with the first log record of `event` (after the first `from` lines) that passes
+ * `test`: the way a test learns that a server has finished with a connection.
+ */
+export async function waitForLog(
+  logLines: string[],
+  event: string,
+  test: (record: Record<string, unknown>) => boolean = () => true,
+  options: { from?: number; timeoutMs?: number } = {},
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let next = options.from ?? 0;
+  for (;;) {
+    for (; next < logLines.length; next++) {
+      const record = JSON.parse(logLines[next] as string) as Record<string, unknown>;
+      if (record.event === event && test(record)) return record;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${event} log line in time`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -10,21 +10,23 @@ import { ImapFlow } from 'imapflow';
 import type { TestDeps } from '../helpers/deps';
 import {
   asSent,
+  runFetchmail,
+  runGetmail,
+  runMbsync,
+  type ClientTarget,
+} from '../helpers/debian-clients';
+import {
   expectMailboxEmpty,
   expectedPlaintext,
   PgpFixture,
   plaintextMessage,
-  runFetchmail,
-  runGetmail,
-  runMbsync,
   storeMessages,
-  toLf,
-  type ClientTarget,
   type TestAccount,
   mailboxWithMail,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { toLf } from '../helpers/programs';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
+import { expectBytes } from '../helpers/bytes';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 
@@ -60,7 +62,7 @@ describe('IMAP with real clients', function () {
       const copies = sent.filter((copy) => copy.equals(wire));
       expect(copies, `message ${message.uid} delivered byte-exact`).to.have.length(1);
       const plaintext = await pgp.decrypt(copies[0] as Buffer);
-      expect(plaintext.equals(expectedPlaintext(message.plaintext))).to.equal(true);
+      expectBytes(plaintext, expectedPlaintext(message.plaintext));
     }
   }
 
@@ -158,7 +160,7 @@ describe('IMAP with real clients', function () {
       });
       const chunks: Buffer[] = [];
       for await (const chunk of download.content) chunks.push(chunk as Buffer);
-      expect(Buffer.concat(chunks).equals(bigCiphertext)).to.equal(true);
+      expectBytes(Buffer.concat(chunks), bigCiphertext);
       // Received in full by partial fetches alone: fetchedAt is set already, before LOGOUT.
       expect(
         (await deps.store.messages.byUid(account.user.id, bigStored.uid))?.fetchedAt,
@@ -168,7 +170,7 @@ describe('IMAP with real clients', function () {
     }
     await client.logout();
     await expectDelivered(stored, sent, 'crlf');
-    expect((await pgp.decrypt(bigCiphertext)).equals(expectedPlaintext(big))).to.equal(true);
+    expectBytes(await pgp.decrypt(bigCiphertext), expectedPlaintext(big));
     await expectNothingLeft(account);
   });
 });

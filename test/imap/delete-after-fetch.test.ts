@@ -9,13 +9,12 @@ import {
   createAccount,
   PgpFixture,
   plaintextMessage,
-  RawImap,
   storeMessages,
-  waitForLog,
   type TestAccount,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { waitForLog } from '../helpers/deps';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
 
 describe('IMAP delete-after-fetch', function () {
   this.timeout(60_000);

@@ -11,9 +11,9 @@ import {
   createAccount,
   PgpFixture,
   plaintextMessage,
-  RawImap,
   type TestAccount,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
 
 describe('IMAP IDLE', function () {
   this.timeout(60_000);

@@ -9,11 +9,11 @@ import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import {
   createAccount,
   PgpFixture,
-  RawImap,
-  RawPop3,
   storeMessages,
   type TestAccount,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
 
 describe('mailbox isolation between users', function () {
   this.timeout(60_000);

@@ -12,10 +12,10 @@ import {
   createAccount,
   mailboxWithMail,
   PgpFixture,
-  RawImap,
-  runFetchmail,
   type TestAccount,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { runFetchmail } from '../helpers/debian-clients';
 import { Flood, limitCount, untilOpen } from '../helpers/flood';
 
 type ImapLimits = Partial<KzymyConfig['limits']['imap']>;

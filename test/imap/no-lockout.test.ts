@@ -11,7 +11,9 @@ import { passwordGate } from '../../src/mailbox-access/login';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
-import { createAccount, RawImap, RawPop3, type TestAccount } from '../helpers/clients';
+import { createAccount, type TestAccount } from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
 
 const IMAP_FAILED = 'NO [AUTHENTICATIONFAILED] Invalid credentials';
 const POP3_FAILED = '-ERR [AUTH] Authentication failed';

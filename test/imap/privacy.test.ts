@@ -14,15 +14,11 @@ import { startImapServers, type ImapServers } from '../../src/imap/server';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import { testDataDir } from '../helpers/services';
-import {
-  createAccount,
-  filesContaining,
-  PgpFixture,
-  RawImap,
-  RawPop3,
-  storeMessages,
-  waitForLog,
-} from '../helpers/clients';
+import { createAccount, PgpFixture, storeMessages } from '../helpers/mail-fixtures';
+import { filesContaining } from '../helpers/programs';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
+import { waitForLog } from '../helpers/deps';
 
 const CANARY = '127.77.88.99';
 

@@ -8,10 +8,10 @@ import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import {
   createAccount,
   PgpFixture,
-  RawImap,
   storeMessages,
   type TestAccount,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
 
 describe('IMAP protocol', function () {
   this.timeout(60_000);

@@ -5,21 +5,18 @@
  */
 import { expect } from 'chai';
 import type { TestDeps } from '../helpers/deps';
+import { asSent, runFetchmail, runGetmail, type ClientTarget } from '../helpers/debian-clients';
 import {
-  asSent,
   expectedPlaintext,
   expectMailboxEmpty,
   PgpFixture,
-  runFetchmail,
-  runGetmail,
   storeMessages,
-  toLf,
-  type ClientTarget,
   type TestAccount,
   mailboxWithMail,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { toLf } from '../helpers/programs';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
+import { expectBytes } from '../helpers/bytes';
 
 type Stored = Awaited<ReturnType<typeof storeMessages>>;
 
@@ -48,7 +45,7 @@ describe('POP3 with real clients', function () {
       const copies = sent.filter((copy) => copy.equals(toLf(message.ciphertext)));
       expect(copies, `message ${message.uid} delivered byte-exact`).to.have.length(1);
       const plaintext = await pgp.decrypt(copies[0] as Buffer);
-      expect(plaintext.equals(expectedPlaintext(message.plaintext))).to.equal(true);
+      expectBytes(plaintext, expectedPlaintext(message.plaintext));
     }
   }
 

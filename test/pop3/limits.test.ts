@@ -9,13 +9,9 @@ import { expect } from 'chai';
 import { startPop3Servers, type Pop3Servers } from '../../src/pop3/server';
 import type { KzymyConfig } from '../../src/config/schema';
 import { makeTestDeps, type TestDeps } from '../helpers/deps';
-import {
-  createAccount,
-  mailboxWithMail,
-  PgpFixture,
-  RawPop3,
-  runFetchmail,
-} from '../helpers/clients';
+import { createAccount, mailboxWithMail, PgpFixture } from '../helpers/mail-fixtures';
+import { RawPop3 } from '../helpers/raw-pop3';
+import { runFetchmail } from '../helpers/debian-clients';
 import { Flood, limitCount, untilOpen } from '../helpers/flood';
 
 type Pop3Limits = Partial<KzymyConfig['limits']['pop3']>;

@@ -9,13 +9,12 @@ import { makeTestDeps, type TestDeps } from '../helpers/deps';
 import {
   createAccount,
   PgpFixture,
-  RawPop3,
   storeMessages,
-  waitForLog,
   type TestAccount,
-  useMailboxServers,
-  type MailboxServers,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawPop3 } from '../helpers/raw-pop3';
+import { waitForLog } from '../helpers/deps';
+import { useMailboxServers, type MailboxServers } from '../helpers/mailbox-servers';
 
 describe('POP3 protocol and delete-after-fetch', function () {
   this.timeout(60_000);

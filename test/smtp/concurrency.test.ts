@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
-import { createAccount, type TestAccount } from '../helpers/clients';
+import { createAccount, type TestAccount } from '../helpers/mail-fixtures';
 import { imapFetchAll } from '../e2e/helpers/stack';
 import { SmtpHarness } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';

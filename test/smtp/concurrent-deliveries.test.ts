@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../src/imap/server';
-import { RawImap } from '../helpers/clients';
+import { RawImap } from '../helpers/raw-imap';
 import { hashPassword } from '../../src/auth/password';
 import { SmtpHarness } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';

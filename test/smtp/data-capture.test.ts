@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { DataCapture } from '../../src/smtp/data-capture';
+import { expectBytes } from '../helpers/bytes';
 
 /** Splits wire bytes into Haraka's pieces and feeds them until 'end'; returns what was left. */
 function feed(capture: DataCapture, wire: string | Buffer): Buffer {
@@ -96,7 +97,7 @@ describe('smtp: DATA capture (RFC 5321 §4.1.1.4, §4.5.2)', () => {
     const pieces = capture.pieces();
     expect(pieces.length).to.be.below(50);
     expect(pieces.reduce((sum, piece) => sum + piece.length, 0)).to.equal(lines * line.length);
-    expect(capture.message().equals(Buffer.from(line.repeat(lines), 'latin1'))).to.equal(true);
+    expectBytes(capture.message(), Buffer.from(line.repeat(lines), 'latin1'));
     capture.clear();
     // The slabs handed out were zeroed: no copy of the content outlives the transaction.
     expect(pieces.every((piece) => piece.every((byte) => byte === 0))).to.equal(true);

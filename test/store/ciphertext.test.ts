@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import type { Store } from '../../src/store/store';
 import { forEachEngine, testDatabase, type TestDatabase } from '../helpers/engines';
 import { createTestUser } from '../helpers/services';
+import { expectBytes } from '../helpers/bytes';
 
 describe('store: ciphertext', () => {
   forEachEngine((engine) => {
@@ -35,14 +36,14 @@ describe('store: ciphertext', () => {
       );
 
       const back = await store.messages.read(user.id, stored);
-      expect(back.equals(ciphertext)).to.equal(true);
+      expectBytes(back, ciphertext);
       // A range across a chunk boundary reads exactly those bytes.
       const start = store.messages.chunkBytes - 7;
       const slice = await store.messages.readRange(user.id, stored, start, start + 100);
-      expect(slice.equals(ciphertext.subarray(start, start + 100))).to.equal(true);
+      expectBytes(slice, ciphertext.subarray(start, start + 100));
       // A range past the end stops at the end.
       const tail = await store.messages.readRange(user.id, stored, ciphertext.length - 5, 1e12);
-      expect(tail.equals(ciphertext.subarray(ciphertext.length - 5))).to.equal(true);
+      expectBytes(tail, ciphertext.subarray(ciphertext.length - 5));
 
       expect(await store.messages.remove(user.id, [stored.id])).to.equal(1);
       await store.messages.flush();
@@ -99,7 +100,7 @@ describe('store: ciphertext', () => {
       }
       const stored = await store.messages.add(user.id, produced(), new Date());
       expect(stored.size).to.equal(ciphertext.length);
-      expect((await store.messages.read(user.id, stored)).equals(ciphertext)).to.equal(true);
+      expectBytes(await store.messages.read(user.id, stored), ciphertext);
       expect((await database.counts()).chunks - before.chunks).to.equal(
         Math.ceil(ciphertext.length / store.messages.chunkBytes),
       );

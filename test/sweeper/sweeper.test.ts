@@ -16,11 +16,12 @@ import {
   expectMailboxEmpty,
   PgpFixture,
   plaintextMessage,
-  RawImap,
-  RawPop3,
   storeMessages,
-  waitForLog,
-} from '../helpers/clients';
+} from '../helpers/mail-fixtures';
+import { RawImap } from '../helpers/raw-imap';
+import { RawPop3 } from '../helpers/raw-pop3';
+import { waitForLog } from '../helpers/deps';
+import { expectBytes } from '../helpers/bytes';
 
 const GRACE = 600;
 const RETENTION = 7200;
@@ -171,9 +172,7 @@ describe('sweeper', function () {
       expect(await chunks.countDocuments({ message: orphan })).to.equal(0);
       // The live message is whole.
       const message = await mongo.store.messages.byUid(account.user.id, live!.uid);
-      expect(
-        (await mongo.store.messages.read(account.user.id, message!)).equals(live!.ciphertext),
-      ).to.equal(true);
+      expectBytes(await mongo.store.messages.read(account.user.id, message!), live!.ciphertext);
     } finally {
       await client.close();
       await mongo.close();

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
 import { startHaraka, type RunningHaraka } from '../../src/smtp/haraka/runner';
-import { projectRoot } from '../../src/embedded/paths';
+import { projectRoot } from '../../src/util/project-root';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/headers';
 import { GpgHome } from '../helpers/gpg';
 import { startWeb, type WebHarness } from './helpers/harness';

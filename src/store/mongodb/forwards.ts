@@ -7,7 +7,7 @@
  * daemons on MongoDB and on FerretDB alike. A conditional update would not: FerretDB 1.x reads
  * the document, matches the filter in Go and then overwrites it by `_id`, so two concurrent
  * `updateOne({_id, claim: absent})` calls both report a match (docs/decisions/0001-store.md,
- * "Updates are read-modify-write"; docs/decisions/0006-forward-claims.md).
+ * "Updates are read-modify-write"; docs/decisions/0007-forward-claims.md).
  *
  * A lease ends when its holder releases it, or by time when the holder died. Taking over a dead
  * holder's lease is decided by one more insert, a `takeover` document named after that holder,

@@ -8,7 +8,7 @@
  * names that end, in the same transaction; every write transaction of every process begins
  * IMMEDIATE (writes.ts), so they run one after the other, and the first successor's new end
  * makes the others' UPDATE match nothing. No takeover record is needed, as the mongodb engine's
- * is (docs/decisions/0006-forward-claims.md).
+ * is (docs/decisions/0007-forward-claims.md).
  */
 import type { Statement } from 'better-sqlite3';
 import type { ForwardEntry, JobArgs } from './jobs';

@@ -5,7 +5,8 @@
  */
 import { Hono } from 'hono';
 import { checkPublicKey } from '../../pgp/key-check';
-import { activationText, hashActivationCode, newActivationCode } from '../activation';
+import { hashActivationCode, newActivationCode } from '../../auth/activation-code';
+import { activationText } from '../activation';
 import { encryptTextToKey } from '../../pgp/encryption';
 import { readAccountForm } from '../account-guard';
 import type { WebContext, WebEnv } from '../context';

@@ -6,7 +6,8 @@
 import { Hono, type Context } from 'hono';
 import { generatePassword, hashPassword } from '../../auth/password';
 import { checkPublicKey, MAX_KEY_BYTES, type KeyInfo } from '../../pgp/key-check';
-import { activationText, hashActivationCode, newActivationCode } from '../activation';
+import { hashActivationCode, newActivationCode } from '../../auth/activation-code';
+import { activationText } from '../activation';
 import { encryptTextToKey } from '../../pgp/encryption';
 import type { WebContext, WebEnv } from '../context';
 import { assertSameOrigin, FORM_EXPIRED, type FormPurpose } from '../csrf';

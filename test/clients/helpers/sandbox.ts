@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { projectRoot } from '../../../src/embedded/paths';
+import { projectRoot } from '../../../src/util/project-root';
 
 export interface SandboxRun {
   code: number | null;

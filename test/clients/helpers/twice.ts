@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { CLIENTS } from '../../../src/client-settings';
 import type { ClientId, ClientSetup, Protocol } from '../../../src/client-settings/setup';
 import { lf, sampleMessage, type Account } from '../../kzymy-fetch/helpers/fixture';
-import { hasProgram } from '../../helpers/clients';
+import { hasProgram } from '../../helpers/programs';
 import { isRoot, type SandboxRun } from './sandbox';
 import { ClientWorld, homePath, maildirFiles, type Variant } from './world';
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import type { StoreEngineName } from '../../../src/config/schema';
-import { projectRoot, sqliteStoreFile } from '../../../src/embedded/paths';
+import { sqliteStoreFile } from '../../../src/embedded/paths';
+import { projectRoot } from '../../../src/util/project-root';
 import { existingDatabase, type TestDatabase } from '../../helpers/engines';
 import {
   testDataDir,

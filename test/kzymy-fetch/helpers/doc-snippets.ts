@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../../src/embedded/paths';
+import { projectRoot } from '../../../src/util/project-root';
 
 export function docSnippet(doc: string, name: string): string {
   const text = readFileSync(join(projectRoot(), 'docs', doc), 'utf8');

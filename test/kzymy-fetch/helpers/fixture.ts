@@ -14,7 +14,7 @@ import { startImapServers, type ImapServers } from '../../../src/imap/server';
 import { composeMessage, encryptComposed } from '../../../src/pgp/pgp-mime';
 import type { PayloadFormat } from '../../../src/store/types';
 import { startPop3Servers, type Pop3Servers } from '../../../src/pop3/server';
-import { projectRoot } from '../../../src/embedded/paths';
+import { projectRoot } from '../../../src/util/project-root';
 import type { User } from '../../../src/store/types';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
 import { GpgHome, type TestKey } from '../../helpers/gpg';

@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { startFerretDb } from '../../../src/embedded/services';
 import { MongoStore } from '../../../src/store/mongodb/store';
 import { createTestUser, testDataDir } from '../../helpers/services';
+import { expectBytes } from '../../helpers/bytes';
 
 async function filesHolding(dir: string, needles: Buffer[]): Promise<string[]> {
   const found: string[] = [];
@@ -38,7 +39,7 @@ describe('store [mongodb]: deleted means deleted in the embedded FerretDB’s fi
       const user = await createTestUser(store);
       const ciphertext = Buffer.from(randomBytes(30_000).toString('base64'));
       const message = await store.messages.add(user.id, ciphertext, new Date());
-      expect((await store.messages.read(user.id, message)).equals(ciphertext)).to.equal(true);
+      expectBytes(await store.messages.read(user.id, message), ciphertext);
       await store.messages.markFetched(user.id, [message.id], new Date());
       const needles = [
         ciphertext.subarray(10_000, 10_048),

@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startImapServers, type ImapServers } from '../../../src/imap/server';
-import { createAccount, type TestAccount } from '../../helpers/clients';
+import { createAccount, type TestAccount } from '../../helpers/mail-fixtures';
 import { imapClient } from '../../e2e/helpers/stack';
 import { SmtpHarness } from '../../smtp/helpers/harness';
 
