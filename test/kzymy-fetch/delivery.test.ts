@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectBytes } from '../helpers/bytes';
 import { FetchFixture, lf, sampleMessage, type Account } from './helpers/fixture';
 import { asSortedStrings, readMaildir, readMbox } from './helpers/mailboxes';
 import { PROXY_EXIT } from './helpers/proxies';
@@ -69,7 +70,7 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
     const exactPayload = await fixture.deposit(account.user, original, 'bob@example.org', 'exact');
     expect(protectedPayload.toString()).to.match(/protected-headers="v1"; hp="cipher"/);
     expect(protectedPayload.toString()).to.match(/^Kzymy-Padding: x+\r$/m);
-    expect(exactPayload.subarray(-original.length).equals(original)).to.equal(true);
+    expectBytes(exactPayload.subarray(-original.length), original, 'the original');
     const maildir = fixture.scratch('both-formats');
     const run = await fixture.runFetch([
       ...fixture.baseArgs(account, 'imap'),
@@ -186,7 +187,7 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
 
     expect(run.code, run.stderr).to.equal(0);
     const [message] = readMaildir(maildir);
-    expect(message?.equals(expected[0] as Buffer)).to.equal(true);
+    expectBytes(message, expected[0] as Buffer, 'the delivered message');
   });
 
   it('speaks STARTTLS, STLS and implicit TLS through the proxy, checking the certificate', async function () {

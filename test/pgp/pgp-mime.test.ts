@@ -12,6 +12,7 @@ import {
   STUB_SUBJECT,
   type EncryptInput,
 } from '../../src/pgp/pgp-mime';
+import { expectBytes } from '../helpers/bytes';
 import { GpgHome } from '../helpers/gpg';
 
 const DOMAIN = 'kzymy.test';
@@ -172,7 +173,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       const raw = ORIGINALS['an ordinary CRLF message']!;
       const out = await encryptToPgpMime(input(cv, raw, { envelopeFrom: '' }));
       const plaintext = await gpg.decrypt(parseOuter(out).armored);
-      expect(plaintext.equals(Buffer.concat([deliveryHeaders('', ALIAS), raw]))).to.equal(true);
+      expectBytes(plaintext, Buffer.concat([deliveryHeaders('', ALIAS), raw]), 'the payload');
       expect(plaintext.subarray(0, 17).toString()).to.equal('Return-Path: <>\r\n');
     });
 

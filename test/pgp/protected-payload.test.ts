@@ -17,6 +17,7 @@ import {
 } from '../../src/pgp/padding';
 import { findHeaderEnd, splitMessage } from '../../src/pgp/header-section';
 import { buildPayload, type PayloadInput } from '../../src/pgp/protected-payload';
+import { expectBytes } from '../helpers/bytes';
 import { readAsRfc9788, readAsThunderbird, subjectAsThunderbird115 } from '../helpers/mail-readers';
 
 const OUTER = [
@@ -207,7 +208,7 @@ describe('pgp/protected-payload: the payload clients read', () => {
     // The byte-exact payload of the same original is what Thunderbird showed as body text.
     const exact = payloadOf(original, { format: 'exact' });
     expect(readAsThunderbird(exact).headersShownAsBody).to.equal(true);
-    expect(exact.subarray(exact.length - original.length).equals(original)).to.equal(true);
+    expectBytes(exact.subarray(exact.length - original.length), original, 'the original');
   });
 
   it('no header section at all, or an empty message: the whole original is the body', () => {

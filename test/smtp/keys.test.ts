@@ -3,6 +3,7 @@
  * (GnuPG 2.2 cannot read SEIPDv2: the MDC-protected SEIPDv1 packet is what it must get).
  */
 import { expect } from 'chai';
+import { expectBytes } from '../helpers/bytes';
 import { expectedPlaintext, SmtpHarness } from './helpers/harness';
 import { SmtpClient } from './helpers/smtp-client';
 
@@ -26,7 +27,7 @@ describe('smtp: users’ keys', function () {
       const { plaintext, status } = await h.gpg.decryptWithStatus(
         await h.onlyCiphertext(user.user),
       );
-      expect(plaintext.equals(expectedPlaintext('', user.address(), original))).to.equal(true);
+      expectBytes(plaintext, expectedPlaintext('', user.address(), original), 'the payload');
       expect(status.some((line) => line.startsWith('DECRYPTION_OKAY'))).to.equal(true);
       expect(status.some((line) => line.startsWith('GOODMDC'))).to.equal(true);
     });
