@@ -133,7 +133,7 @@ async function encryptMany(user: BenchUser, count: number): Promise<Buffer[]> {
         raw: makeMessage(MESSAGE_BYTES),
         publicKeyArmored: user.user.publicKey,
         envelopeFrom: 'sender@example.org',
-        recipient: user.address,
+        recipients: [user.address],
         arrival: new Date(),
         domain: BENCH_DOMAIN,
         outerTo: `${user.user.username}@${user.user.username}.${BENCH_DOMAIN}`,

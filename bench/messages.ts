@@ -51,7 +51,7 @@ export function benchEncryptInput(raw: Buffer, publicKeyArmored: string): Encryp
     raw,
     publicKeyArmored,
     envelopeFrom: 'sender@example.org',
-    recipient: 'inbox@bench.kzymy.test',
+    recipients: ['inbox@bench.kzymy.test'],
     arrival: new Date(),
     domain: 'kzymy.test',
     outerTo: 'bench@bench.kzymy.test',

@@ -27,6 +27,7 @@ tools=(
   "procmail:procmail"
   "hashcash:hashcash"
   "chromium:chromium"
+  "thunderbird:thunderbird"
   "nc:netcat-openbsd"
   "torsocks:torsocks"
   "tmux:tmux"

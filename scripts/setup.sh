@@ -21,12 +21,13 @@ FERRETDB_DIR=".tools/ferretdb-${FERRETDB_BUILD}"
 # `npm ci`, against the installed Node headers (.npmrc nodedir); there is no prebuilt to download.
 runtime_packages=(redis-server openssl tor build-essential python3)
 # Real clients and tools the test suite drives (swaks, fetchmail, getmail6, mbsync, offlineimap3,
-# neomutt, GnuPG, a SOCKS proxy, procmail, hashcash, Chromium for the web pages, systemd-analyze
-# for the unit files, gpg-wks-client for the Web Key Directory hashes).
+# neomutt, GnuPG, a SOCKS proxy, procmail, hashcash, Chromium for the web pages, Thunderbird
+# (headless, for what it shows of kzymy mail), systemd-analyze for the unit files, gpg-wks-client
+# for the Web Key Directory hashes).
 # Installed without "Recommends", so a recommended package a test needs is named here:
 # libnet-ssleay-perl is what gives swaks STARTTLS. scripts/check-tools.sh checks them all.
 test_packages=(swaks libnet-ssleay-perl fetchmail getmail6 isync offlineimap3 neomutt gnupg microsocks
-  procmail hashcash chromium netcat-openbsd torsocks systemd gpg-wks-client tmux)
+  procmail hashcash chromium thunderbird netcat-openbsd torsocks systemd gpg-wks-client tmux)
 
 mode="${1:-all}"
 case "$mode" in

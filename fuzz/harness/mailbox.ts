@@ -62,7 +62,7 @@ function storedMessage(publicKey: string, i: number): Promise<Buffer> {
     raw,
     publicKeyArmored: publicKey,
     envelopeFrom: 'fuzz@example.org',
-    recipient: 'someone@x.kzymy.test',
+    recipients: ['someone@x.kzymy.test'],
     arrival: new Date(),
     domain: 'kzymy.test',
     outerTo: 'undisclosed-recipients:;',

@@ -132,7 +132,9 @@ export default defineTarget<Input, RecipientKeys>({
       raw: input.pieces.length === 1 ? (input.pieces[0] as Buffer) : input.pieces,
       publicKeyArmored: keys.publicKeyArmored,
       envelopeFrom: input.envelopeFrom,
-      recipient: input.recipient,
+      recipients: [input.recipient],
+      // The format whose payload is the message byte for byte (the protected one: a later commit).
+      format: 'exact',
       arrival: new Date(Date.UTC(2026, 0, 15, 12)),
       domain: input.domain,
       outerTo: input.outerTo,
@@ -144,7 +146,7 @@ export default defineTarget<Input, RecipientKeys>({
       // The documented refusal: a value that cannot go into a header. Never message bytes.
       if (
         error instanceof TypeError &&
-        /^encryptToPgpMime: (envelopeFrom|recipient|outerTo|domain) /.test(error.message)
+        /^encryptToPgpMime: (envelopeFrom|recipients?|outerTo|domain) /.test(error.message)
       ) {
         return;
       }

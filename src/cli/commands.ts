@@ -33,8 +33,8 @@ export const COMMANDS: readonly CommandHelp[] = [
     usage: 'kzymy user show NAME [--json] [--config FILE]',
     about:
       'One account: its state, creation day, key fingerprint, the mail waiting for it (count\n' +
-      'and bytes) and the UTC day of its last IMAP or POP3 login. kzymy keeps nothing about\n' +
-      'where a user connects from, so there is nothing of that to show.',
+      'and bytes), the UTC day of its last IMAP or POP3 login and its payload format. kzymy\n' +
+      'keeps nothing about where a user connects from, so there is nothing of that to show.',
   },
   {
     name: 'user disable',
@@ -52,10 +52,11 @@ export const COMMANDS: readonly CommandHelp[] = [
   {
     name: 'user set',
     usage:
-      'kzymy user set NAME [--send on|off] [--sign-as-nym on|off] [--config FILE]\n' +
+      'kzymy user set NAME [--send on|off] [--sign-as-nym on|off] [--payload protected|exact] [--config FILE]\n' +
       'kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE | --no-forward [--config FILE]',
     about:
-      'Changes an account: sending as the nym and keeping her signature (docs/sending.md), or\n' +
+      'Changes an account: sending as the nym and keeping her signature (docs/sending.md), what\n' +
+      'her decrypted mail looks like (--payload, docs/message-format.md), or\n' +
       'forwarding (docs/clients/forwarding.md): --forward names a destination and mails the code\n' +
       'there, as the account page does; --forward-code types it back; --no-forward stops. One\n' +
       'kind of change a call.',

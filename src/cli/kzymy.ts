@@ -10,7 +10,16 @@ import { helpFor, usage } from './commands';
 import { defaultDoctorDeps, exitCodeOf, formatResults, runDoctor } from './doctor';
 import { storeCopy } from './store';
 import { torCommand } from './tor';
-import { onOff, userAdd, userDelete, userList, userSet, userSetEnabled, userShow } from './user';
+import {
+  onOff,
+  payloadFormatOf,
+  userAdd,
+  userDelete,
+  userList,
+  userSet,
+  userSetEnabled,
+  userShow,
+} from './user';
 import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
 
 const USAGE = usage();
@@ -39,6 +48,7 @@ async function main(argv: string[]): Promise<void> {
       'no-forward': { type: 'boolean', default: false },
       send: { type: 'string' },
       'sign-as-nym': { type: 'string' },
+      payload: { type: 'string' },
       to: { type: 'string' },
       from: { type: 'string' },
       database: { type: 'string' },
@@ -85,18 +95,19 @@ async function main(argv: string[]): Promise<void> {
       if (!rest[0]) throw new CliError(`user set needs a NAME\n${helpFor(['user', 'set'])}`, 64);
       const config = await loadConfigOrFail(values.config);
       const forward = forwardChangeOf(values);
-      const sending = {
+      const settings = {
         send: onOff('--send', values.send),
         signAsNym: onOff('--sign-as-nym', values['sign-as-nym']),
+        payload: payloadFormatOf(values.payload),
       };
-      // One kind of change a call: forwarding, or the sending switches.
-      if (forward && (sending.send !== undefined || sending.signAsNym !== undefined))
+      // One kind of change a call: forwarding, or the account's settings (sending, payload).
+      if (forward && Object.values(settings).some((value) => value !== undefined))
         throw new CliError(
-          `user set changes forwarding or sending, not both at once\n${helpFor(['user', 'set'])}`,
+          `user set changes forwarding or the settings, not both at once\n${helpFor(['user', 'set'])}`,
           64,
         );
       if (forward) return userSetForward(config, rest[0], forward, print);
-      return userSet(config, rest[0], sending, print);
+      return userSet(config, rest[0], settings, print);
     }
     case 'user forward-status':
       if (!rest[0])

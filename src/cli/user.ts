@@ -4,6 +4,7 @@ import { generatePassword, hashPassword } from '../auth/password';
 import type { KzymyConfig } from '../config/schema';
 import { ensureBackingServices } from '../embedded/backing-services';
 import { checkPublicKey } from '../pgp/key-check';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../pgp/protected-payload';
 import { openConfiguredStore } from '../open-store';
 import type { Store } from '../store/store';
 import { CliError } from './args';
@@ -121,6 +122,8 @@ export interface UserReport {
   waitingBytes: number;
   /** UTC day of the last IMAP or POP3 login, or null if there was none. */
   lastFetchDay: string | null;
+  /** What `gpg --decrypt` gives her: protected or exact (docs/message-format.md). */
+  payloadFormat: PayloadFormat;
 }
 
 export async function userShow(
@@ -140,6 +143,7 @@ export async function userShow(
       waitingMessages: await store.messages.count(user.id),
       waitingBytes: await store.messages.sumBytes(user.id),
       lastFetchDay: user.lastFetchDay,
+      payloadFormat: user.payloadFormat,
     };
   });
   if (!report) throw new CliError(`no such user: ${username}`, 67);
@@ -153,6 +157,7 @@ export async function userShow(
   print(`key         ${report.fingerprint}`);
   print(`waiting     ${report.waitingMessages} messages, ${report.waitingBytes} bytes`);
   print(`last fetch  ${report.lastFetchDay ?? 'never'}`);
+  print(`payload     ${report.payloadFormat}`);
 }
 
 /**
@@ -197,6 +202,8 @@ export interface UserChanges {
   send?: boolean;
   /** Keep the user's signature on what she sends. */
   signAsNym?: boolean;
+  /** What `gpg --decrypt` gives her (docs/message-format.md). */
+  payload?: PayloadFormat;
 }
 
 /** "on" or "off", as the options take them. */
@@ -207,25 +214,53 @@ export function onOff(option: string, value: string | undefined): boolean | unde
   throw new CliError(`${option} takes on or off, not "${value}"`, 64);
 }
 
+/** "protected" or "exact", as --payload takes them. */
+export function payloadFormatOf(value: string | undefined): PayloadFormat | undefined {
+  if (value === undefined) return undefined;
+  const format = PAYLOAD_FORMATS.find((known) => known === value);
+  if (!format) throw new CliError(`--payload must be ${PAYLOAD_FORMATS.join(' or ')}`, 64);
+  return format;
+}
+
+const PAYLOAD_DESCRIPTIONS: Record<PayloadFormat, string> = {
+  protected: 'header protection, Authentication-Results and size padding inside the encryption',
+  exact: 'delivery headers and Authentication-Results, then the original byte for byte; not padded',
+};
+
 export async function userSet(
   config: Readonly<KzymyConfig>,
   username: string,
   changes: UserChanges,
   print: Print,
 ): Promise<void> {
-  if (changes.send === undefined && changes.signAsNym === undefined) {
-    throw new CliError('user set needs --send on|off and/or --sign-as-nym on|off', 64);
+  const sendingAsked = changes.send !== undefined || changes.signAsNym !== undefined;
+  if (!sendingAsked && changes.payload === undefined) {
+    throw new CliError(
+      'user set needs --send on|off, --sign-as-nym on|off and/or --payload protected|exact',
+      64,
+    );
   }
-  const sending = await withStore(config, async (store) => {
-    const user = await store.users.byName(username);
-    if (!user) return null;
-    await store.users.setSending(user.id, {
-      ...(changes.send === undefined ? {} : { enabled: changes.send }),
-      ...(changes.signAsNym === undefined ? {} : { signAsNym: changes.signAsNym }),
-    });
-    return (await store.users.byId(user.id))?.sending ?? null;
+  const user = await withStore(config, async (store) => {
+    const found = await store.users.byName(username);
+    if (!found) return null;
+    if (sendingAsked) {
+      await store.users.setSending(found.id, {
+        ...(changes.send === undefined ? {} : { enabled: changes.send }),
+        ...(changes.signAsNym === undefined ? {} : { signAsNym: changes.signAsNym }),
+      });
+    }
+    if (changes.payload !== undefined)
+      await store.users.setPayloadFormat(found.id, changes.payload);
+    return store.users.byId(found.id);
   });
-  if (!sending) throw new CliError(`no such user: ${username}`, 67);
+  if (!user) throw new CliError(`no such user: ${username}`, 67);
+  if (changes.payload !== undefined) {
+    print(
+      `${username}: payload ${user.payloadFormat} (${PAYLOAD_DESCRIPTIONS[user.payloadFormat]})`,
+    );
+  }
+  if (!sendingAsked) return;
+  const { sending } = user;
   const state = (on: boolean): string => (on ? 'on' : 'off');
   print(`${username}: sending ${state(sending.enabled)}, sign-as-nym ${state(sending.signAsNym)}`);
   if (sending.enabled && !config.send.enabled) {

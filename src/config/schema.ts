@@ -2,6 +2,7 @@
  * The one configuration schema. Every object is `strict`, so an unknown key is an error that
  * names it; defaults here are the embedded single-machine setup (README.md, "Quick start").
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { limitsSchema } from './limits-schema';
 
@@ -18,6 +19,19 @@ const domainName = z
     /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/,
     'must be a lowercase DNS name such as kzymy.example',
   );
+
+/** A DNS server as Node's resolver takes it: `ip`, `ipv4:port` or `[ipv6]:port`. */
+const dnsServer = z.string().refine((value) => {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value);
+  const hostPort = /^([^:]+):(\d{1,5})$/.exec(value);
+  const [host, portText] = bracketed
+    ? [bracketed[1], bracketed[2]]
+    : hostPort
+      ? [hostPort[1], hostPort[2]]
+      : [value, undefined];
+  const portOk = portText === undefined || (Number(portText) > 0 && Number(portText) <= 65535);
+  return isIP(host ?? '') !== 0 && portOk && !(bracketed && isIP(host ?? '') !== 6);
+}, 'must be an IP address, optionally with a port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53)');
 
 const tlsSchema = z
   .object({
@@ -156,8 +170,34 @@ export const configSchema = z
         port: port.default(2525),
         /** RFC 1870 SIZE: the largest message accepted, in bytes (default 25 MB). */
         maxMessageBytes: positiveInt.default(25 * 1024 * 1024),
-        /** Stored ciphertext per user; over it, RCPT gets 452 4.2.2 so the sender retries later. */
+        /**
+         * Stored ciphertext per user (padding included); a recipient whose mailbox is full, or
+         * would be with this message, gets 452 4.2.2 so the sender retries later.
+         */
         quotaBytes: positiveInt.default(200 * 1024 * 1024),
+        /**
+         * RCPT commands accepted per transaction; more get 452 4.5.3. RFC 5321 §4.5.3.1.8: at
+         * least 100 must be accepted, so that is also the least allowed here.
+         */
+        maxRecipients: z.number().int().min(100).default(100),
+        /**
+         * Distinct mailboxes per transaction (each costs one encryption and one stored copy);
+         * recipients of a further mailbox get 452 4.5.3 and the sender sends them again.
+         */
+        maxUsersPerTransaction: positiveInt.default(100),
+        /** SPF, DKIM, DMARC and ARC at arrival, recorded inside the payload (never refused on). */
+        senderAuth: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Resolvers for these lookups; empty uses the system's (/etc/resolv.conf). */
+            dnsServers: z.array(dnsServer).default([]),
+            /** All checks of one message; past it the verdicts are temperror. */
+            timeoutMs: positiveInt.default(20_000),
+            /** One DNS query (each is tried twice). */
+            queryTimeoutMs: positiveInt.default(3_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { encryptToPgpMime, formatRfc5322Date } from '../pgp/pgp-mime';
+import type { PayloadFormat } from '../pgp/protected-payload';
 
 export interface CodeMessageInput {
   username: string;
@@ -16,6 +17,8 @@ export interface CodeMessageInput {
   code: string;
   validMinutes: number;
   now: Date;
+  /** Her payload format, as for every message she receives (docs/message-format.md). */
+  format?: PayloadFormat;
 }
 
 /** The plaintext inside the ciphertext; the line "Forwarding code:" is fixed. */
@@ -50,9 +53,10 @@ export function codeMessage(input: CodeMessageInput): Promise<Buffer> {
     raw: Buffer.from(codeMessageText(input), 'ascii'),
     publicKeyArmored: input.publicKey,
     envelopeFrom: '',
-    recipient: input.destination,
+    recipients: [input.destination],
     arrival: input.now,
     domain: input.domain,
     outerTo: `${input.username}@${input.username}.${input.domain}`,
+    format: input.format,
   });
 }

@@ -90,6 +90,7 @@ export class ForwardService {
       code,
       validMinutes,
       now,
+      format: user.payloadFormat,
     });
     const outcome = await this.sendOne(setting, message);
     this.deps.metrics?.forwardCodeSent(outcome.kind);

@@ -37,7 +37,7 @@ proxy), delivers it locally, and only then deletes it on the server.
   --no-proxy               connect directly (NOT through Tor)
   --maildir DIR | --mbox FILE | --mda "COMMAND %F %T"
                            where mail goes (%F sender, %T recipient, shell-quoted)
-  --decrypt / --no-decrypt deliver the decrypted original (needs gpg and your secret key)
+  --decrypt / --no-decrypt deliver the decrypted message (needs gpg and your secret key)
   --gnupg-home DIR         GnuPG home for --decrypt
   --keep-crlf              keep CRLF line endings (default: LF, the Unix mailbox convention)
   --state-file FILE        default ~/.local/state/kzymy/fetch-state.json

@@ -1,8 +1,10 @@
 /**
  * --decrypt: turn a kzymy PGP/MIME message (RFC 3156) back into the message that was sent, with
- * the user's own GnuPG. The encrypted part holds Return-Path, Delivered-To and the original
- * message byte for byte (docs/message-format.md), so gpg's output *is* the message to deliver:
- * its headers are the protected (inner) headers, and nothing of the stub outer message is kept.
+ * the user's own GnuPG. The encrypted part is a complete message in either of the user's formats
+ * (docs/message-format.md): the protected one (the original's header fields marked as protected,
+ * its body part byte for byte, Authentication-Results, padding) or the exact one (delivery
+ * headers, then the original byte for byte). Either way gpg's output *is* the message to
+ * deliver, Return-Path and Delivered-To first: nothing of the stub outer message is kept.
  */
 import { spawn } from 'node:child_process';
 import { FetchError } from './errors';

@@ -33,6 +33,7 @@ export const REFUSAL_REASONS = [
   'foreign_domain',
   'quota',
   'size',
+  'too_many_recipients',
   'tempfail',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

@@ -1,17 +1,25 @@
 // Encrypt a received message into an RFC 3156 PGP/MIME message before anything is stored.
 //
-// The encrypted payload is the delivery headers (Return-Path, Delivered-To) followed by the
-// original message, byte for byte: `gpg --decrypt` yields exactly what a local MDA would have
-// written. The outer message carries nothing from the original: a fixed From, the caller's
-// neutral To, Subject "...", the arrival Date and a fresh Message-ID. The sender's Content-Type
-// is never looked at: a message that claims to be encrypted already is wrapped like any other.
-// Format and rationale: docs/message-format.md.
+// The encrypted payload is built by protected-payload.ts: by default the original with its
+// header section protected (RFC 9788, Thunderbird's protected-headers) and padded to a size
+// bucket; or, by the user's choice, the delivery headers followed by the original byte for byte.
+// The outer message carries nothing from the original: a fixed From, the caller's neutral To,
+// Subject "...", the arrival Date and a fresh Message-ID. Whether the sender's message claims to
+// be encrypted already never matters: it is wrapped like any other. Format and rationale:
+// docs/message-format.md.
 import { randomBytes } from 'node:crypto';
 import { ReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { armorMessage, Armorer } from './armor';
 import { encryptOptions, prepareEncryption, type Encryption } from './encryption';
 import { parsePublicKey } from './key-cache';
+import { bucketFor, MIN_PADDING_BYTES } from './padding';
+import {
+  buildPayload,
+  type OuterField,
+  type Payload,
+  type PayloadFormat,
+} from './protected-payload';
 
 export interface EncryptInput {
   /**
@@ -22,13 +30,19 @@ export interface EncryptInput {
   publicKeyArmored: string;
   /** SMTP MAIL FROM, without angle brackets; '' for the null sender. */
   envelopeFrom: string;
-  /** The RCPT TO address the message was delivered to. */
-  recipient: string;
+  /** The RCPT TO addresses (this user's aliases) the message was delivered to, in order. */
+  recipients: readonly string[];
   arrival: Date;
   /** The mail domain, for the outer From and the fresh Message-ID. */
   domain: string;
   /** Outer To; must not reveal the alias the message was sent to. */
   outerTo: string;
+  /** The payload format (protected-payload.ts); 'protected' unless the user chose 'exact'. */
+  format?: PayloadFormat;
+  /** Pad the payload to a size bucket (padding.ts); default: yes for the protected format. */
+  pad?: boolean;
+  /** The Authentication-Results value (RFC 8601) recorded inside, if the sender was checked. */
+  authenticationResults?: string;
 }
 
 /** Outer Subject. Thunderbird shows it when it cannot read the protected one. */
@@ -60,11 +74,43 @@ export type MessageParts = Iterable<Buffer> | AsyncIterable<Buffer>;
  * before this resolves; a failure while the parts are read is an internal one.
  */
 export async function encryptToPgpMimeParts(input: EncryptInput): Promise<MessageParts> {
+  return encryptComposed(composeMessage(input));
+}
+
+/** A message ready to be encrypted: its outer parts and payload, and what it will cost to store. */
+export interface ComposedMessage {
+  readonly outer: OuterParts;
+  readonly payload: Payload;
+  readonly publicKeyArmored: string;
+  readonly arrival: Date;
+  /**
+   * An upper bound of the stored size (the armored PGP/MIME message), known before encrypting,
+   * so a quota can be checked without encrypting first.
+   */
+  readonly storedBytesAtMost: number;
+}
+
+/** Checks the input and builds the outer message and the payload; nothing is encrypted yet. */
+export function composeMessage(input: EncryptInput): ComposedMessage {
   const domain = checkDomain(input.domain);
   const outerTo = checkHeaderValue('outerTo', input.outerTo, /^[\x21-\x7e]+$/);
   // Envelope values may carry UTF-8 (RFC 6531) but never line breaks or other controls.
   const envelopeFrom = checkHeaderValue('envelopeFrom', input.envelopeFrom, /^\P{Cc}*$/u);
-  const recipient = checkHeaderValue('recipient', input.recipient, /^\P{Cc}+$/u);
+  if (!Array.isArray(input.recipients) || input.recipients.length === 0) {
+    throw new TypeError('encryptToPgpMime: recipients must list at least one address');
+  }
+  const recipients = input.recipients.map((r: string) =>
+    checkHeaderValue('recipient', r, /^\P{Cc}+$/u),
+  );
+  // kzymy's own text: printable ASCII, folded only by CR LF followed by white space.
+  const authenticationResults =
+    input.authenticationResults === undefined
+      ? undefined
+      : checkHeaderValue(
+          'authenticationResults',
+          input.authenticationResults,
+          /^[\x20-\x7e]+(?:\r\n[ \t][\x20-\x7e]+)*$/,
+        );
   if (!(input.arrival instanceof Date) || Number.isNaN(input.arrival.getTime())) {
     throw new TypeError('encryptToPgpMime: arrival is not a valid Date');
   }
@@ -72,26 +118,63 @@ export async function encryptToPgpMimeParts(input: EncryptInput): Promise<Messag
   if (!Array.isArray(raw) || !raw.every((piece) => Buffer.isBuffer(piece))) {
     throw new TypeError('encryptToPgpMime: raw must be a Buffer or an array of Buffers');
   }
-
-  // RFC 5321 §4.4: the delivery agent adds Return-Path; Delivered-To as Postfix/qmail do.
-  const deliveryHeaders = Buffer.from(
-    `Return-Path: <${envelopeFrom}>${CRLF}Delivered-To: ${recipient}${CRLF}`,
-    'utf8',
-  );
-  const payload = [deliveryHeaders, ...raw];
-  const key = await parsePublicKey(input.publicKeyArmored);
-  const encryption = await prepareEncryption(key, input.arrival);
+  const format = input.format ?? 'protected';
   const outer = outerParts({ domain, outerTo, arrival: input.arrival });
-  const size = payload.reduce((sum, piece) => sum + piece.length, 0);
-  if (size <= STREAM_ABOVE_BYTES) {
-    const armored = armorMessage(await encryptWhole(encryption, Buffer.concat(payload, size)));
+  const payload = buildPayload({
+    original: raw,
+    envelopeFrom,
+    recipients,
+    authenticationResults,
+    outerFields: outer.fields,
+    format,
+    pad: input.pad ?? format === 'protected',
+  });
+  return {
+    outer,
+    payload,
+    publicKeyArmored: input.publicKeyArmored,
+    arrival: input.arrival,
+    storedBytesAtMost: outer.head.length + outer.tail.length + armoredBytesAtMost(payload.size),
+  };
+}
+
+/** Encrypts a composed message to its key; checks the key and its validity first. */
+export async function encryptComposed(message: ComposedMessage): Promise<MessageParts> {
+  const { outer, payload } = message;
+  const key = await parsePublicKey(message.publicKeyArmored);
+  const encryption = await prepareEncryption(key, message.arrival);
+  if (payload.size <= STREAM_ABOVE_BYTES) {
+    const whole = Buffer.concat(payload.pieces, payload.size);
+    const armored = armorMessage(await encryptWhole(encryption, whole));
     return [Buffer.concat([outer.head, armored, outer.tail])];
   }
-  return streamParts(outer, await encryptStream(encryption, streamOf(payload)));
+  return streamParts(outer, await encryptStream(encryption, streamOf(payload.pieces)));
+}
+
+/**
+ * An upper bound of the armored size of a payload of `bytes`: the session key packet (RSA up to
+ * 16384 bits), the SEIPDv1 packet with its prefix and MDC, the literal packet, partial body
+ * length headers (RFC 4880 §4.2.2.4: at most one per 512 bytes, in each of the two packets),
+ * then base64 lines of 76 characters plus the armor lines (armor.ts).
+ */
+export function armoredBytesAtMost(bytes: number): number {
+  const binary = bytes + Math.ceil(bytes / 256) + 2304;
+  return Math.ceil(binary / 57) * 78 + 128;
+}
+
+/**
+ * A lower bound of what an original of `bytes` costs to store: its payload is at least that
+ * long (padded to its bucket in the protected format), and base64 armor adds a third and a line
+ * end per 76 characters. For a quota check before the message is there (RFC 1870 SIZE at RCPT):
+ * it refuses only what is sure to be over.
+ */
+export function storedBytesAtLeast(bytes: number, format: PayloadFormat): number {
+  const payload = format === 'protected' ? bucketFor(bytes + MIN_PADDING_BYTES) : bytes;
+  return Math.floor((payload / 57) * 78);
 }
 
 async function* streamParts(
-  outer: { head: Buffer; tail: Buffer },
+  outer: OuterParts,
   encrypted: AsyncIterable<Uint8Array>,
 ): AsyncIterable<Buffer> {
   const armorer = new Armorer();
@@ -107,28 +190,48 @@ async function* streamParts(
 const STREAM_PIECE_BYTES = 256 * 1024;
 
 /**
- * A web stream handing out the pieces as OpenPGP.js asks for them, a large one in slices (views,
- * not copies): given one 25 MB Buffer, OpenPGP.js would otherwise encrypt it as one chunk and
- * hold several copies of it after all.
+ * A web stream handing out the pieces as OpenPGP.js asks for them, in chunks of exactly
+ * STREAM_PIECE_BYTES (the last one shorter): views where a piece holds a whole chunk, a copy
+ * where a chunk spans pieces. The sizes matter twice: given one 25 MB Buffer, OpenPGP.js would
+ * encrypt it as one chunk and hold several copies of it; and it writes a partial body length
+ * (RFC 4880 §4.2.2.4) per chunk, so chunks that followed the capture's slabs would make two
+ * payloads of one padded size encrypt to different sizes, and the padding would leak.
  */
 function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
   let next = 0;
   let offset = 0;
+  let left = pieces.reduce((sum, piece) => sum + piece.length, 0);
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
-        let piece = pieces[next];
-        while (piece !== undefined && offset >= piece.length) {
-          piece = pieces[++next];
-          offset = 0;
-        }
-        if (piece === undefined) {
+        if (left === 0) {
           controller.close();
           return;
         }
-        const slice = piece.subarray(offset, offset + STREAM_PIECE_BYTES);
-        offset += slice.length;
-        controller.enqueue(slice);
+        const size = Math.min(STREAM_PIECE_BYTES, left);
+        left -= size;
+        let piece = pieces[next] as Buffer;
+        while (offset >= piece.length) {
+          piece = pieces[++next] as Buffer;
+          offset = 0;
+        }
+        if (piece.length - offset >= size) {
+          controller.enqueue(piece.subarray(offset, offset + size));
+          offset += size;
+          return;
+        }
+        const chunk = Buffer.allocUnsafe(size);
+        let filled = 0;
+        while (filled < size) {
+          while (offset >= piece.length) {
+            piece = pieces[++next] as Buffer;
+            offset = 0;
+          }
+          const copied = piece.copy(chunk, filled, offset, offset + (size - filled));
+          filled += copied;
+          offset += copied;
+        }
+        controller.enqueue(chunk);
       },
     },
     { highWaterMark: 0 },
@@ -163,16 +266,26 @@ interface OuterFields {
   arrival: Date;
 }
 
+interface OuterParts {
+  head: Buffer;
+  tail: Buffer;
+  /** The outer header's non-structural fields (RFC 9787 §1.1.1), for HP-Outer inside. */
+  fields: OuterField[];
+}
+
 /** RFC 3156 §4 multipart/encrypted: what goes before and after the armored ciphertext. */
-function outerParts(f: OuterFields): { head: Buffer; tail: Buffer } {
+function outerParts(f: OuterFields): OuterParts {
   const boundary = `kzymy-${randomBytes(16).toString('hex')}`;
   const messageId = `<${randomBytes(16).toString('hex')}@${f.domain}>`;
+  const fields: OuterField[] = [
+    { name: 'From', value: `kzymy <postmaster@${f.domain}>` },
+    { name: 'To', value: f.outerTo },
+    { name: 'Subject', value: STUB_SUBJECT },
+    { name: 'Date', value: formatRfc5322Date(f.arrival) },
+    { name: 'Message-ID', value: messageId },
+  ];
   const lines = [
-    `From: kzymy <postmaster@${f.domain}>`,
-    `To: ${f.outerTo}`,
-    `Subject: ${STUB_SUBJECT}`,
-    `Date: ${formatRfc5322Date(f.arrival)}`,
-    `Message-ID: ${messageId}`,
+    ...fields.map((field) => `${field.name}: ${field.value}`),
     'MIME-Version: 1.0',
     // RFC 3156 §4: "The multipart/encrypted MIME body MUST consist of exactly two body parts,
     // the first with content type "application/pgp-encrypted"" ... protocol parameter required.
@@ -198,6 +311,7 @@ function outerParts(f: OuterFields): { head: Buffer; tail: Buffer } {
   return {
     head: Buffer.from(lines.join(CRLF) + CRLF, 'ascii'),
     tail: Buffer.from(CRLF + `--${boundary}--` + CRLF, 'ascii'),
+    fields,
   };
 }
 

@@ -72,6 +72,9 @@ export const REPLIES = {
   // RFC 3463 X.2.2 "Mailbox full"; 452 (RFC 5321 §4.2.2 "insufficient system storage") so the
   // sender keeps the message and retries once the user has fetched mail.
   mailboxFull: { code: 452, enhanced: '4.2.2', text: 'Mailbox full, try again later' },
+  // RFC 5321 §4.5.3.1.10: a server out of recipients for this transaction "MUST use a response
+  // code of 452"; RFC 3463 X.5.3 "Too many recipients". The client sends these in a new one.
+  tooManyRecipients: { code: 452, enhanced: '4.5.3', text: 'Too many recipients' },
   // RFC 3463 X.3.0 "Other or undefined mail system status"; RFC 5321 451 "local error".
   localError: { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' },
   // RFC 3463 X.7.1 "Delivery not authorized": kzymy never relays.

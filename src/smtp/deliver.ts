@@ -1,13 +1,19 @@
 /**
- * End of DATA: encrypt the message to each recipient's key, store the ciphertexts, announce
- * them, and only then say 250. All or nothing: any failure undoes what this transaction wrote
- * and answers 451 4.3.0, so the sender keeps the message and retries (docs/architecture.md, invariant "Fail closed").
- * There is no plaintext path: the bytes reach the store only as encryptToPgpMime's output.
+ * End of DATA: encrypt the message once per mailbox, store the ciphertexts, announce them, and
+ * only then say 250. All or nothing: any failure undoes what this transaction wrote and answers
+ * 451 4.3.0, so the sender keeps the message and retries (docs/architecture.md,
+ * invariant "Fail closed"). There is no plaintext path: the bytes reach the store only as
+ * encryptComposed's output.
+ *
+ * One copy per mailbox per transaction, however many of her aliases were recipients: each copy
+ * lists every alias it was sent to (Delivered-To, inside the encryption). Before anything is
+ * encrypted, each mailbox's quota is checked against an upper bound of what will be stored
+ * (padding included): over it, 452 4.2.2 and nothing is stored for anyone.
  */
 import type { NewMailPublisher } from '../redis/new-mail';
 import { errorKind, type Logger } from '../log/logger';
 import { parseRecipient } from '../addresses/recipient';
-import { encryptToPgpMimeParts } from '../pgp/pgp-mime';
+import { composeMessage, encryptComposed, type ComposedMessage } from '../pgp/pgp-mime';
 import { MailboxGoneError } from '../store/errors';
 import type { MessageStore, UserStore } from '../store/store';
 import type { StoredMessage, User } from '../store/types';
@@ -15,9 +21,16 @@ import { accept, REPLIES, tempfail, type Decision } from './decision';
 
 export interface DeliveryDeps {
   users: Pick<UserStore, 'byName'>;
-  messages: Pick<MessageStore, 'add' | 'remove'>;
+  messages: Pick<MessageStore, 'add' | 'remove' | 'usedBytes'>;
   publisher: Pick<NewMailPublisher, 'publish'>;
   domain: string;
+  /** Stored bytes a mailbox may hold (smtp.quotaBytes). */
+  quotaBytes: number;
+  /**
+   * The Authentication-Results value for this message (sender-auth.ts, auth-results.ts); it
+   * never throws and never refuses. Absent: nothing is recorded.
+   */
+  authenticate?: (raw: readonly Buffer[], envelope: Envelope) => Promise<string>;
   logger: Logger;
 }
 
@@ -32,6 +45,8 @@ export interface Envelope {
   /** The accepted RCPT TO addresses. */
   recipients: readonly EnvelopeRecipient[];
   arrival: Date;
+  /** For SPF only, in memory: never stored or logged (docs/threat-model.md). */
+  client?: { ip?: string; helo?: string };
 }
 
 export interface EnvelopeRecipient {
@@ -46,6 +61,12 @@ export interface EnvelopeRecipient {
   user?: User;
 }
 
+/** One copy: a mailbox and every address of hers this transaction was sent to. */
+interface Copy {
+  user: User;
+  addresses: string[];
+}
+
 /** @param raw the message, in one Buffer or as consecutive pieces (DataCapture.pieces()). */
 export async function deliverMessage(
   deps: DeliveryDeps,
@@ -53,11 +74,30 @@ export async function deliverMessage(
   envelope: Envelope,
   signal: AbortSignal,
 ): Promise<Decision> {
+  const pieces = Buffer.isBuffer(raw) ? [raw] : raw;
   const stored: StoredMessage[] = [];
   try {
-    for (const recipient of uniqueAddresses(envelope.recipients)) {
+    const copies = await mailboxesOf(deps, envelope.recipients);
+    const authenticationResults = await deps.authenticate?.(pieces, envelope);
+    signal.throwIfAborted();
+    const composed = copies.map((copy) => ({
+      user: copy.user,
+      message: compose(deps, pieces, envelope, copy, authenticationResults),
+    }));
+    // Quotas first, for every mailbox: a refusal must leave nothing stored and cost no encryption.
+    for (const { user, message } of composed) {
+      if ((await deps.messages.usedBytes(user.id)) + message.storedBytesAtMost > deps.quotaBytes)
+        return tempfail(REPLIES.mailboxFull, undefined, 'quota');
+    }
+    for (const { user, message } of composed) {
       signal.throwIfAborted();
-      stored.push(await deliverOne(deps, raw, envelope, recipient));
+      // A large message is encrypted as it is stored, never held whole as ciphertext.
+      const ciphertext = await encryptComposed(message);
+      stored.push(
+        await deps.messages.add(user.id, ciphertext, envelope.arrival, {
+          encryptedTo: user.publicKey,
+        }),
+      );
     }
     signal.throwIfAborted();
     // Only once every copy is stored: a listener woken for a message that is then rolled back
@@ -68,7 +108,11 @@ export async function deliverMessage(
     // The last check, with no await after it: once it passes, the reply is 250. If the client
     // left or the hook timed out, the sender was not told 250 and will retry, so undo.
     signal.throwIfAborted();
-    deps.logger.info('smtp.delivered', { id: envelope.id, recipients: stored.length });
+    deps.logger.info('smtp.delivered', {
+      id: envelope.id,
+      recipients: envelope.recipients.length,
+      copies: stored.length,
+    });
     return accept(REPLIES.messageStored);
   } catch (error) {
     await rollback(deps, stored);
@@ -76,29 +120,50 @@ export async function deliverMessage(
   }
 }
 
-async function deliverOne(
+function compose(
   deps: DeliveryDeps,
-  raw: Buffer | readonly Buffer[],
+  pieces: readonly Buffer[],
   envelope: Envelope,
-  recipient: EnvelopeRecipient,
-): Promise<StoredMessage> {
-  const user = recipient.user ?? (await lookUp(deps, recipient));
-  // Accepted at RCPT but gone or suspended since: try again later, when RCPT will say so.
-  if (!user || user.state !== 'active') throw new MailboxGoneError('mailbox not active');
-  // A large message is encrypted as it is stored, never held whole as ciphertext.
-  const ciphertext = await encryptToPgpMimeParts({
-    raw,
+  copy: Copy,
+  authenticationResults: string | undefined,
+): ComposedMessage {
+  const { user } = copy;
+  return composeMessage({
+    raw: pieces,
     publicKeyArmored: user.publicKey,
     envelopeFrom: envelope.from,
-    recipient: recipient.address,
+    recipients: copy.addresses,
     arrival: envelope.arrival,
     domain: deps.domain,
     // The outer To names the mailbox, never the alias the sender used.
     outerTo: `${user.username}@${user.username}.${deps.domain}`,
+    format: user.payloadFormat,
+    authenticationResults,
   });
-  return deps.messages.add(user.id, ciphertext, envelope.arrival, {
-    encryptedTo: user.publicKey,
-  });
+}
+
+/**
+ * The transaction's mailboxes in RCPT order, each with her addresses (RCPT TO the same address
+ * twice, in any case, is one address). Accepted at RCPT but gone or suspended since: try again
+ * later, when RCPT will say so.
+ */
+async function mailboxesOf(
+  deps: DeliveryDeps,
+  recipients: readonly EnvelopeRecipient[],
+): Promise<Copy[]> {
+  const copies = new Map<string, Copy>();
+  const seen = new Set<string>();
+  for (const recipient of recipients) {
+    const key = recipient.canonical.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const user = recipient.user ?? (await lookUp(deps, recipient));
+    if (!user || user.state !== 'active') throw new MailboxGoneError('mailbox not active');
+    const copy = copies.get(user.id);
+    if (copy) copy.addresses.push(recipient.address);
+    else copies.set(user.id, { user, addresses: [recipient.address] });
+  }
+  return [...copies.values()];
 }
 
 async function lookUp(deps: DeliveryDeps, recipient: EnvelopeRecipient): Promise<User | null> {
@@ -115,17 +180,4 @@ async function rollback(deps: DeliveryDeps, stored: readonly StoredMessage[]): P
       deps.logger.error('smtp.rollback_failed', { error: errorKind(error) });
     }
   }
-}
-
-/** One copy per address (case-insensitive: RCPT TO the same address twice is one delivery). */
-function uniqueAddresses(recipients: readonly EnvelopeRecipient[]): EnvelopeRecipient[] {
-  const seen = new Set<string>();
-  const unique: EnvelopeRecipient[] = [];
-  for (const recipient of recipients) {
-    const key = recipient.canonical.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    unique.push(recipient);
-  }
-  return unique;
 }

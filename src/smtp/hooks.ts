@@ -9,9 +9,10 @@ import type {
   HarakaLogItem,
   HarakaTransaction,
 } from './haraka/api';
+import { formatAuthenticationResults } from './auth-results';
 import { captureOf } from './haraka/data-patch';
 import { accept, lineTooLong, reject, REPLIES, tempfail, tooBig, type Decision } from './decision';
-import { deliverMessage } from './deliver';
+import { deliverMessage, type Envelope } from './deliver';
 import { sanitizeHarakaLine } from './haraka/log';
 import type { HookContext } from './haraka/hook-adapter';
 import { checkRecipient } from './rcpt-policy';
@@ -30,10 +31,26 @@ const delivered = new WeakSet<HarakaTransaction>();
  * memory for the transaction only; gone with it.
  */
 const mailboxes = new WeakMap<HarakaAddress, User>();
+/** RFC 1870: the size a client declared at MAIL FROM, for the quota check at RCPT. */
+const declaredSizes = new WeakMap<HarakaTransaction, number>();
 
 export function createHandlers(runtime: SmtpRuntime) {
   const { config, maxLineBytes } = runtime.settings;
   const maxBytes = config.smtp.maxMessageBytes;
+  const { maxRecipients, maxUsersPerTransaction } = config.smtp;
+  const senderCheck = runtime.senderCheck;
+  /** The Authentication-Results value for a message: the checks, formatted; never throws. */
+  const authenticate = senderCheck
+    ? async (raw: readonly Buffer[], envelope: Envelope): Promise<string> =>
+        formatAuthenticationResults(
+          config.domain,
+          await senderCheck(raw, {
+            ip: envelope.client?.ip,
+            helo: envelope.client?.helo,
+            mailFrom: envelope.from,
+          }),
+        )
+    : undefined;
 
   return {
     /**
@@ -56,14 +73,23 @@ export function createHandlers(runtime: SmtpRuntime) {
     },
 
     /** RFC 1870 §6.1: a declared SIZE above the limit is refused at MAIL, with 552. */
-    mail({ params }: Ctx<MailParams>): Decision | undefined {
+    mail({ object: connection, params }: Ctx<MailParams>): Decision | undefined {
       const declared = params[1]?.SIZE;
-      if (declared !== undefined && declared !== null && Number(declared) > maxBytes)
-        return runtime.count(reject(tooBig(maxBytes), 'size'));
+      if (declared === undefined || declared === null) return undefined;
+      const bytes = Number(declared);
+      if (bytes > maxBytes) return runtime.count(reject(tooBig(maxBytes), 'size'));
+      if (connection.transaction && Number.isSafeInteger(bytes) && bytes >= 0)
+        declaredSizes.set(connection.transaction, bytes);
       return undefined;
     },
 
-    async rcpt({ params }: Ctx<RcptParams>): Promise<Decision> {
+    async rcpt({ object: connection, params }: Ctx<RcptParams>): Promise<Decision> {
+      const transaction = connection.transaction;
+      // Haraka has already appended this recipient to rcpt_to (connection.js cmd_rcpt).
+      const accepted = (transaction?.rcpt_to ?? []).filter((rcpt) => rcpt !== params[0]);
+      // RFC 5321 §4.5.3.1.10: past the limit, 452 for each further RCPT; those accepted stay.
+      if (accepted.length >= maxRecipients)
+        return runtime.count(tempfail(REPLIES.tooManyRecipients, undefined, 'too_many_recipients'));
       const deps = await runtime.deps();
       const { decision, user } = await checkRecipient(
         {
@@ -71,10 +97,17 @@ export function createHandlers(runtime: SmtpRuntime) {
           messages: deps.store.messages,
           domain: config.domain,
           quotaBytes: config.smtp.quotaBytes,
+          declaredBytes: transaction ? declaredSizes.get(transaction) : undefined,
         },
         canonicalAddress(params[0]),
       );
-      if (user) mailboxes.set(params[0], user);
+      if (!user) return runtime.count(decision);
+      // Each mailbox costs one encryption and one stored copy; her further aliases cost nothing.
+      const users = new Set(accepted.map((rcpt) => mailboxes.get(rcpt)?.id));
+      users.delete(undefined);
+      if (!users.has(user.id) && users.size >= maxUsersPerTransaction)
+        return runtime.count(tempfail(REPLIES.tooManyRecipients, undefined, 'too_many_recipients'));
+      mailboxes.set(params[0], user);
       return runtime.count(decision);
     },
 
@@ -100,6 +133,8 @@ export function createHandlers(runtime: SmtpRuntime) {
             messages: deps.store.messages,
             publisher: deps.publisher,
             domain: config.domain,
+            quotaBytes: config.smtp.quotaBytes,
+            authenticate,
             logger: runtime.logger,
           },
           capture.pieces(),
@@ -112,6 +147,11 @@ export function createHandlers(runtime: SmtpRuntime) {
               user: mailboxes.get(rcpt),
             })),
             arrival: runtime.clock(),
+            // For SPF, in memory only (sender-auth.ts).
+            client: {
+              ip: connection.remote.ip ?? undefined,
+              helo: connection.hello?.host ?? undefined,
+            },
           },
           signal,
         );

@@ -4,6 +4,7 @@
  * no relaying (RFC 5321 §3.6.2 lets a server refuse to relay; kzymy always does).
  */
 import { parseRecipient, policyAccepts } from '../addresses/recipient';
+import { storedBytesAtLeast } from '../pgp/pgp-mime';
 import type { MessageStore, UserStore } from '../store/store';
 import type { User } from '../store/types';
 import { accept, reject, REPLIES, tempfail, type Decision } from './decision';
@@ -13,6 +14,8 @@ export interface RecipientDeps {
   messages: Pick<MessageStore, 'usedBytes'>;
   domain: string;
   quotaBytes: number;
+  /** RFC 1870: the size the client declared at MAIL FROM, if it did. */
+  declaredBytes?: number;
 }
 
 /**
@@ -43,8 +46,14 @@ export async function checkRecipient(
       return { decision: reject(REPLIES.noSuchUser, 'account_inactive') };
     if (!policyAccepts(user.policy, recipient.local))
       return { decision: reject(REPLIES.noSuchUser, 'disabled_address') };
-    // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing.
-    if ((await deps.messages.usedBytes(user.id)) >= deps.quotaBytes)
+    // Checked at RCPT, before any data is sent, so an over-quota mailbox costs the sender nothing;
+    // with a declared SIZE, also a message that is sure to fill it (DATA checks the real size).
+    const used = await deps.messages.usedBytes(user.id);
+    const coming =
+      deps.declaredBytes === undefined
+        ? 0
+        : storedBytesAtLeast(deps.declaredBytes, user.payloadFormat);
+    if (used >= deps.quotaBytes || used + coming > deps.quotaBytes)
       return { decision: tempfail(REPLIES.mailboxFull, undefined, 'quota') };
     return { decision: accept(REPLIES.recipientOk), user };
   } catch (error) {

@@ -12,6 +12,7 @@ import type {
   ForwardSetting,
   MessageRef,
   NewUser,
+  PayloadFormat,
   SendingSettings,
   StoredMessage,
   User,
@@ -76,6 +77,8 @@ export interface UserStore {
   setPasswordHash(id: string, passwordHash: string): Promise<boolean>;
   setKey(id: string, fingerprint: string, publicKey: string): Promise<boolean>;
   setCatchAll(id: string, catchAll: boolean): Promise<boolean>;
+  /** What her decrypted mail looks like from now on (User.payloadFormat); false if no such user. */
+  setPayloadFormat(id: string, format: PayloadFormat): Promise<boolean>;
   /** Allows a local part; it also leaves the disabled list, since the last word wins. */
   allowAddress(id: string, local: string): Promise<boolean>;
   /** Disables a local part: refused from now on, whatever the catch-all says. */

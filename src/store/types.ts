@@ -21,6 +21,13 @@ export interface SendingSettings {
   signAsNym: boolean;
 }
 
+/**
+ * What `gpg --decrypt` gives the user (src/pgp/protected-payload.ts, docs/message-format.md):
+ * 'protected' (header protection, Authentication-Results, size padding; the default) or 'exact'
+ * (delivery headers, then the original byte for byte).
+ */
+export type PayloadFormat = 'protected' | 'exact';
+
 export interface User {
   id: string;
   username: string;
@@ -35,6 +42,8 @@ export interface User {
   uidValidity: number;
   /** The UID the next stored message will get. */
   uidNext: number;
+  /** 'protected' unless she chose 'exact' (web account page, `kzymy user set`). */
+  payloadFormat: PayloadFormat;
   /** The UTC day (YYYY-MM-DD) of the last IMAP or POP3 login; null before the first. */
   lastFetchDay: string | null;
   /** Push delivery (src/forward/): where her mail is forwarded, or null when it waits for pickup. */

@@ -21,7 +21,8 @@ describe('bench: instruments', function () {
   this.timeout(60_000);
 
   it('the SMTP load generator counts exactly what the server accepted and refused', async () => {
-    const h = await SmtpHarness.start();
+    // The exact payload: the stored copy is compared with the message sent.
+    const h = await SmtpHarness.start({ payloadFormat: 'exact' });
     try {
       const alice = await h.addUser();
       const nobody = `x@nobody.${h.domain}`;

@@ -88,12 +88,14 @@ describe('kzymy CLI: user show, disable, enable', function () {
       waitingMessages: 2,
       waitingBytes: 1300,
       lastFetchDay: null,
+      payloadFormat: 'protected',
     });
     expect(await imapLogin(name, account.password)).to.match(/^OK/);
     const text = await kzymy(['user', 'show', name, '--config', configFile]);
     expect(text.code).to.equal(0);
     expect(text.stdout).to.include(`last fetch  ${new Date().toISOString().slice(0, 10)}`);
     expect(text.stdout).to.include('waiting     2 messages, 1300 bytes');
+    expect(text.stdout).to.include('payload     protected');
     expect(text.stdout).not.to.match(/127\.0\.0\.1|address|from/i);
     expect((await kzymy(['user', 'show', 'nosuchuser', '--config', configFile])).code).to.equal(67);
   });

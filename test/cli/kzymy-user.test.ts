@@ -193,6 +193,97 @@ describe('kzymy CLI: users', function () {
     expect(missing.code).to.equal(66);
   });
 
+  it('user set --payload exact|protected changes what the user receives, and refuses anything else', async () => {
+    const { username } = JSON.parse(
+      (
+        await kzymy([
+          'user',
+          'add',
+          '--key',
+          keyFiles.get('curve25519') as string,
+          '--json',
+          '--config',
+          configFile,
+        ])
+      ).stdout,
+    ) as { username: string };
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('protected');
+    const exact = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'exact',
+      '--config',
+      configFile,
+    ]);
+    expect(exact.code, exact.stderr).to.equal(0);
+    expect(exact.stdout).to.match(new RegExp(`^${username}: payload exact \\(`));
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('exact');
+    const back = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'protected',
+      '--config',
+      configFile,
+    ]);
+    expect(back.code, back.stderr).to.equal(0);
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('protected');
+
+    const bad = await kzymy(['user', 'set', username, '--payload', 'raw', '--config', configFile]);
+    expect(bad.code).to.equal(64);
+    expect(bad.stderr).to.include('--payload must be protected or exact');
+    expect((await kzymy(['user', 'set', username, '--config', configFile])).code).to.equal(64);
+    const nobody = await kzymy([
+      'user',
+      'set',
+      'nobody',
+      '--payload',
+      'exact',
+      '--config',
+      configFile,
+    ]);
+    expect(nobody.code).to.equal(67);
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('protected');
+
+    // One `user set` for the settings: the payload with a sending switch in one call, each told;
+    // forwarding stays a change of its own.
+    const both = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'exact',
+      '--sign-as-nym',
+      'on',
+      '--config',
+      configFile,
+    ]);
+    expect(both.code, both.stderr).to.equal(0);
+    expect(both.stdout).to.include(`${username}: payload exact (`);
+    expect(both.stdout).to.include(`${username}: sending off, sign-as-nym on`);
+    expect(await store.users.byName(username)).to.deep.include({
+      payloadFormat: 'exact',
+      sending: { enabled: false, signAsNym: true },
+    });
+    const mixed = await kzymy([
+      'user',
+      'set',
+      username,
+      '--payload',
+      'protected',
+      '--forward',
+      'her@example.org',
+      '--config',
+      configFile,
+    ]);
+    expect(mixed.code).to.equal(64);
+    expect(mixed.stderr).to.include('not both at once');
+    expect((await store.users.byName(username))?.payloadFormat).to.equal('exact');
+  });
+
   it('lists users and deletes one with everything it had', async () => {
     const added = JSON.parse(
       (

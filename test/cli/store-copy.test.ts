@@ -2,7 +2,7 @@
  * `kzymy store copy --to mongodb://…` as an operator runs it (a child process with a config on
  * the default sqlite engine), copying to a database on the run's FerretDB: interrupted with
  * SIGKILL part-way and run again, then run once more. The destination ends up equal to the source
- * — users with their keys, policies, UIDVALIDITY and next UID; messages with their ids, UIDs,
+ * — users with their keys, policies, payload formats, UIDVALIDITY and next UID; messages with their ids, UIDs,
  * flags and fetch times; ciphertext byte for byte — with nothing left over, and takes new mail.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -58,6 +58,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     await source.users.setSending(alice.id, { enabled: true, signAsNym: true });
     const bob = await createTestUser(source);
     const carol = await createTestUser(source, { state: 'pending' });
+    await source.users.setPayloadFormat(bob.id, 'exact');
     // Forwarding destinations go with their users: one waiting for its code, one active that a
     // destination refused once.
     await source.users.setForward(alice.id, {
@@ -189,6 +190,9 @@ describe('kzymy CLI: store copy to MongoDB', function () {
     const [, , third] = await source.messages.list(alice.id);
     await source.messages.setFlags(alice.id, [third!.id], ['\\Flagged']);
     await source.users.setKey(alice.id, 'new-fingerprint', 'alice new key');
+    // The payload format goes both ways (the copy's user document replaces the one there).
+    await source.users.setPayloadFormat(alice.id, 'exact');
+    await source.users.setPayloadFormat(users[1]!.id, 'protected');
     await source.users.clearForward(users[1]!.id);
     await source.users.setSending(alice.id, { signAsNym: false });
     // The operator disables her, after a login on a day the copy must carry too.

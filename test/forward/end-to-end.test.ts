@@ -28,7 +28,8 @@ describe('forward: end to end from Haraka, and the canary', function () {
   const canary = `${canaryLocal}@${canaryDomain}`;
 
   before(async () => {
-    h = await SmtpHarness.start({ settings: { forward: TEST_FORWARD } });
+    // The exact payload: the forwarded ciphertext is compared with the original byte for byte.
+    h = await SmtpHarness.start({ settings: { forward: TEST_FORWARD }, payloadFormat: 'exact' });
     destination = await startDestination();
     forwarder = startForwarder(h.deps);
     await forwarder.scan();

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectBytes } from '../helpers/bytes';
 import { FetchFixture, lf, sampleMessage, type Account } from './helpers/fixture';
 import { asSortedStrings, readMaildir, readMbox } from './helpers/mailboxes';
 import { PROXY_EXIT } from './helpers/proxies';
@@ -55,6 +56,34 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
     const seen = fixture.witness.imap.remotes.slice(before);
     expect(seen).to.have.length.greaterThan(0);
     expect(seen).to.satisfy((all: string[]) => all.every((address) => address === PROXY_EXIT));
+  });
+
+  it('--decrypt delivers the decrypted payload in both formats: protected (RFC 9788 markers, padding) and exact', async function () {
+    const account = await fixture.addAccount();
+    const original = sampleMessage('both formats');
+    const protectedPayload = await fixture.deposit(
+      account.user,
+      original,
+      'bob@example.org',
+      'protected',
+    );
+    const exactPayload = await fixture.deposit(account.user, original, 'bob@example.org', 'exact');
+    expect(protectedPayload.toString()).to.match(/protected-headers="v1"; hp="cipher"/);
+    expect(protectedPayload.toString()).to.match(/^Kzymy-Padding: x+\r$/m);
+    expectBytes(exactPayload.subarray(-original.length), original, 'the original');
+    const maildir = fixture.scratch('both-formats');
+    const run = await fixture.runFetch([
+      ...fixture.baseArgs(account, 'imap'),
+      '--maildir',
+      maildir,
+      '--keep-crlf',
+      ...decryptArgs(),
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(asSortedStrings(readMaildir(maildir))).to.deep.equal(
+      asSortedStrings([protectedPayload, exactPayload]),
+    );
+    expect(await fixture.count(account.user)).to.equal(0);
   });
 
   it('delivers POP3 mail to an mbox (mboxrd quoting, dot-lock) and empties the mailbox', async function () {
@@ -158,7 +187,7 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
 
     expect(run.code, run.stderr).to.equal(0);
     const [message] = readMaildir(maildir);
-    expect(message?.equals(expected[0] as Buffer)).to.equal(true);
+    expectBytes(message, expected[0] as Buffer, 'the delivered message');
   });
 
   it('speaks STARTTLS, STLS and implicit TLS through the proxy, checking the certificate', async function () {

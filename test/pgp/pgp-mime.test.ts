@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { checkPublicKey, type KeyInfo } from '../../src/pgp/key-check';
 import {
+  composeMessage,
+  encryptComposed,
   encryptToPgpMime,
   encryptToPgpMimeParts,
   formatRfc5322Date,
@@ -10,6 +12,7 @@ import {
   STUB_SUBJECT,
   type EncryptInput,
 } from '../../src/pgp/pgp-mime';
+import { expectBytes } from '../helpers/bytes';
 import { GpgHome } from '../helpers/gpg';
 
 const DOMAIN = 'kzymy.test';
@@ -123,10 +126,13 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
     raw,
     publicKeyArmored: key.armored,
     envelopeFrom: ENVELOPE_FROM,
-    recipient: ALIAS,
+    recipients: [ALIAS],
     arrival: new Date(),
     domain: DOMAIN,
     outerTo: OUTER_TO,
+    // These tests are about the encryption: the byte-exact payload shows every byte went through.
+    // The protected payload has its own tests (test/pgp/protected-payload.test.ts).
+    format: 'exact',
     ...extra,
   });
 
@@ -167,7 +173,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       const raw = ORIGINALS['an ordinary CRLF message']!;
       const out = await encryptToPgpMime(input(cv, raw, { envelopeFrom: '' }));
       const plaintext = await gpg.decrypt(parseOuter(out).armored);
-      expect(plaintext.equals(Buffer.concat([deliveryHeaders('', ALIAS), raw]))).to.equal(true);
+      expectBytes(plaintext, Buffer.concat([deliveryHeaders('', ALIAS), raw]), 'the payload');
       expect(plaintext.subarray(0, 17).toString()).to.equal('Return-Path: <>\r\n');
     });
 
@@ -238,6 +244,40 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       expect(
         plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
       ).to.equal(true);
+    });
+
+    it('one padded size always stores the same number of bytes, whatever the pieces', async () => {
+      // OpenPGP.js writes a partial body length per chunk it is handed: the chunks must not
+      // follow the capture's slabs, or the padding would leak through the stored size.
+      const sizes = new Set<number>();
+      for (const [size, slab] of [
+        [1_200_000, 16 * 1024],
+        [1_700_000, 300_001],
+        [2_000_000, 7_777],
+      ] as const) {
+        const raw = Buffer.concat([crlf('Subject: b\n\n'), randomBytes(size)]);
+        const pieces: Buffer[] = [];
+        for (let at = 0; at < raw.length; at += slab) pieces.push(raw.subarray(at, at + slab));
+        const out = await encryptToPgpMime(input(cv, pieces, { format: 'protected' }));
+        sizes.add(out.length);
+      }
+      expect(sizes.size).to.equal(1);
+    });
+
+    it('knows an upper bound of the stored size before encrypting', async () => {
+      for (const key of [rsa, cv]) {
+        for (const size of [0, 3_000, 70_000, STREAM_ABOVE_BYTES + 5, 2_500_000]) {
+          for (const format of ['protected', 'exact'] as const) {
+            const raw = Buffer.concat([crlf('Subject: bound\n\n'), randomBytes(size)]);
+            const composed = composeMessage(input(key, raw, { format }));
+            let stored = 0;
+            for await (const part of await encryptComposed(composed)) stored += part.length;
+            expect(composed.storedBytesAtMost).to.be.at.least(stored);
+            // And close to it: a quota is not refused for kilobytes that will never be stored.
+            expect(composed.storedBytesAtMost - stored).to.be.below(4_096 + stored * 0.01);
+          }
+        }
+      }
     });
 
     it('refuses an expired key before producing anything, streamed or not', async () => {
@@ -440,10 +480,16 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
 
     it('rejects header injection through the envelope, outer To or domain, without echoing it', async () => {
       const evil = 'a@b.example\r\nBcc: victim@else.example';
-      for (const field of ['envelopeFrom', 'recipient', 'outerTo', 'domain'] as const) {
+      for (const field of ['envelopeFrom', 'outerTo', 'domain'] as const) {
         const err = await rejects(encryptToPgpMime(input(cv, raw, { [field]: evil })), /not/);
         expect(err.message).not.to.include('victim');
       }
+      const viaRecipient = await rejects(encryptToPgpMime(input(cv, raw, { recipients: [evil] })));
+      expect(viaRecipient.message).not.to.include('victim');
+      const viaResults = await rejects(
+        encryptToPgpMime(input(cv, raw, { authenticationResults: `x; spf=pass\r\nBcc: victim` })),
+      );
+      expect(viaResults.message).not.to.include('victim');
       await rejects(encryptToPgpMime(input(cv, raw, { outerTo: 'two words@x.example' })));
       await rejects(encryptToPgpMime(input(cv, raw, { arrival: new Date(NaN) })), /arrival/);
     });

@@ -37,6 +37,7 @@ describe('smtp: deliverMessage', function () {
       messages: deps.store.messages,
       publisher: { publish: publish ?? ((event) => deps.publisher.publish(event)) },
       domain: deps.config.domain,
+      quotaBytes: deps.config.smtp.quotaBytes,
       logger: deps.logger,
     };
   }
@@ -46,7 +47,7 @@ describe('smtp: deliverMessage', function () {
     return { address, canonical: address.toLowerCase() };
   }
 
-  it('stores one copy per distinct address and announces each after all are stored', async () => {
+  it('stores one copy per mailbox, listing each of her addresses, and announces each after all are stored', async () => {
     const a = await user();
     const b = await user();
     const published: NewMailEvent[] = [];
@@ -67,10 +68,17 @@ describe('smtp: deliverMessage', function () {
       new AbortController().signal,
     );
     expect(decision.kind).to.equal('accept');
-    expect(await deps.store.messages.count(a.id)).to.equal(2);
+    expect(await deps.store.messages.count(a.id)).to.equal(1);
     expect(await deps.store.messages.count(b.id)).to.equal(1);
-    expect(published).to.have.length(3);
-    expect(storedWhenFirstPublished).to.equal(3);
+    expect(published).to.have.length(2);
+    expect(storedWhenFirstPublished).to.equal(2);
+    const [stored] = await deps.store.messages.list(a.id);
+    const plain = await gpg.decrypt(await deps.store.messages.read(a.id, stored!));
+    // The same address twice (in any case) is one; each other alias is listed, in RCPT order.
+    expect(plain.toString().match(/^Delivered-To: .*$/gm)).to.deep.equal([
+      `Delivered-To: ${rcpt(a, 'One').address}`,
+      `Delivered-To: ${rcpt(a, 'two').address}`,
+    ]);
   });
 
   it('undoes everything when the hook was abandoned after the last write', async () => {

@@ -23,7 +23,9 @@ describe('smtp: delivery end to end', function () {
   after(async () => h?.close());
 
   it('stores a message that gpg decrypts to Return-Path + Delivered-To + the original, byte for byte', async () => {
-    const alice = await h.addUser();
+    // The exact format: the payload is the delivery headers, then the original (the protected
+    // format's end-to-end test is in header-protection.test.ts).
+    const alice = await h.addUser({ payloadFormat: 'exact' });
     const rcpt = alice.address('Shop.Alias-7');
     const from = 'sender@example.org';
     const original = Buffer.from(

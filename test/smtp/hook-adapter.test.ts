@@ -74,9 +74,11 @@ describe('smtp: hook adapter', () => {
     }
   });
 
-  it('logs a refusal the client caused (full mailbox) below a failure of ours', async () => {
+  it('logs a refusal the client caused (full mailbox, too many recipients) below a failure of ours', async () => {
     const full = run(() => tempfail(REPLIES.mailboxFull, undefined, 'quota'));
     expect((await full.first).result).to.equal(HOOK_RESULT.DENYSOFT);
+    const many = run(() => tempfail(REPLIES.tooManyRecipients, undefined, 'too_many_recipients'));
+    expect((await many.first).result).to.equal(HOOK_RESULT.DENYSOFT);
     const ours = run(() => tempfail(REPLIES.localError, new Error('store down')));
     expect((await ours.first).result).to.equal(HOOK_RESULT.DENYSOFT);
     const level = (lines: string[], event: string): unknown =>
@@ -84,6 +86,8 @@ describe('smtp: hook adapter', () => {
         ?.level;
     expect(level(full.lines, 'smtp.refused')).to.equal('info');
     expect(level(full.lines, 'smtp.tempfail')).to.equal(undefined);
+    expect(level(many.lines, 'smtp.refused')).to.equal('info');
+    expect(level(many.lines, 'smtp.tempfail')).to.equal(undefined);
     expect(level(ours.lines, 'smtp.tempfail')).to.equal('warn');
   });
 

@@ -1,7 +1,8 @@
 /**
  * RCPT TO against the real store: who gets mail, who gets 550 5.1.1 (the same reply for every
  * kind of "no" under kzymy's domain; the log says which), 550 5.7.1 for other domains (relaying),
- * and 452 4.2.2 for a full mailbox.
+ * and 452 4.2.2 for a mailbox a message would fill. The quota at DATA, and the limits per
+ * transaction, are in transaction-limits.test.ts.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -15,8 +16,9 @@ describe('smtp: recipients', function () {
   let alice: TestUser;
 
   before(async () => {
-    // A small quota, so that one message fills it.
-    h = await SmtpHarness.start({ settings: { smtp: { quotaBytes: 2000 } } });
+    // A small quota: one small message (a 4 KiB padded payload, about 6.5 KB stored) fits, and
+    // leaves too little room for a second one.
+    h = await SmtpHarness.start({ settings: { smtp: { quotaBytes: 10_000 } } });
     alice = await h.addUser();
   });
   after(async () => h?.close());
@@ -103,7 +105,7 @@ describe('smtp: recipients', function () {
     expect(await rcpt(bob.address('other'))).to.equal('550 5.1.1 No such user here');
   });
 
-  it('answers 452 4.2.2 once the stored ciphertext reaches the quota, and the sender keeps the mail', async () => {
+  it('answers 452 4.2.2 at RCPT when a declared SIZE would fill the mailbox, and the sender keeps the mail', async () => {
     const carol = await h.addUser();
     await client.command('RSET', 250);
     const reply = await client.send(
@@ -112,9 +114,15 @@ describe('smtp: recipients', function () {
       'Subject: a\r\n\r\n' + 'x'.repeat(3000) + '\r\n',
     );
     expect(reply.code).to.equal(250);
-    await client.command('MAIL FROM:<sender@example.org>', 250);
+    const used = await h.deps.store.messages.usedBytes(carol.user.id);
+    expect(used).to.be.within(5_000, 10_000);
+    // RFC 1870: with the size declared, a message sure to exceed the quota is refused at once.
+    await client.command('MAIL FROM:<sender@example.org> SIZE=3000', 250);
     expect(await rcpt(carol.address())).to.equal('452 4.2.2 Mailbox full, try again later');
-    // Another user is unaffected.
+    // Another user is unaffected, and a small declared size is no reason to refuse.
+    expect(await rcpt(alice.address())).to.equal('250 2.1.5 Recipient OK');
+    await client.command('RSET', 250);
+    await client.command('MAIL FROM:<sender@example.org> SIZE=10', 250);
     expect(await rcpt(alice.address())).to.equal('250 2.1.5 Recipient OK');
   });
 });

@@ -160,6 +160,35 @@ describe('store: users', () => {
       });
     });
 
+    it('keeps the payload format: protected by default, exact when chosen, and back', async () => {
+      const user = await newUser();
+      expect(user.payloadFormat).to.equal('protected');
+      expect((await store.users.byId(user.id))?.payloadFormat).to.equal('protected');
+      expect(await store.users.setPayloadFormat(user.id, 'exact')).to.equal(true);
+      expect((await store.users.byId(user.id))?.payloadFormat).to.equal('exact');
+      expect((await store.users.byName(user.username))?.payloadFormat).to.equal('exact');
+      // Another process (a store opened afresh on the same database) sees the same.
+      const other = await database.open();
+      try {
+        expect((await other.users.byName(user.username))?.payloadFormat).to.equal('exact');
+        expect((await other.users.list()).find((u) => u.id === user.id)?.payloadFormat).to.equal(
+          'exact',
+        );
+      } finally {
+        await other.close();
+      }
+      expect(await store.users.setPayloadFormat(user.id, 'protected')).to.equal(true);
+      expect((await store.users.byId(user.id))?.payloadFormat).to.equal('protected');
+      // No one else's setting moved, and an unknown or malformed id changes nothing.
+      const neighbour = await newUser();
+      expect(await store.users.setPayloadFormat(user.id, 'exact')).to.equal(true);
+      expect((await store.users.byId(neighbour.id))?.payloadFormat).to.equal('protected');
+      expect(await store.users.setPayloadFormat('0123456789abcdef01234567', 'exact')).to.equal(
+        false,
+      );
+      expect(await store.users.setPayloadFormat('not-an-id', 'exact')).to.equal(false);
+    });
+
     it('disables and enables an active account only; a disabled one gets no mail', async () => {
       const user = await newUser();
       const pending = await store.users.create({

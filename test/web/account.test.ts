@@ -250,6 +250,35 @@ describe('web signup and self-service over HTTP', function () {
     expect(await accepts(`leaked@${domain}`)).to.equal(false);
   });
 
+  it('chooses the payload without JavaScript: protected by default, the exact message, and back', async () => {
+    const { client, account } = await activeAccount();
+    const format = async (): Promise<string | undefined> =>
+      (await web.deps.store.users.byName(account.username))?.payloadFormat;
+    const page = await client.get('/account');
+    expect(unescapeHtml(page.body)).to.include('What you receive: protected headers');
+    expect(await format()).to.equal('protected');
+    const csrf = inputValue(page.body, 'csrf');
+    expect(inputValue(page.body, 'payload')).to.equal('exact');
+
+    const exact = await client.post('/account/payload', { csrf, payload: 'exact' });
+    expect(exact.status).to.equal(303);
+    const shown = unescapeHtml((await client.follow(exact)).body);
+    expect(shown).to.include('New mail comes as the exact message');
+    expect(shown).to.include('What you receive: the exact message');
+    expect(inputValue(shown, 'payload')).to.equal('protected');
+    expect(await format()).to.equal('exact');
+
+    const refused = await client.post('/account/payload', { csrf, payload: 'raw' });
+    expect(refused.status).to.equal(422);
+    expect(problemText(refused.body)).to.equal('Unknown choice.');
+    expect(await format()).to.equal('exact');
+    expect((await client.post('/account/payload', { payload: 'protected' })).status).to.equal(403);
+    expect(await format()).to.equal('exact');
+
+    await client.follow(await client.post('/account/payload', { csrf, payload: 'protected' }));
+    expect(await format()).to.equal('protected');
+  });
+
   it('refuses account changes without the session token or the session', async () => {
     const { client, account } = await activeAccount();
     const noToken = await client.post('/account/catch-all', { catchall: 'off' });

@@ -64,8 +64,13 @@ export interface HarakaSocket {
 export interface HarakaConnection {
   uuid: string;
   state: number;
-  /** The client's address: held in memory by Haraka, never written by kzymy. */
+  /**
+   * The client's address: held in memory by Haraka, never written by kzymy; read for the
+   * per-host connection count (connection-limit.ts) and for SPF (sender-auth.ts).
+   */
   remote: { ip: string | null };
+  /** EHLO/HELO: `host` as the client gave it. */
+  hello?: { host?: string | null };
   transaction: HarakaTransaction | null;
   client: HarakaSocket;
   /** EHLO keywords; a `capabilities` hook may edit the list before it is sent. */

@@ -11,6 +11,7 @@ import { createLogger, errorKind, type Logger } from '../../log/logger';
 import { answerMetricsRequests } from '../../metrics/child-metrics';
 import { createMetrics, type KzymyMetrics } from '../../metrics/registry';
 import type { Decision } from '../decision';
+import { createSenderCheck, type SenderCheck } from '../sender-auth';
 import { openConfiguredStore } from '../../open-store';
 import type { Store } from '../../store/store';
 import type { SmtpSettings } from './settings';
@@ -25,6 +26,8 @@ export class SmtpRuntime {
   readonly logger: Logger;
   /** Counted here, served by the parent's admin listener over the IPC channel it gave Haraka. */
   readonly metrics: KzymyMetrics = createMetrics();
+  /** SPF/DKIM/DMARC/ARC at arrival, unless switched off (smtp.senderAuth.enabled). */
+  readonly senderCheck: SenderCheck | undefined;
   private opening: Promise<SmtpDeps> | undefined;
   private closed = false;
 
@@ -34,6 +37,10 @@ export class SmtpRuntime {
     logger?: Logger,
   ) {
     this.logger = logger ?? createLogger({ component: 'smtp', level: settings.config.log.level });
+    const { senderAuth } = settings.config.smtp;
+    this.senderCheck = senderAuth.enabled
+      ? createSenderCheck(senderAuth, settings.config.domain)
+      : undefined;
     if (process.send) answerMetricsRequests(this.metrics.registry);
   }
 

@@ -98,6 +98,8 @@ export class MongoImport {
       signAsNym: user.sending.signAsNym,
       uidValidity: user.uidValidity,
       uidNext: user.uidNext,
+      // The default is no field at all, as the engine itself writes it (users.ts).
+      ...(user.payloadFormat === 'exact' ? { payloadFormat: 'exact' as const } : {}),
       ...(user.lastFetchDay === null ? {} : { lastFetchDay: user.lastFetchDay }),
       // The destination goes over with its state; refusals and leases stay behind (a refused
       // message is offered to its destination once more from the new store, and kept again).

@@ -10,6 +10,7 @@ import {
   type ForwardFailure,
   type ForwardSetting,
   type NewUser,
+  type PayloadFormat,
   type SendingSettings,
   type User,
   type UserState,
@@ -31,6 +32,8 @@ export interface UserDoc {
   signAsNym?: boolean;
   uidValidity: number;
   uidNext: number;
+  /** Absent for the default, 'protected' (documents written before the field existed too). */
+  payloadFormat?: PayloadFormat;
   /** UTC day of the last mailbox login: a day, not a time, and nothing about where from. */
   lastFetchDay?: string;
   /** Absent unless the user named a forwarding destination (src/forward/). */
@@ -67,6 +70,7 @@ export function toUser(doc: WithId<UserDoc>): User {
     sending: { enabled: doc.sendEnabled ?? false, signAsNym: doc.signAsNym ?? false },
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
+    payloadFormat: doc.payloadFormat === 'exact' ? 'exact' : 'protected',
     lastFetchDay: doc.lastFetchDay ?? null,
     forward: doc.forward ? toForward(doc.forward) : null,
   };
@@ -235,6 +239,14 @@ export class MongoUserStore implements UserStore {
 
   async setKey(id: string, fingerprint: string, publicKey: string): Promise<boolean> {
     return this.update(id, { $set: { fingerprint, publicKey } });
+  }
+
+  /** The user's choice of payload; the default is stored as no field at all. */
+  async setPayloadFormat(id: string, format: PayloadFormat): Promise<boolean> {
+    return this.update(
+      id,
+      format === 'exact' ? { $set: { payloadFormat: 'exact' } } : { $unset: { payloadFormat: '' } },
+    );
   }
 
   async setCatchAll(id: string, catchAll: boolean): Promise<boolean> {

@@ -2,7 +2,7 @@
  * Every write of the SQLite engine is a job: plain data, so it can cross to the writer thread
  * (writer.ts) and be run there in a transaction (writes.ts). Reads never are (reads.ts).
  */
-import type { NewUser, StoredMessage, User } from '../types';
+import type { NewUser, PayloadFormat, StoredMessage, User } from '../types';
 import type { ForwardFailureData, ForwardSettingData } from './forward-rows';
 
 export type UserChange =
@@ -14,6 +14,7 @@ export type UserChange =
   | { kind: 'passwordHash'; passwordHash: string }
   | { kind: 'key'; fingerprint: string; publicKey: string }
   | { kind: 'catchAll'; catchAll: boolean }
+  | { kind: 'payloadFormat'; format: PayloadFormat }
   | { kind: 'allow' | 'disable' | 'forget'; local: string }
   /** The forwarding destination, whole (null: forwarding stopped). */
   | { kind: 'forward'; forward: ForwardSettingData | null }

@@ -1,6 +1,6 @@
 /** Rows as SQLite returns them, and the plain objects the rest of kzymy sees. */
 import { randomBytes } from 'node:crypto';
-import type { StoredMessage, User, UserState } from '../types';
+import type { PayloadFormat, StoredMessage, User, UserState } from '../types';
 import { toForward, type ForwardColumns } from './forward-rows';
 
 /** 12 random bytes: an id that is also a valid MongoDB ObjectId (`kzymy store copy`). */
@@ -41,6 +41,8 @@ export interface UserRow extends ForwardColumns {
   used_bytes: number;
   /** Absent in a schema-1 file not yet opened by a writer (`kzymy store copy --from`). */
   last_fetch_day?: string | null;
+  /** Absent in a file from before schema 4 not yet opened by a writer (`kzymy store copy --from`). */
+  payload_format?: PayloadFormat;
 }
 
 export interface MessageRow {
@@ -72,6 +74,7 @@ export function toUser(row: UserRow): User {
     uidNext: row.uid_next,
     lastFetchDay: row.last_fetch_day ?? null,
     forward: toForward(row),
+    payloadFormat: row.payload_format === 'exact' ? 'exact' : 'protected',
   };
 }
 

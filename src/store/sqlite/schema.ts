@@ -28,9 +28,10 @@ export type Connection = Database.Database;
  *
  * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
  * forward_refusals (push delivery, src/forward/). 3: users.last_fetch_day (`kzymy user show`),
- * and the indexes the metrics' totals and the shared-key count are read from.
+ * and the indexes the metrics' totals and the shared-key count are read from. 4:
+ * users.payload_format, what her decrypted mail looks like (src/pgp/protected-payload.ts).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Ids are 12 random bytes (24 hex digits outside), the shape of a MongoDB ObjectId, so that
@@ -133,6 +134,14 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   // Schema 3: the UTC day of the last mailbox login (`kzymy user show`), NULL before the first;
   // a day, never a time.
   { table: 'users', column: 'last_fetch_day', definition: 'TEXT' },
+  // Schema 4: the payload format (src/pgp/protected-payload.ts); users from before it keep the
+  // default, as on the mongodb engine, where a user without the field reads as 'protected'.
+  {
+    table: 'users',
+    column: 'payload_format',
+    definition:
+      "TEXT NOT NULL DEFAULT 'protected' CHECK (payload_format IN ('protected', 'exact'))",
+  },
 ];
 
 /** A chunk: small enough that reading one on the main thread is a fraction of a millisecond. */

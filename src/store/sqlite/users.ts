@@ -6,6 +6,7 @@ import {
   type ForwardFailure,
   type ForwardSetting,
   type NewUser,
+  type PayloadFormat,
   type SendingSettings,
   type User,
   type UserState,
@@ -92,6 +93,10 @@ export class SqliteUserStore implements UserStore {
 
   setCatchAll(id: string, catchAll: boolean): Promise<boolean> {
     return this.change(id, { kind: 'catchAll', catchAll });
+  }
+
+  setPayloadFormat(id: string, format: PayloadFormat): Promise<boolean> {
+    return this.change(id, { kind: 'payloadFormat', format });
   }
 
   allowAddress(id: string, local: string): Promise<boolean> {

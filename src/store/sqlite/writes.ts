@@ -210,6 +210,7 @@ export class Writes {
         used_bytes: 0,
         last_fetch_day: null,
         ...NO_FORWARD,
+        payload_format: 'protected',
       };
       // The unique username decides a race; a random name that collides (rare at 54 bits) is
       // simply drawn again.
@@ -240,6 +241,8 @@ export class Writes {
         return sql.setKey.run(change.fingerprint, change.publicKey, id).changes === 1;
       case 'catchAll':
         return sql.setCatchAll.run(change.catchAll ? 1 : 0, id).changes === 1;
+      case 'payloadFormat':
+        return sql.setPayloadFormat.run(change.format, id).changes === 1;
       case 'sending':
         // NULL keeps a switch as it is (COALESCE); with neither given, this only finds the user.
         return sql.setSending.run(flag(change.enabled), flag(change.signAsNym), id).changes === 1;
@@ -378,10 +381,10 @@ function prepare(db: Connection) {
     rollbackTo: p('ROLLBACK TO job'),
     insertUser: p(`INSERT INTO users (id, username, state, fingerprint, public_key, password_hash,
         created_at, catch_all, allowed, disabled, send_enabled, sign_as_nym, uid_validity,
-        uid_next, used_bytes, last_fetch_day)
+        uid_next, used_bytes, last_fetch_day, payload_format)
       VALUES (@id, @username, @state, @fingerprint, @public_key, @password_hash, @created_at,
         @catch_all, @allowed, @disabled, @send_enabled, @sign_as_nym, @uid_validity, @uid_next,
-        @used_bytes, @last_fetch_day)
+        @used_bytes, @last_fetch_day, @payload_format)
       ON CONFLICT (username) DO NOTHING`),
     activate: p(`UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'`),
     setState: p('UPDATE users SET state = ? WHERE id = ?'),
@@ -391,6 +394,7 @@ function prepare(db: Connection) {
     setPasswordHash: p('UPDATE users SET password_hash = ? WHERE id = ?'),
     setKey: p('UPDATE users SET fingerprint = ?, public_key = ? WHERE id = ?'),
     setCatchAll: p('UPDATE users SET catch_all = ? WHERE id = ?'),
+    setPayloadFormat: p('UPDATE users SET payload_format = ? WHERE id = ?'),
     setSending: p(`UPDATE users SET send_enabled = COALESCE(?, send_enabled),
         sign_as_nym = COALESCE(?, sign_as_nym) WHERE id = ?`),
     policy: p('SELECT allowed, disabled FROM users WHERE id = ?'),

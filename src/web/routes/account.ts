@@ -35,6 +35,9 @@ const NOTICES: Record<string, string> = {
   'send-off': 'Sending is off: nothing is sent from your addresses.',
   'sign-on': 'Your signature stays on the messages you send.',
   'sign-off': 'Messages you send leave without your signature.',
+  'payload-protected': 'New mail comes with protected headers, sender checks and size padding.',
+  'payload-exact':
+    'New mail comes as the exact message, after the delivery lines; it is not padded.',
 };
 
 /** RFC 5321 §4.1.2 Dot-string, RFC 5321 §4.5.3.1.1: at most 64 octets. */
@@ -91,6 +94,17 @@ export function accountRoutes(ctx: WebContext): Hono<WebEnv> {
     await ctx.store.users.setCatchAll(c.var.user.id, on);
     ctx.logger.info('web.policy_changed', { user: c.var.user.id, change: 'catch-all' });
     return c.redirect(`/account?done=${on ? 'catch-all-on' : 'catch-all-off'}`, 303);
+  });
+
+  app.post('/account/payload', async (c) => {
+    const body = await readAccountForm(ctx, c);
+    const format = textField(body, 'payload', 9);
+    if (format !== 'protected' && format !== 'exact') {
+      return c.html(await dashboard(c, { problem: 'Unknown choice.' }), 422);
+    }
+    await ctx.store.users.setPayloadFormat(c.var.user.id, format);
+    ctx.logger.info('web.policy_changed', { user: c.var.user.id, change: 'payload' });
+    return c.redirect(`/account?done=payload-${format}`, 303);
   });
 
   app.post('/account/addresses', async (c) => {

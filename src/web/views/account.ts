@@ -107,6 +107,25 @@ ${addressList(v, user.policy.allowed, 'Remove')}
 ${v.forward ?? nothing}
 
 <section class="card">
+<h2>What you receive: ${user.payloadFormat === 'exact' ? 'the exact message' : 'protected headers'}</h2>
+${
+  user.payloadFormat === 'exact'
+    ? h`<p>Decrypting a message gives kzymy's delivery lines (Return-Path, Delivered-To,
+  Authentication-Results), then the message exactly as it arrived, for a pipeline that needs it
+  (procmail, checking the sender's signature). Mail clients show the outer Subject
+  <code>...</code>, and the stored size follows the message's size.</p>`
+    : h`<p>Decrypting a message gives it with its headers marked as protected, so that mail clients
+  (Thunderbird among them) show its real Subject; it carries the sender checks made on arrival
+  (Authentication-Results) and is padded to a standard size, so the stored size reveals little.
+  The message's own body is kept byte for byte.</p>`
+}
+<form method="post" action="/account/payload">
+  ${hidden('csrf', v.csrf)}${hidden('payload', user.payloadFormat === 'exact' ? 'protected' : 'exact')}
+  <button type="submit">${user.payloadFormat === 'exact' ? 'Receive protected headers' : 'Receive the exact message instead'}</button>
+</form>
+</section>
+
+<section class="card">
 <h2>Password</h2>
 <p>A new password is generated for you and shown encrypted to your key; the old one stops
   working at once, and other logged-in sessions end.</p>

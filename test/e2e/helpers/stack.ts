@@ -100,7 +100,9 @@ export class StackProcess {
           ? { url: testMongoUrl(), database: deployment.database }
           : { database: deployment.database },
       redis: { url: testRedisUrl(), prefix: deployment.prefix },
-      smtp: { port: 0 },
+      // Sender checks would ask this machine's DNS and add Authentication-Results to what the
+      // tests compare byte for byte; they have their own tests (test/smtp/sender-auth.test.ts).
+      smtp: { port: 0, senderAuth: { enabled: false } },
       imap: { port: 0, tlsPort: 0 },
       pop3: { port: 0, tlsPort: 0 },
       web: { port: 0, powBits: 8 },
@@ -157,7 +159,11 @@ export class StackProcess {
     return stack;
   }
 
-  /** `kzymy user add --key FILE --json` with this process's config. */
+  /**
+   * `kzymy user add --key FILE --json` with this process's config, then `kzymy user set NAME
+   * --payload exact`: these tests compare what clients fetch with the original, byte for byte
+   * (the protected format has its own tests, test/smtp/header-protection.test.ts).
+   */
   async addUser(keyFile: string): Promise<{ username: string; domain: string; password: string }> {
     const { stdout } = await run(process.execPath, [
       CLI,
@@ -169,7 +175,18 @@ export class StackProcess {
       '--config',
       this.configFile,
     ]);
-    return JSON.parse(stdout) as { username: string; domain: string; password: string };
+    const account = JSON.parse(stdout) as { username: string; domain: string; password: string };
+    await run(process.execPath, [
+      CLI,
+      'user',
+      'set',
+      account.username,
+      '--payload',
+      'exact',
+      '--config',
+      this.configFile,
+    ]);
+    return account;
   }
 
   async metrics(): Promise<string> {

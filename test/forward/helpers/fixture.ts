@@ -107,10 +107,11 @@ export class ForwardFixture {
         raw,
         publicKeyArmored: user.publicKey,
         envelopeFrom: 'sender@example.org',
-        recipient: `someone@${user.username}.${domain}`,
+        recipients: [`someone@${user.username}.${domain}`],
         arrival: new Date(),
         domain,
         outerTo: `${user.username}@${user.username}.${domain}`,
+        format: user.payloadFormat,
       });
       await this.deps.store.messages.add(user.id, ciphertext, new Date());
       out.push(ciphertext);

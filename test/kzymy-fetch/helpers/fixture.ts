@@ -11,7 +11,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generatePassword, hashPassword } from '../../../src/auth/password';
 import { startImapServers, type ImapServers } from '../../../src/imap/server';
-import { encryptToPgpMime } from '../../../src/pgp/pgp-mime';
+import { composeMessage, encryptComposed } from '../../../src/pgp/pgp-mime';
+import type { PayloadFormat } from '../../../src/store/types';
 import { startPop3Servers, type Pop3Servers } from '../../../src/pop3/server';
 import { projectRoot } from '../../../src/util/project-root';
 import type { User } from '../../../src/store/types';
@@ -53,6 +54,9 @@ export class FetchFixture {
     const deps = await makeTestDeps({
       imap: { port: 0, tlsPort: 0 },
       pop3: { port: 0, tlsPort: 0 },
+      // For the Haraka that haraka.test.ts starts: no sender checks against this machine's DNS
+      // (they have their own tests), so what is stored is what those tests expect.
+      smtp: { senderAuth: { enabled: false } },
     });
     const imap = await startImapServers(deps);
     const pop3 = await startPop3Servers(deps);
@@ -69,14 +73,20 @@ export class FetchFixture {
     return new FetchFixture(deps, imap, pop3, gpg, key, publicKey, socks, witness, dir);
   }
 
-  async addAccount(): Promise<Account> {
+  /**
+   * A live account. Its payload format is 'exact' unless asked otherwise: these tests compare
+   * what is delivered with the original, byte for byte.
+   */
+  async addAccount(format: PayloadFormat = 'exact'): Promise<Account> {
     const password = generatePassword();
-    const user = await this.deps.store.users.create({
+    const created = await this.deps.store.users.create({
       fingerprint: this.key.fingerprint,
       publicKey: this.publicKey,
       passwordHash: await hashPassword(password),
       state: 'active',
     });
+    await this.deps.store.users.setPayloadFormat(created.id, format);
+    const user = { ...created, payloadFormat: format };
     const passwordFile = join(this.dir, `${user.username}.password`);
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     return { user, password, passwordFile };
@@ -84,26 +94,33 @@ export class FetchFixture {
 
   /**
    * Stores `original` for the user the way the SMTP side does (encrypted first) and returns
-   * what decrypting it must give: kzymy's delivery headers, then the original bytes.
+   * what decrypting it must give. The exact format (the default here, so tests can compare with
+   * the original): kzymy's delivery headers, then the original bytes; the protected format: the
+   * payload composeMessage built (docs/message-format.md).
    */
-  async deposit(user: User, original: Buffer, from = 'alice@example.org'): Promise<Buffer> {
+  async deposit(
+    user: User,
+    original: Buffer,
+    from = 'alice@example.org',
+    format: PayloadFormat = 'exact',
+  ): Promise<Buffer> {
     const recipient = `someone@${user.username}.${this.deps.config.domain}`;
-    const ciphertext = await encryptToPgpMime({
+    const composed = composeMessage({
       raw: original,
       publicKeyArmored: this.publicKey,
       envelopeFrom: from,
-      recipient,
+      recipients: [recipient],
       arrival: new Date(),
+      format,
       domain: this.deps.config.domain,
       outerTo: `kzymy@${user.username}.${this.deps.config.domain}`,
     });
-    const stored = await this.deps.store.messages.add(user.id, ciphertext, new Date());
+    const parts: Buffer[] = [];
+    for await (const part of await encryptComposed(composed)) parts.push(part);
+    const stored = await this.deps.store.messages.add(user.id, Buffer.concat(parts), new Date());
     // As Haraka does after storing: an idling IMAP session hears of it through Redis.
     await this.deps.publisher.publish({ userId: user.id, uid: stored.uid });
-    return Buffer.concat([
-      Buffer.from(`Return-Path: <${from}>\r\nDelivered-To: ${recipient}\r\n`),
-      original,
-    ]);
+    return Buffer.concat(composed.payload.pieces);
   }
 
   count(user: User): Promise<number> {

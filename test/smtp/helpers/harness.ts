@@ -11,8 +11,9 @@ import {
   type RunningHaraka,
   type StartHarakaOptions,
 } from '../../../src/smtp/haraka/runner';
-import type { StoredMessage, User, UserState } from '../../../src/store/types';
+import type { PayloadFormat, StoredMessage, User, UserState } from '../../../src/store/types';
 import { makeTestDeps, type TestDeps } from '../../helpers/deps';
+import { TestDnsServer, type DnsZone } from '../../helpers/dns-server';
 import { GpgHome, type TestKey, type TestKeyKind } from '../../helpers/gpg';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -27,6 +28,18 @@ export interface TestUser {
 export interface HarnessOptions {
   settings?: DeepPartial<KzymyConfig>;
   haraka?: Partial<StartHarakaOptions>;
+  /**
+   * The payload format of the users addUser makes. Tests about transport (every byte of the
+   * message got through) use 'exact', whose payload is the original after the delivery headers;
+   * the protected format has its own tests (header-protection.test.ts).
+   */
+  payloadFormat?: PayloadFormat;
+  /**
+   * Check senders (SPF, DKIM, DMARC, ARC) against a DNS server on loopback answering from this
+   * zone (test/helpers/dns-server.ts). Off unless given, so the other tests' payloads carry no
+   * Authentication-Results and never depend on this machine's DNS.
+   */
+  dns?: DnsZone;
 }
 
 export class SmtpHarness {
@@ -36,10 +49,22 @@ export class SmtpHarness {
     readonly deps: TestDeps,
     readonly haraka: RunningHaraka,
     readonly gpg: GpgHome,
+    private readonly payloadFormat: PayloadFormat,
+    /** The DNS server sender authentication asks, when options.dns was given. */
+    readonly dns: TestDnsServer | undefined,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<SmtpHarness> {
-    const deps = await makeTestDeps({ log: { level: 'debug' }, ...options.settings });
+    const dns = options.dns ? await TestDnsServer.start(options.dns) : undefined;
+    const senderAuth = dns
+      ? { enabled: true, dnsServers: [dns.address], queryTimeoutMs: 500, timeoutMs: 5_000 }
+      : { enabled: false };
+    const settings = options.settings ?? {};
+    const deps = await makeTestDeps({
+      log: { level: 'debug' },
+      ...settings,
+      smtp: { ...settings.smtp, senderAuth: { ...senderAuth, ...settings.smtp?.senderAuth } },
+    });
     const gpg = await GpgHome.create();
     try {
       const haraka = await startHaraka(deps.config, {
@@ -50,10 +75,11 @@ export class SmtpHarness {
         tls: deps.tls,
         ...options.haraka,
       });
-      return new SmtpHarness(deps, haraka, gpg);
+      return new SmtpHarness(deps, haraka, gpg, options.payloadFormat ?? 'protected', dns);
     } catch (error) {
       await gpg.dispose();
       await deps.close();
+      await dns?.close();
       throw error;
     }
   }
@@ -68,7 +94,12 @@ export class SmtpHarness {
 
   /** A user with a fresh store entry; keys of one kind are generated once per harness. */
   async addUser(
-    options: { kind?: TestKeyKind; state?: UserState; publicKey?: string } = {},
+    options: {
+      kind?: TestKeyKind;
+      state?: UserState;
+      publicKey?: string;
+      payloadFormat?: PayloadFormat;
+    } = {},
   ): Promise<TestUser> {
     const kind = options.kind ?? 'curve25519';
     let key = this.keys.get(kind);
@@ -79,12 +110,16 @@ export class SmtpHarness {
     const testKey = await key;
     const publicKey =
       options.publicKey ?? (await this.gpg.exportPublic(testKey.fingerprint)).toString('utf8');
-    const user = await this.deps.store.users.create({
+    const created = await this.deps.store.users.create({
       fingerprint: testKey.fingerprint,
       publicKey,
       passwordHash: 'unused',
       state: options.state ?? 'active',
     });
+    const payloadFormat = options.payloadFormat ?? this.payloadFormat;
+    if (payloadFormat !== created.payloadFormat)
+      await this.deps.store.users.setPayloadFormat(created.id, payloadFormat);
+    const user = { ...created, payloadFormat };
     const domain = this.domain;
     return {
       user,
@@ -136,15 +171,36 @@ export class SmtpHarness {
     await this.haraka.close();
     await this.gpg.dispose();
     await this.deps.close();
+    await this.dns?.close();
   }
 }
 
-/** What gpg --decrypt must give back: the delivery headers kzymy adds, then the original bytes. */
-export function expectedPlaintext(from: string, recipient: string, original: Buffer): Buffer {
+/**
+ * What gpg --decrypt must give back to a user of the exact format: the delivery headers kzymy
+ * adds, then the original bytes.
+ */
+export function expectedPlaintext(
+  from: string,
+  recipient: string,
+  original: Buffer,
+  authenticationResults?: string,
+): Buffer {
+  const ar =
+    authenticationResults === undefined
+      ? ''
+      : `Authentication-Results: ${authenticationResults}\r\n`;
   return Buffer.concat([
-    Buffer.from(`Return-Path: <${from}>\r\nDelivered-To: ${recipient}\r\n`, 'utf8'),
+    Buffer.from(`Return-Path: <${from}>\r\nDelivered-To: ${recipient}\r\n${ar}`, 'utf8'),
     original,
   ]);
+}
+
+/** The value of the (first) Authentication-Results field of a payload, unfolding kept. */
+export function authenticationResultsOf(payload: Buffer): string | undefined {
+  const match = /^Authentication-Results: ((?:.*)(?:\r\n[ \t].*)*)\r\n/m.exec(
+    payload.toString('latin1'),
+  );
+  return match?.[1];
 }
 
 /** The header section of a message (up to the first empty line). */
