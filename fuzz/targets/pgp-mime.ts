@@ -8,10 +8,13 @@
  * - the output is 7-bit text in CRLF lines of at most 78 characters;
  * - the outer header is kzymy's fixed one: nothing from the message, the envelope or the alias
  *   reaches it (only the outer To the caller chose);
- * - decrypting gives back Return-Path and Delivered-To, then the message byte for byte.
+ * - decrypting the exact format gives back Return-Path, Delivered-To (one per recipient) and
+ *   Authentication-Results, then the message byte for byte;
+ * - decrypting the protected format (the default) gives a payload that passes the checks of
+ *   fuzz/harness/protected-payload.ts, its HP-Outer fields those of the outer header.
  *
- * The header-protection rewriter (RFC 9788) gets a target of its own in the same shape: a file
- * in fuzz/targets/ that encrypts through it and reuses fuzz/harness/pgp-keys.ts to decrypt.
+ * The header-protection rewriter has a target of its own, without encryption and so with many
+ * more inputs: fuzz/targets/header-protection.ts.
  */
 import * as fc from 'fast-check';
 import {
@@ -19,14 +22,18 @@ import {
   STREAM_ABOVE_BYTES,
   type EncryptInput,
 } from '../../src/pgp/pgp-mime';
+import type { PayloadFormat } from '../../src/pgp/protected-payload';
 import { hostileBytes, hostileText, tokens } from '../harness/bytes';
 import { decryptArmored, recipientKeys, type RecipientKeys } from '../harness/pgp-keys';
+import { checkProtectedPayload } from '../harness/protected-payload';
 import { defineTarget, invariant } from '../harness/target';
 
 interface Input {
   pieces: Buffer[];
   envelopeFrom: string;
-  recipient: string;
+  recipients: string[];
+  authenticationResults: string | undefined;
+  format: PayloadFormat;
   outerTo: string;
   domain: string;
 }
@@ -45,6 +52,11 @@ const MIME_WORDS = [
   '.',
   '\0',
   'From: canary <c@a.example>',
+  // Fields kzymy writes into the payload itself: a sender's must not pass for them.
+  'HP-Outer: Subject: forged',
+  'Return-Path: <forged@example.org>',
+  'Content-Type: text/plain; protected-headers="v1"; hp="cipher"',
+  'Kzymy-Padding: x',
 ];
 
 const OUTER = new RegExp(
@@ -52,8 +64,8 @@ const OUTER = new RegExp(
     '^From: kzymy <postmaster@(?<domain>[^>\\r\\n]+)>',
     'To: (?<to>[^\\r\\n]*)',
     'Subject: \\.\\.\\.',
-    'Date: [A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000',
-    'Message-ID: <[0-9a-f]{32}@(?<mid>[^>\\r\\n]+)>',
+    'Date: (?<date>[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000)',
+    'Message-ID: (?<messageId><[0-9a-f]{32}@(?<mid>[^>\\r\\n]+)>)',
     'MIME-Version: 1\\.0',
     'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";',
     ' boundary="(?<boundary>kzymy-[0-9a-f]{32})"',
@@ -116,7 +128,15 @@ export default defineTarget<Input, RecipientKeys>({
     return fc.record({
       pieces: message,
       envelopeFrom: envelopeValue,
-      recipient: envelopeValue,
+      // None at all is refused with the documented TypeError.
+      recipients: fc.array(envelopeValue, { maxLength: 3 }),
+      authenticationResults: fc.constantFrom(
+        undefined,
+        'kzymy.test; spf=pass smtp.mailfrom=example.org',
+        'kzymy.test;\r\n dkim=fail header.d=example.org',
+        'kzymy.test; dkim=pass\r\nInjected: x',
+      ),
+      format: fc.constantFrom('protected' as const, 'exact' as const),
       outerTo: fc.oneof(
         { arbitrary: fc.constant('undisclosed-recipients:;'), weight: 8 },
         { arbitrary: hostileText(20), weight: 1 },
@@ -132,9 +152,11 @@ export default defineTarget<Input, RecipientKeys>({
       raw: input.pieces.length === 1 ? (input.pieces[0] as Buffer) : input.pieces,
       publicKeyArmored: keys.publicKeyArmored,
       envelopeFrom: input.envelopeFrom,
-      recipients: [input.recipient],
-      // The format whose payload is the message byte for byte (the protected one: a later commit).
-      format: 'exact',
+      recipients: input.recipients,
+      ...(input.authenticationResults === undefined
+        ? {}
+        : { authenticationResults: input.authenticationResults }),
+      format: input.format,
       arrival: new Date(Date.UTC(2026, 0, 15, 12)),
       domain: input.domain,
       outerTo: input.outerTo,
@@ -146,7 +168,9 @@ export default defineTarget<Input, RecipientKeys>({
       // The documented refusal: a value that cannot go into a header. Never message bytes.
       if (
         error instanceof TypeError &&
-        /^encryptToPgpMime: (envelopeFrom|recipients?|outerTo|domain) /.test(error.message)
+        /^encryptToPgpMime: (envelopeFrom|recipients?|authenticationResults|outerTo|domain) /.test(
+          error.message,
+        )
       ) {
         return;
       }
@@ -171,13 +195,34 @@ export default defineTarget<Input, RecipientKeys>({
     );
     invariant(outer.groups?.to === input.outerTo, 'outer To');
     const plaintext = await decryptArmored(output, keys.privateKey);
-    const expected = Buffer.concat([
-      Buffer.from(
-        `Return-Path: <${input.envelopeFrom}>\r\nDelivered-To: ${input.recipient}\r\n`,
-        'utf8',
-      ),
-      ...input.pieces,
-    ]);
+    const original = Buffer.concat(input.pieces);
+    if (input.format === 'protected') {
+      checkProtectedPayload(plaintext, {
+        original,
+        envelopeFrom: input.envelopeFrom,
+        recipients: input.recipients,
+        ...(input.authenticationResults === undefined
+          ? {}
+          : { authenticationResults: input.authenticationResults }),
+        outerFields: [
+          { name: 'From', value: `kzymy <postmaster@${input.domain}>` },
+          { name: 'To', value: input.outerTo },
+          { name: 'Subject', value: '...' },
+          { name: 'Date', value: outer.groups?.date ?? '' },
+          { name: 'Message-ID', value: outer.groups?.messageId ?? '' },
+        ],
+        padded: true,
+      });
+      return;
+    }
+    const delivery = [
+      `Return-Path: <${input.envelopeFrom}>`,
+      ...input.recipients.map((r) => `Delivered-To: ${r}`),
+      ...(input.authenticationResults === undefined
+        ? []
+        : [`Authentication-Results: ${input.authenticationResults}`]),
+    ];
+    const expected = Buffer.concat([Buffer.from(delivery.join('\r\n') + '\r\n', 'utf8'), original]);
     invariant(plaintext.equals(expected), 'decrypted payload differs from the message');
   },
   smokeRuns: 60,
