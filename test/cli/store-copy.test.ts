@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/store';
 import type { StoredMessage, User } from '../../src/store/types';
 import { existingDatabase } from '../helpers/engines';
 import { createTestUser, testDataDir, testMongoUrl, uniqueDatabaseName } from '../helpers/services';
+import { expectBytes } from '../helpers/bytes';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'kzymy.js');
 
@@ -108,9 +109,7 @@ describe('kzymy CLI: store copy to MongoDB', function () {
         expect(await copy.messages.list(user.id)).to.deep.equal(listed);
         for (const message of listed) {
           const bytes = await copy.messages.read(user.id, message);
-          expect(bytes.equals(await source.messages.read(user.id, message)), message.id).to.equal(
-            true,
-          );
+          expectBytes(bytes, await source.messages.read(user.id, message), message.id);
         }
       }
       const db = target.db(database);
@@ -169,11 +168,10 @@ describe('kzymy CLI: store copy to MongoDB', function () {
       for (const user of users) {
         for (const message of await copy.messages.list(user.id)) {
           visible += 1;
-          expect(
-            (await copy.messages.read(user.id, message)).equals(
-              await source.messages.read(user.id, message),
-            ),
-          ).to.equal(true);
+          expectBytes(
+            await copy.messages.read(user.id, message),
+            await source.messages.read(user.id, message),
+          );
         }
       }
       expect(visible).to.equal(partial);

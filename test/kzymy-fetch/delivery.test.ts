@@ -168,9 +168,7 @@ describe('kzymy-fetch delivery through a SOCKS5 proxy', function () {
     const [message] = readMaildir(maildir);
     expect(message?.toString()).to.match(/^From: kzymy <postmaster@/);
     expect(message?.toString()).to.include('Content-Type: multipart/encrypted');
-    expect((await fixture.gpg.decrypt(message as Buffer)).equals(expected[0] as Buffer)).to.equal(
-      true,
-    );
+    expectBytes(await fixture.gpg.decrypt(message as Buffer), expected[0] as Buffer);
   });
 
   it('keeps CRLF with --keep-crlf, so the decrypted message is byte for byte what was sent', async function () {

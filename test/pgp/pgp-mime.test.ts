@@ -162,7 +162,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
         for (const key of [cv, rsa]) {
           const out = await encryptToPgpMime(input(key, raw));
           const { plaintext, status } = await gpg.decryptWithStatus(parseOuter(out).armored);
-          expect(plaintext.equals(expected), `${name} to ${key.algorithm}`).to.equal(true);
+          expectBytes(plaintext, expected, `${name} to ${key.algorithm}`);
           expect(status).to.include('DECRYPTION_OKAY');
           expect(status).to.include('GOODMDC');
         }
@@ -187,9 +187,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       expect(out.length).to.be.greaterThan(raw.length * 1.3);
       const plaintext = await gpg.decrypt(parseOuter(out).armored);
       expect(plaintext.length).to.equal(raw.length + deliveryHeaders(ENVELOPE_FROM, ALIAS).length);
-      expect(
-        plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
-      ).to.equal(true);
+      expectBytes(plaintext, Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw]));
     });
   });
 
@@ -222,9 +220,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
         expect(outer.headerNames).to.include('Content-Type');
         expect(/^[\x20-\x7e\r\n]*$/.test(out.toString('latin1'))).to.equal(true);
         const { plaintext, status } = await gpg.decryptWithStatus(outer.armored);
-        expect(
-          plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
-        ).to.equal(true);
+        expectBytes(plaintext, Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw]));
         // Streamed: SEIPDv1 with partial body lengths, still integrity-protected for GnuPG 2.2.
         expect(status).to.include.members(['DECRYPTION_OKAY', 'GOODMDC']);
       });
@@ -241,9 +237,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       expect(sizes.length).to.be.greaterThan(10);
       expect(Math.max(...sizes)).to.be.below(512 * 1024);
       const plaintext = await gpg.decrypt(parseOuter(Buffer.concat(parts)).armored);
-      expect(
-        plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
-      ).to.equal(true);
+      expectBytes(plaintext, Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw]));
     });
 
     it('one padded size always stores the same number of bytes, whatever the pieces', async () => {
@@ -432,9 +426,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
       // And GnuPG 2.2 reads it with the OpenPGP.js-made secret key.
       await gpg.importKeys(generated.privateKey.armor());
       const plaintext = await gpg.decrypt(outer.armored);
-      expect(
-        plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
-      ).to.equal(true);
+      expectBytes(plaintext, Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw]));
     });
   });
 

@@ -54,9 +54,7 @@ describe('smtp: users’ keys', function () {
     expect((await client.send('a@example.org', [user.address()], original)).code).to.equal(250);
     await client.quit();
     const { plaintext, status } = await h.gpg.decryptWithStatus(await h.onlyCiphertext(user.user));
-    expect(plaintext.equals(expectedPlaintext('a@example.org', user.address(), original))).to.equal(
-      true,
-    );
+    expectBytes(plaintext, expectedPlaintext('a@example.org', user.address(), original));
     // Encrypted to the RSA key that replaced the Curve25519 one (public-key algorithm 1).
     expect(status.filter((line) => line.startsWith('ENC_TO '))).to.satisfy(
       (lines: string[]) => lines.length === 1 && lines[0]!.split(' ')[2] === '1',

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { expectedPlaintext, SmtpHarness, swaksReplies, type TestUser } from './helpers/harness';
 import { dotStuff, SmtpClient } from './helpers/smtp-client';
+import { expectBytes } from '../helpers/bytes';
 
 describe('smtp: on the wire', function () {
   this.timeout(60_000);
@@ -122,7 +123,7 @@ describe('smtp: on the wire', function () {
     expect((await client.reply()).code).to.equal(250);
     await client.quit();
     const plain = await h.gpg.decrypt(await h.onlyCiphertext(user.user));
-    expect(plain.equals(expectedPlaintext(from, to, original))).to.equal(true, plain.toString());
+    expectBytes(plain, expectedPlaintext(from, to, original));
   });
 
   it('offers STARTTLS with the configured certificate and delivers over it', async () => {

@@ -31,7 +31,7 @@ describe('web secret', () => {
       expect(keys.form).to.deep.equal(all[0]?.form as Buffer);
     }
     // One key per purpose: a form token can never pass as a proof-of-work challenge.
-    expect(all[0]?.pow.equals(all[0]?.form)).to.equal(false);
+    expect(all[0]?.pow).to.not.deep.equal(all[0]?.form);
     const again = await loadWebKeys(config({}, dataDir));
     expect(again.pow).to.deep.equal(all[0]?.pow as Buffer);
   });

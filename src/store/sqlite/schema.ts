@@ -27,7 +27,8 @@ export type Connection = Database.Database;
  * one is brought up to date by the writer that opens it (createTables).
  *
  * 1: users, messages, chunks. 2: the forwarding columns of users, forward_leases and
- * forward_refusals (push delivery, src/forward/). 3: users.last_fetch_day (`kzymy user show`),
+ * forward_refusals (push delivery, src/forward/), and users.send_enabled and sign_as_nym (sending
+ * as the nym, src/submission/; the two came in the same release). 3: users.last_fetch_day (`kzymy user show`),
  * and the indexes the metrics' totals and the shared-key count are read from. 4:
  * users.payload_format, what her decrypted mail looks like (src/pgp/protected-payload.ts).
  */
