@@ -274,6 +274,15 @@ export class KzymyPop3Connection extends POP3Connection {
     );
   }
 
+  /** RFC 2595 §4: STLS only in the AUTHORIZATION state; the engine took it in any state. */
+  override command_STLS(args: string, next: Next): void {
+    if (this.session && this.session.state !== 'AUTHORIZATION') {
+      this.send(errLine(POP3_REPLIES.stlsAfterLogin));
+      return next();
+    }
+    super.command_STLS(args, next);
+  }
+
   /**
    * RFC 2595 §4 STLS. The engine takes every listener off the socket for the handshake and
    * ends the connection only when the handshake succeeds or the socket fails with an error: a

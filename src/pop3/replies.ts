@@ -19,6 +19,9 @@ export const POP3_REPLIES = {
   // (src/pop3/engine.ts numbersWellFormed). The engine's own words for arguments it cannot take;
   // it answers `-ERR <text>` and closes the connection.
   malformedCommand: { text: 'malformed command', clientCaused: true },
+  // RFC 2595 §4 STLS: "Restrictions: Only permitted in AUTHORIZATION state." After a login in
+  // the clear, TLS would protect nothing that matters: the password has already crossed.
+  stlsAfterLogin: { text: 'STLS is only permitted before logging in', clientCaused: true },
   // RFC 3206 §4 AUTH: "the failure is due to a problem with the credentials". The same words
   // for a wrong password and an unknown user. The engine writes the code itself: it answers
   // every failed USER/PASS and AUTH as `-ERR [AUTH] <text>`.

@@ -83,6 +83,7 @@ declare module '@zone-eu/wildduck/lib/pop3/connection' {
     command_DELE(args: string, next: POP3Connection.Next): void;
     command_TOP(args: string, next: POP3Connection.Next): void;
     command_QUIT(args: string, next: POP3Connection.Next): void;
+    command_STLS(args: string, next: POP3Connection.Next): void;
   }
   export = POP3Connection;
 }

@@ -171,6 +171,14 @@ describe('POP3 protocol and delete-after-fetch', function () {
     expect([...replies]).to.deep.equal(['-ERR [AUTH] Authentication failed']);
   });
 
+  it('refuses STLS after login (RFC 2595 §4: AUTHORIZATION state only) and goes on', async function () {
+    const account = await createAccount(deps);
+    const client = await login(account);
+    expect(await client.command('STLS')).to.equal('-ERR STLS is only permitted before logging in');
+    expect(await client.command('STAT')).to.equal('+OK 0 0');
+    await client.quit();
+  });
+
   it('STLS and implicit TLS; a non-loopback listener refuses USER before TLS', async function () {
     const account = await createAccount(deps);
     await storeMessages(deps, pgp, account.user.id, 1);

@@ -55,11 +55,11 @@ describe('POP3: sessions that used STLS give back their slots', function () {
     expect(answers).to.deep.equal(Array(3).fill('+OK maildrop has 0 messages (0 octets)'));
   });
 
-  it('a logged-in session that said STLS and hung up gives its session back', async () => {
+  it('a logged-in session that said STLS (refused: RFC 2595 §4) and hung up gives its session back', async () => {
     const { client } = await RawPop3.connect({ port: servers.plain.port });
     expect(await client.command(`USER ${account.user.username}`)).to.match(/^\+OK/);
     expect(await client.command(`PASS ${account.password}`)).to.match(/^\+OK/);
-    expect(await client.command('STLS')).to.equal('+OK Begin TLS negotiation');
+    expect(await client.command('STLS')).to.equal('-ERR STLS is only permitted before logging in');
     client.socket.end();
     // The engine's close reaches the gate a moment after the client's FIN.
     let answer = '';
