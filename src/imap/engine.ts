@@ -37,6 +37,7 @@ import logoutCommand from '@zone-eu/wildduck/imap-core/lib/commands/logout';
 import moveCommand from '@zone-eu/wildduck/imap-core/lib/commands/move';
 import renameCommand from '@zone-eu/wildduck/imap-core/lib/commands/rename';
 import setQuotaCommand from '@zone-eu/wildduck/imap-core/lib/commands/setquota';
+import starttlsCommand from '@zone-eu/wildduck/imap-core/lib/commands/starttls';
 import subscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/subscribe';
 import unsubscribeCommand from '@zone-eu/wildduck/imap-core/lib/commands/unsubscribe';
 import pushCommand from '@zone-eu/wildduck/imap-core/lib/commands/xapplepushservice';
@@ -138,12 +139,14 @@ function isKzymy(connection: IMAPConnection): KzymyImapServer | null {
 export function capabilities(connection: IMAPConnection, hooks: KzymyImapHooks): string[] {
   const list = ['IMAP4rev1'];
   const authAllowed = connection.secure || hooks.plaintextAuth;
-  if (!connection.secure) {
+  const authenticated = connection.state !== 'Not Authenticated';
+  // RFC 3501 §6.2.1: STARTTLS only before login, so it is not offered after it either.
+  if (!connection.secure && !authenticated) {
     list.push('STARTTLS');
     // RFC 3501 §6.2.3: LOGINDISABLED while LOGIN would be refused.
     if (!hooks.plaintextAuth) list.push('LOGINDISABLED');
   }
-  if (connection.state === 'Not Authenticated' && authAllowed) {
+  if (!authenticated && authAllowed) {
     list.push('AUTH=PLAIN', 'SASL-IR');
   }
   list.push('ID', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'UNSELECT');
@@ -173,6 +176,15 @@ function installCommandOverrides(): void {
       () => proceed(),
       (error) => server.kzymy.onError(error),
     );
+  });
+
+  // The engine's STARTTLS has no state restriction: it upgraded a logged-in session too.
+  const starttlsOriginal = starttlsCommand.handler;
+  override(starttlsCommand, function (command, callback, next) {
+    if (this.state !== 'Not Authenticated') {
+      return callback(null, engineReply(IMAP_REPLIES.starttlsAfterLogin));
+    }
+    starttlsOriginal.call(this, command, callback, next);
   });
 
   const refusals = receiveOnlyRefusals();

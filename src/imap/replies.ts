@@ -52,6 +52,14 @@ export const IMAP_REPLIES = {
     message: 'INBOX is the only mailbox',
     clientCaused: true,
   },
+  // RFC 3501 §6.2.1 (RFC 9051 §6.2.1): STARTTLS is valid only in the not authenticated state;
+  // after a login in the clear it would protect nothing that matters. BAD: a command not valid
+  // in this state (RFC 3501 §7.1.5).
+  starttlsAfterLogin: {
+    response: 'BAD',
+    message: 'STARTTLS is only allowed before logging in',
+    clientCaused: true,
+  },
   alwaysSubscribed: { response: 'OK', message: 'INBOX is always subscribed', clientCaused: true },
   // RFC 5161: nothing kzymy serves needs enabling (no CONDSTORE, no UTF8=ACCEPT).
   nothingToEnable: { response: 'OK', message: 'Nothing to enable', clientCaused: true },

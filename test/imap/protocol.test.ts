@@ -53,9 +53,14 @@ describe('IMAP protocol', function () {
     );
     await client.login(account.user.username, account.password);
     const after = await client.command('CAPABILITY');
+    // RFC 3501 §6.2.1: STARTTLS only before login, so no longer offered, and refused.
     expect(after.untagged[0]?.text).to.equal(
-      '* CAPABILITY IMAP4rev1 STARTTLS ID IDLE NAMESPACE UIDPLUS UNSELECT',
+      '* CAPABILITY IMAP4rev1 ID IDLE NAMESPACE UIDPLUS UNSELECT',
     );
+    const starttls = await client.command('STARTTLS');
+    expect(starttls.status).to.equal('BAD');
+    expect(starttls.tagged).to.contain('STARTTLS is only allowed before logging in');
+    expect((await client.command('NOOP')).status).to.equal('OK');
     for (const absent of ['MOVE', 'QUOTA', 'CONDSTORE', 'COMPRESS', 'APPENDLIMIT', 'XLIST']) {
       expect(after.untagged[0]?.text).not.to.contain(absent);
     }
