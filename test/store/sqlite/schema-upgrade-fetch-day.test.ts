@@ -10,44 +10,7 @@ import { prepareReads } from '../../../src/store/sqlite/reads';
 import { openConnection, SCHEMA_VERSION } from '../../../src/store/sqlite/schema';
 import { openStore } from '../../../src/store/open';
 import { createTestUser, uniqueSqliteFile } from '../../helpers/services';
-
-/** The tables as schema 1 created them (kzymy before `last_fetch_day` and the count indexes). */
-const SCHEMA_1 = `
-CREATE TABLE users (
-  id BLOB PRIMARY KEY,
-  username TEXT NOT NULL UNIQUE,
-  state TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  password_hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  catch_all INTEGER NOT NULL,
-  allowed TEXT NOT NULL,
-  disabled TEXT NOT NULL,
-  uid_validity INTEGER NOT NULL,
-  uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
-);
-CREATE INDEX users_state_created ON users (state, created_at);
-CREATE TABLE messages (
-  id BLOB PRIMARY KEY,
-  user_id BLOB NOT NULL,
-  uid INTEGER NOT NULL,
-  arrived_at INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  flags TEXT NOT NULL,
-  fetched_at INTEGER,
-  UNIQUE (user_id, uid)
-);
-CREATE INDEX messages_arrived ON messages (arrived_at);
-CREATE INDEX messages_fetched ON messages (fetched_at) WHERE fetched_at IS NOT NULL;
-CREATE TABLE chunks (
-  message_id BLOB NOT NULL,
-  n INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (message_id, n)
-);
-`;
+import { SCHEMA_1_TABLES } from './fixtures/schema-1';
 
 describe('store [sqlite]: the file schema', function () {
   this.timeout(60_000);
@@ -58,7 +21,7 @@ describe('store [sqlite]: the file schema', function () {
     const messageId = '89abcdef0123456789abcdef';
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
-    old.exec(SCHEMA_1);
+    old.exec(SCHEMA_1_TABLES);
     old
       .prepare(
         `INSERT INTO users VALUES (?, 'k3xold', 'active', 'fp', 'pk', 'h', 1700000000000, 1,

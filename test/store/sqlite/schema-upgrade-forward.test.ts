@@ -9,44 +9,7 @@ import Database from 'better-sqlite3';
 import { openStore } from '../../../src/store/open';
 import { SCHEMA_VERSION } from '../../../src/store/sqlite/schema';
 import { uniqueSqliteFile } from '../../helpers/services';
-
-/** The tables as schema 1 created them (kzymy before push delivery), verbatim. */
-const SCHEMA_1 = `
-CREATE TABLE users (
-  id BLOB PRIMARY KEY,
-  username TEXT NOT NULL UNIQUE,
-  state TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  password_hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  catch_all INTEGER NOT NULL,
-  allowed TEXT NOT NULL,
-  disabled TEXT NOT NULL,
-  uid_validity INTEGER NOT NULL,
-  uid_next INTEGER NOT NULL,
-  used_bytes INTEGER NOT NULL
-);
-CREATE INDEX users_state_created ON users (state, created_at);
-CREATE TABLE messages (
-  id BLOB PRIMARY KEY,
-  user_id BLOB NOT NULL,
-  uid INTEGER NOT NULL,
-  arrived_at INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  flags TEXT NOT NULL,
-  fetched_at INTEGER,
-  UNIQUE (user_id, uid)
-);
-CREATE INDEX messages_arrived ON messages (arrived_at);
-CREATE INDEX messages_fetched ON messages (fetched_at) WHERE fetched_at IS NOT NULL;
-CREATE TABLE chunks (
-  message_id BLOB NOT NULL,
-  n INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (message_id, n)
-);
-`;
+import { SCHEMA_1_TABLES } from './fixtures/schema-1';
 
 const USER_ID = '0a0b0c0d0e0f101112131415';
 const MESSAGE_ID = '161718191a1b1c1d1e1f2021';
@@ -57,7 +20,7 @@ function writeSchema1File(file: string): void {
   try {
     db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
-    db.exec(SCHEMA_1);
+    db.exec(SCHEMA_1_TABLES);
     const user = Buffer.from(USER_ID, 'hex');
     const message = Buffer.from(MESSAGE_ID, 'hex');
     db.prepare(
