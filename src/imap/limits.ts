@@ -21,6 +21,7 @@ import {
   type StreamCallback,
 } from '@zone-eu/wildduck/imap-core/lib/imap-stream';
 import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
+import type { MailboxListenerLimits } from '../connection-limits/mailbox-listeners';
 import { IMAP_REPLIES, imapLine } from './replies';
 
 /** Longer than "AUTHENTICATE PLAIN-CLIENTTOKEN" (30), the longest command name imap-core knows. */
@@ -38,12 +39,8 @@ export interface ImapLineLimits {
   onTooLong(): void;
 }
 
-/** A listener's limits: its gate, the command-line bound and the idle timeout. */
-export interface ImapListenerLimits extends ImapLineLimits {
-  gate: ConnectionGate;
-  /** Silence after which a session is closed (imap-core's socketTimeout). */
-  idleTimeoutMs: number;
-}
+/** imap-core's socketTimeout is the idle timeout. */
+export type ImapListenerLimits = MailboxListenerLimits;
 
 /** An admitted socket's slot, and the connection built on it once there is one. */
 export interface ImapSlot {

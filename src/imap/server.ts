@@ -6,13 +6,12 @@
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { listenerGate, UserSessions } from '../connection-limits/gate';
+import { mailboxListenerLimits } from '../connection-limits/mailbox-listeners';
 import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { installAuth } from './auth';
 import { KzymyImapServer } from './engine';
 import { installFetch } from './fetch-command';
 import { ImapNotifier } from './idle';
-import type { ImapListenerLimits } from './limits';
 import { installLifecycle, logoutCommit } from './logout';
 import { installSelect } from './select';
 import { SessionTable, type ImapContext } from './session';
@@ -35,23 +34,8 @@ export async function startImapServers(deps: DaemonDeps): Promise<ImapServers> {
   const notifier = new ImapNotifier(ctx);
   const unfollow = notifier.follow(deps.subscriber);
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
-  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
-  const limits = deps.config.limits.imap;
-  const users = new UserSessions(limits.maxSessionsPerUser);
-  const listenerLimits = (listener: 'imap' | 'imaps'): ImapListenerLimits => ({
-    gate: listenerGate(
-      listener,
-      {
-        maxConnections: limits.maxConnections,
-        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
-        users,
-      },
-      deps,
-    ),
-    maxCommandBytes: limits.maxCommandBytes,
-    idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
-    onTooLong: () => deps.metrics.connectionLimited(listener, 'line_too_long'),
-  });
+  // One gate per listener, one session count per user for both (src/connection-limits).
+  const listenerLimits = mailboxListenerLimits('imap', deps);
 
   const build = (secure: boolean): KzymyImapServer => {
     const server = new KzymyImapServer({

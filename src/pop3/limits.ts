@@ -10,15 +10,11 @@
 import type { Socket } from 'node:net';
 import type POP3Connection from '@zone-eu/wildduck/lib/pop3/connection';
 import type { CloseReason, ConnectionGate, Ticket } from '../connection-limits/gate';
+import type { MailboxListenerLimits } from '../connection-limits/mailbox-listeners';
 import { errLine, POP3_REPLIES } from './replies';
 
-export interface Pop3ListenerLimits {
-  gate: ConnectionGate;
-  maxCommandBytes: number;
-  /** Silence after which a session is closed (the engine's socketTimeout). */
-  idleTimeoutMs: number;
-  onTooLong(): void;
-}
+/** The engine's socketTimeout is the idle timeout. */
+export type Pop3ListenerLimits = MailboxListenerLimits;
 
 /** An admitted socket's slot, and the connection built on it once there is one. */
 export interface Pop3Slot {

@@ -6,11 +6,10 @@
 import type { DaemonDeps } from '../daemon-deps';
 import type { RunningServer } from '../util/running-server';
 import { errorKind } from '../log/logger';
-import { listenerGate, UserSessions } from '../connection-limits/gate';
+import { mailboxListenerLimits } from '../connection-limits/mailbox-listeners';
 import { isLoopbackHost, listen } from '../mailbox-access/listen';
 import { KzymyPop3Server } from './engine';
 import { installHandlers, pop3Hooks, type Pop3Context } from './handlers';
-import type { Pop3ListenerLimits } from './limits';
 
 export interface Pop3Servers {
   plain: RunningServer;
@@ -24,23 +23,8 @@ export async function startPop3Servers(deps: DaemonDeps): Promise<Pop3Servers> {
     onError: (error, where) => deps.logger.error('pop3.error', { where, kind: errorKind(error) }),
   };
   const plaintextAuth = isLoopbackHost(config.host) || config.allowPlaintextAuth;
-  // src/connection-limits/gate.ts: one gate per listener, one session count per user for both.
-  const limits = deps.config.limits.pop3;
-  const users = new UserSessions(limits.maxSessionsPerUser);
-  const listenerLimits = (listener: 'pop3' | 'pop3s'): Pop3ListenerLimits => ({
-    gate: listenerGate(
-      listener,
-      {
-        maxConnections: limits.maxConnections,
-        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
-        users,
-      },
-      deps,
-    ),
-    maxCommandBytes: limits.maxCommandBytes,
-    idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
-    onTooLong: () => deps.metrics.connectionLimited(listener, 'line_too_long'),
-  });
+  // One gate per listener, one session count per user for both (src/connection-limits).
+  const listenerLimits = mailboxListenerLimits('pop3', deps);
 
   const build = (secure: boolean): KzymyPop3Server => {
     const server = new KzymyPop3Server({
