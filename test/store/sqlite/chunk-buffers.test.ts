@@ -119,6 +119,22 @@ describe('store [sqlite]: chunk buffers', function () {
 describe('store [sqlite]: staged ciphertext', function () {
   this.timeout(30_000);
 
+  it("keeps the writer's page caches, of the file and of the staging table, at SQLite's 2 MB default", () => {
+    const file = uniqueSqliteFile();
+    const writer = openConnection(file, { busyTimeoutMs: 5000, create: true });
+    const reader = openConnection(file, { busyTimeoutMs: 0, create: false });
+    try {
+      new Writes(writer);
+      expect(writer.pragma('cache_size', { simple: true })).to.equal(-2000);
+      expect(writer.pragma('temp.cache_size', { simple: true })).to.equal(-2000);
+      // Read connections are left as they were (better-sqlite3's 16 MB).
+      expect(reader.pragma('cache_size', { simple: true })).to.equal(-16000);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
   it('leaves the temporary table once its delivery committed, and when its delivery was refused', () => {
     const db = openConnection(uniqueSqliteFile(), { busyTimeoutMs: 5000, create: true });
     try {
