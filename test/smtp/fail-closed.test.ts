@@ -4,17 +4,27 @@
  * The database and Redis here are private ones, so stopping them does not disturb other tests.
  */
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFerretDb, startRedis, type RunningService } from '../../src/embedded/services';
+import { configuredDatabase } from '../helpers/engines';
 import { testDataDir } from '../helpers/services';
 import { expectedPlaintext, SmtpHarness } from './helpers/harness';
-import { SmtpClient } from './helpers/smtp-client';
+import { dotStuff, SmtpClient } from './helpers/smtp-client';
 
 const LOCAL_ERROR = '451 4.3.0 Temporary local problem, try again later';
 
 function message(subject: string): string {
   return `From: a@example.org\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
+}
+
+/** A message of about `bytes`: base64 lines, so its ciphertext spans many chunks. */
+function largeMessage(subject: string, bytes: number): Buffer {
+  const lines = randomBytes(Math.ceil((bytes * 3) / 4))
+    .toString('base64')
+    .match(/.{1,76}/g) as string[];
+  return Buffer.from(`From: a@example.org\r\nSubject: ${subject}\r\n\r\n${lines.join('\r\n')}\r\n`);
 }
 
 /** Chunks written but never given a message document (what a half-done delivery leaves). */
@@ -186,6 +196,38 @@ describe('smtp: fail closed', function () {
       expect((await client.reply()).raw).to.equal(LOCAL_ERROR);
       await client.quit();
       expect(await h.count(dave.user)).to.equal(0);
+    });
+
+    it('answers 451 for a large message, stored while it was encrypted, to a user suspended between RCPT and the end of data, and leaves not one chunk', async () => {
+      const erin = await h.addUser();
+      const frank = await h.addUser();
+      const database = configuredDatabase(h.deps.config);
+      const before = await database.counts();
+      // 3 MB: encrypted as a stream, its chunks sent to the store (staged, on sqlite) as they are made.
+      const large = largeMessage('large and late', 3 * 1024 * 1024);
+      const client = await SmtpClient.ready(h.port);
+      await client.command('MAIL FROM:<a@example.org>', 250);
+      await client.command(`RCPT TO:<${erin.address()}>`, 250);
+      await h.deps.store.users.markDeleting(erin.user.id);
+      await client.command('DATA', 354);
+      client.write(Buffer.concat([dotStuff(large), Buffer.from('.\r\n')]));
+      expect((await client.reply()).raw).to.equal(LOCAL_ERROR);
+      expect(await h.count(erin.user)).to.equal(0);
+      await h.deps.store.messages.flush();
+      expect(await database.counts()).to.deep.equal(before);
+      expect(await orphanChunks(h)).to.equal(0);
+
+      // The same message to an active mailbox: stored whole, every chunk of it and nothing else.
+      const reply = await client.send('a@example.org', [frank.address()], dotStuff(large));
+      expect(reply.code).to.equal(250);
+      await client.quit();
+      const [stored] = await h.deps.store.messages.list(frank.user.id);
+      const after = await database.counts();
+      expect(after.messages - before.messages).to.equal(1);
+      expect(after.chunks - before.chunks).to.equal(
+        Math.ceil((stored?.size ?? 0) / h.deps.store.messages.chunkBytes),
+      );
+      await database.close();
     });
   });
 });

@@ -35,7 +35,9 @@ export interface JobArgs {
   updateUser: { userId: string; change: UserChange };
   /**
    * A message: its ciphertext either in `chunks` (each CHUNK_BYTES but the last) or staged
-   * earlier under `stage` (a large message written while it was encrypted).
+   * earlier under `stage` (a large message written while it was encrypted). Chunks, here and in
+   * stageAppend, are buffers of their own (chunks.ts) handed over with the job: the writer moves
+   * them to its thread and back, and the caller does not touch them again.
    */
   deliver: {
     userId: string;
@@ -137,5 +139,6 @@ export type ToWorker = { id: number; job: Job } | { close: true };
 export type FromWorker =
   | { ready: true }
   | { failed: { name: string; message: string } }
-  | { id: number; outcome: Outcome }
+  /** `buffers`: the job's full-chunk buffers, moved back to be filled again (chunks.ts). */
+  | { id: number; outcome: Outcome; buffers: ArrayBuffer[] }
   | { closed: true };

@@ -9,30 +9,9 @@ import type { MessageStore } from '../store';
 import type { CiphertextPieces, MessageRef, StoredMessage } from '../types';
 import { read, type Reads } from './reads';
 import { parseId, toMessage, type MessageRow } from './rows';
+import { rechunk } from './chunks';
 import { CHUNK_BYTES } from './schema';
 import type { Writer } from './writer';
-
-/** Cuts consecutive pieces of any size into chunks of exactly CHUNK_BYTES (the last shorter). */
-async function* rechunk(pieces: CiphertextPieces): AsyncIterable<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let chunks = 0;
-  for await (const piece of pieces) {
-    pending.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
-    pendingBytes += piece.byteLength;
-    while (pendingBytes >= CHUNK_BYTES) {
-      const joined = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-      yield joined.subarray(0, CHUNK_BYTES);
-      chunks++;
-      const rest = joined.subarray(CHUNK_BYTES);
-      pending = rest.length > 0 ? [rest] : [];
-      pendingBytes = rest.length;
-    }
-  }
-  // The last piece, or the only one; an empty ciphertext is one empty chunk.
-  if (pendingBytes > 0 || chunks === 0)
-    yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-}
 
 export class SqliteMessageStore implements MessageStore {
   readonly chunkBytes = CHUNK_BYTES;
@@ -61,16 +40,17 @@ export class SqliteMessageStore implements MessageStore {
     // still being produced goes to the writer's staging table chunk by chunk, unless it turns
     // out to be a single chunk (most mail).
     const whole = Buffer.isBuffer(ciphertext);
-    let held: Buffer[] = [];
+    // Each chunk is handed over with the job that carries it (chunks.ts): not used after.
+    let held: Uint8Array[] = [];
     let size = 0;
     let stage: number | undefined;
     let staged = 0;
     try {
-      for await (const chunk of rechunk(whole ? [ciphertext] : ciphertext)) {
-        size += chunk.length;
+      for await (const chunk of rechunk(whole ? [ciphertext] : ciphertext, this.writer.buffers)) {
+        size += chunk.byteLength;
         if (!whole && held.length === 1) {
           stage ??= this.nextStage++;
-          const data = held[0] as Buffer;
+          const data = held[0] as Uint8Array;
           held = [];
           await this.writer.submit({ op: 'stageAppend', stage, n: staged++, data });
         }

@@ -11,11 +11,11 @@ export class JobQueue<Tag> {
 
   /**
    * @param run runs a batch and returns an outcome per job, in order
-   * @param settle receives each job's outcome with the tag it was queued with
+   * @param settle receives each job's outcome with the tag it was queued with, and the job
    */
   constructor(
     private readonly run: (jobs: readonly Job[]) => Outcome[],
-    private readonly settle: (tag: Tag, outcome: Outcome) => void,
+    private readonly settle: (tag: Tag, outcome: Outcome, job: Job) => void,
   ) {}
 
   push(job: Job, tag: Tag): void {
@@ -33,6 +33,6 @@ export class JobQueue<Tag> {
     this.waiting = [];
     if (batch.length === 0) return;
     const outcomes = this.run(batch.map((entry) => entry.job));
-    batch.forEach((entry, i) => this.settle(entry.tag, outcomes[i] as Outcome));
+    batch.forEach((entry, i) => this.settle(entry.tag, outcomes[i] as Outcome, entry.job));
   }
 }

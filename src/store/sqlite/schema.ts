@@ -15,6 +15,12 @@
  *   created: free pages can then be given back to the file system (maintenance.ts).
  * - `temp_store=FILE`: a large ciphertext staged while it is encrypted (writes.ts) goes to an
  *   unlinked temporary file, not to memory.
+ * - `cache_size`, on the writer's connection only, for the file and for its temporary file:
+ *   WRITER_CACHE_KIB, not better-sqlite3's 16 MB. The writer writes chunks it never reads again
+ *   (a large message's staged ones once, to copy them): a large cache only filled up with their
+ *   pages, up to 16 MB in each of the two: 23 to 29 MiB of Haraka's peak for a 25 MB message
+ *   (docs/BENCHMARKS.md, "Memory for a 25 MB message"). What it does read again, the users'
+ *   rows and the tables' upper pages, fits in far less.
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -155,6 +161,9 @@ export interface OpenOptions {
   create: boolean;
 }
 
+/** SQLite's own default cache (https://sqlite.org/pragma.html#pragma_cache_size). */
+const WRITER_CACHE_KIB = 2000;
+
 /** How long opening a connection waits for another process's lock. */
 const OPEN_BUSY_TIMEOUT_MS = 10_000;
 
@@ -185,8 +194,11 @@ export function openConnection(file: string, options: OpenOptions): Connection {
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('temp_store = FILE');
-    if (options.create) createTables(db);
-    else db.pragma('query_only = ON');
+    if (options.create) {
+      createTables(db);
+      db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
+      db.pragma(`temp.cache_size = -${WRITER_CACHE_KIB}`);
+    } else db.pragma('query_only = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     return db;
   } catch (error) {

@@ -5,6 +5,7 @@
  * on a schedule (the WAL checkpoint and free-page reclaim of `maintain`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { reusable } from './chunks';
 import type { FromWorker, Job, ToWorker, WriterSettings } from './jobs';
 import { JobQueue } from './queue';
 import { openConnection } from './schema';
@@ -13,7 +14,8 @@ import { toJobError, Writes } from './writes';
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs as a worker thread');
 const settings = workerData as WriterSettings;
-const post = (message: FromWorker): void => port.postMessage(message);
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(message, transfer);
 
 let writes: Writes;
 let db: ReturnType<typeof openConnection>;
@@ -27,7 +29,11 @@ try {
 
 const queue = new JobQueue<number>(
   (jobs) => writes.runAll(jobs, settings.group),
-  (id, outcome) => post({ id, outcome }),
+  (id, outcome, job) => {
+    // The chunks' buffers go back whatever the outcome: the rows hold copies of their bytes.
+    const buffers = reusable(job);
+    post({ id, outcome, buffers }, buffers);
+  },
 );
 const maintain = (checkpointBusyMs: number): Job => ({
   op: 'maintain',

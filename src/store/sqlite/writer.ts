@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { MailboxGoneError, UsernameTakenError } from '../errors';
+import { ChunkBuffers, chunkBuffersOf, reusable } from './chunks';
 import type {
   FromWorker,
   Job,
@@ -30,6 +31,8 @@ import { Writes } from './writes';
 export type CommitMode = 'worker' | 'worker-single' | 'main' | 'main-single';
 
 export interface Writer {
+  /** Where a job's chunks are cut into, and their buffers come back to (chunks.ts). */
+  readonly buffers: ChunkBuffers;
   submit<K extends JobName>(job: JobOf<K>): Promise<JobResults[K]>;
   close(): Promise<void>;
 }
@@ -70,24 +73,8 @@ export class WriterStoppedError extends Error {
   override name = 'WriterStoppedError';
 }
 
-/**
- * The job with its ciphertext in buffers of its own, moved to the thread rather than copied
- * again. (A posted view would carry its whole underlying buffer: a chunk cut from a 35 MB
- * ciphertext, or a small Buffer from Node's shared pool.)
- */
-function detached(job: Job, transfer: ArrayBuffer[]): Job {
-  const own = (data: Uint8Array): Uint8Array => {
-    const copy = new Uint8Array(data.byteLength);
-    copy.set(data);
-    transfer.push(copy.buffer);
-    return copy;
-  };
-  if (job.op === 'deliver' && job.chunks) return { ...job, chunks: job.chunks.map(own) };
-  if (job.op === 'stageAppend') return { ...job, data: own(job.data) };
-  return job;
-}
-
 class ThreadWriter implements Writer {
+  readonly buffers = new ChunkBuffers();
   private worker: Worker | undefined;
   private starting: Promise<Worker> | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -110,8 +97,9 @@ class ThreadWriter implements Writer {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       // The thread keeps the process alive only while a write is waiting for its answer.
       if (this.pending.size === 1) worker.ref();
-      const transfer: ArrayBuffer[] = [];
-      worker.postMessage({ id, job: detached(job as Job, transfer) } satisfies ToWorker, transfer);
+      // The chunks are moved, not copied: their buffers are the job's own (chunks.ts).
+      const message: ToWorker = { id, job: job as Job };
+      worker.postMessage(message, chunkBuffersOf(message.job));
     });
   }
 
@@ -155,6 +143,7 @@ class ThreadWriter implements Writer {
         if ('ready' in message) resolve(worker);
         else if ('failed' in message) reject(revive(message.failed));
         else if ('id' in message) {
+          for (const buffer of message.buffers) this.buffers.give(buffer);
           const pending = this.pending.get(message.id);
           if (!pending) return;
           this.pending.delete(message.id);
@@ -180,6 +169,7 @@ class ThreadWriter implements Writer {
 
 /** The same writer on the caller's thread: each commit blocks it (for the comparison only). */
 class InlineWriter implements Writer {
+  readonly buffers = new ChunkBuffers();
   private readonly queue: JobQueue<Pending>;
   private readonly timer: NodeJS.Timeout;
 
@@ -190,7 +180,10 @@ class InlineWriter implements Writer {
   ) {
     this.queue = new JobQueue<Pending>(
       (jobs) => writes.runAll(jobs, settings.group),
-      (pending, outcome) => settleWith(pending.resolve, pending.reject, outcome),
+      (pending, outcome, job) => {
+        for (const buffer of reusable(job)) this.buffers.give(buffer);
+        settleWith(pending.resolve, pending.reject, outcome);
+      },
     );
     const maintain = (): void => {
       const job = {
