@@ -32,9 +32,9 @@ export const COMMANDS: readonly CommandHelp[] = [
     name: 'user show',
     usage: 'kzymy user show NAME [--json] [--config FILE]',
     about:
-      'One account: its state, creation day, key fingerprint, the mail waiting for it (count\n' +
-      'and bytes), the UTC day of its last IMAP or POP3 login and its payload format. kzymy\n' +
-      'keeps nothing about where a user connects from, so there is nothing of that to show.',
+      'One account: state, creation day, key, waiting mail, last IMAP/POP3 login day, payload\n' +
+      'format, sending switches and forwarding (destination, state, last refusal, refused mail\n' +
+      'waiting). Nothing about where a user connects from: kzymy keeps none of it.',
   },
   {
     name: 'user disable',
@@ -60,13 +60,6 @@ export const COMMANDS: readonly CommandHelp[] = [
       'forwarding (docs/clients/forwarding.md): --forward names a destination and mails the code\n' +
       'there, as the account page does; --forward-code types it back; --no-forward stops. One\n' +
       'kind of change a call.',
-  },
-  {
-    name: 'user forward-status',
-    usage: 'kzymy user forward-status NAME [--json] [--config FILE]',
-    about:
-      "The account's forwarding: the destination and its state, the last refusal, and how many\n" +
-      'refused messages wait for pickup.',
   },
   {
     name: 'user delete',

@@ -18,9 +18,9 @@ import {
   userList,
   userSet,
   userSetEnabled,
-  userShow,
 } from './user';
-import { forwardChangeOf, userForwardStatus, userSetForward } from './user-forward';
+import { forwardChangeOf, userSetForward } from './user-forward';
+import { userShow } from './user-show';
 
 const USAGE = usage();
 
@@ -109,13 +109,6 @@ async function main(argv: string[]): Promise<void> {
       if (forward) return userSetForward(config, rest[0], forward, print);
       return userSet(config, rest[0], settings, print);
     }
-    case 'user forward-status':
-      if (!rest[0])
-        throw new CliError(
-          `user forward-status needs a NAME\n${helpFor(['user', 'forward-status'])}`,
-          64,
-        );
-      return userForwardStatus(await loadConfigOrFail(values.config), rest[0], json, print);
     case 'doctor': {
       // Every check's verdict is printed; the exit status is 1 when any of them failed.
       const results = await runDoctor(

@@ -1,8 +1,8 @@
 /**
  * `kzymy user set NAME --forward ADDRESS [--forward-host HOST] | --forward-code CODE |
- * --no-forward` and `kzymy user forward-status NAME`: the account page's forwarding, for the
- * operator. Setting a destination mails the code there exactly as the page does; the user (or
- * the operator, given the code) types it back. forwardStateLines is what forward-status prints.
+ * --no-forward`, and the forwarding lines of `kzymy user show NAME`: the account page's
+ * forwarding, for the operator. Setting a destination mails the code there exactly as the page
+ * does; the user (or the operator, given the code) types it back.
  */
 import { Resolver } from 'node:dns/promises';
 import type { KzymyConfig } from '../config/schema';
@@ -92,7 +92,7 @@ export async function userSetForward(
   });
 }
 
-/** The forwarding lines of `kzymy user forward-status`. */
+/** The forwarding lines of `kzymy user show`. */
 export function forwardStateLines(status: ForwardStatus): string[] {
   const setting = status.setting;
   if (!setting) return ['forward: off'];
@@ -111,35 +111,25 @@ export function forwardStateLines(status: ForwardStatus): string[] {
   return lines;
 }
 
-export async function userForwardStatus(
+/** The user's forwarding as the account page shows it. */
+export async function forwardStatusOf(
   config: Readonly<KzymyConfig>,
-  username: string,
-  json: boolean,
-  print: Print,
-): Promise<void> {
-  const status = await withStore(config, async (store) =>
-    service(config, store).status(await userNamed(store, username)),
-  );
-  if (!json) {
-    for (const line of forwardStateLines(status)) print(line);
-    return;
-  }
+  store: Store,
+  user: User,
+): Promise<ForwardStatus> {
+  return service(config, store).status(user);
+}
+
+/** The forwarding part of `kzymy user show --json`. */
+export function forwardJson(status: ForwardStatus): Record<string, unknown> | null {
   const setting = status.setting;
-  print(
-    JSON.stringify({
-      username,
-      forward: setting
-        ? {
-            address: setting.address,
-            host: setting.host,
-            state: setting.state,
-            codeExpiresAt: setting.codeExpiresAt?.toISOString() ?? null,
-            failure: setting.failure
-              ? { ...setting.failure, at: setting.failure.at.toISOString() }
-              : null,
-            refused: status.refused,
-          }
-        : null,
-    }),
-  );
+  if (!setting) return null;
+  return {
+    address: setting.address,
+    host: setting.host,
+    state: setting.state,
+    codeExpiresAt: setting.codeExpiresAt?.toISOString() ?? null,
+    failure: setting.failure ? { ...setting.failure, at: setting.failure.at.toISOString() } : null,
+    refused: status.refused,
+  };
 }

@@ -112,54 +112,6 @@ export async function userDelete(
   print(`deleted ${username}: its messages, addresses and key are gone`);
 }
 
-/** What `user show` tells: state, what waits, the key, the last fetch day — never where from. */
-export interface UserReport {
-  username: string;
-  state: string;
-  createdDay: string;
-  fingerprint: string;
-  waitingMessages: number;
-  waitingBytes: number;
-  /** UTC day of the last IMAP or POP3 login, or null if there was none. */
-  lastFetchDay: string | null;
-  /** What `gpg --decrypt` gives her: protected or exact (docs/message-format.md). */
-  payloadFormat: PayloadFormat;
-}
-
-export async function userShow(
-  config: Readonly<KzymyConfig>,
-  username: string,
-  json: boolean,
-  print: Print,
-): Promise<void> {
-  const report = await withStore(config, async (store): Promise<UserReport | null> => {
-    const user = await store.users.byName(username);
-    if (!user) return null;
-    return {
-      username: user.username,
-      state: user.state,
-      createdDay: user.createdAt.toISOString().slice(0, 10),
-      fingerprint: user.fingerprint,
-      waitingMessages: await store.messages.count(user.id),
-      waitingBytes: await store.messages.sumBytes(user.id),
-      lastFetchDay: user.lastFetchDay,
-      payloadFormat: user.payloadFormat,
-    };
-  });
-  if (!report) throw new CliError(`no such user: ${username}`, 67);
-  if (json) {
-    print(JSON.stringify(report));
-    return;
-  }
-  print(`user        ${report.username}`);
-  print(`state       ${report.state}`);
-  print(`created     ${report.createdDay}`);
-  print(`key         ${report.fingerprint}`);
-  print(`waiting     ${report.waitingMessages} messages, ${report.waitingBytes} bytes`);
-  print(`last fetch  ${report.lastFetchDay ?? 'never'}`);
-  print(`payload     ${report.payloadFormat}`);
-}
-
 /**
  * `user disable`: the account stops receiving (RCPT refuses) and logging in (IMAP, POP3, web
  * answer that the operator disabled it); what is stored stays, under the usual retention.

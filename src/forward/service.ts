@@ -48,7 +48,7 @@ export type ProposeResult =
 
 export type ConfirmResult = 'active' | 'wrong' | 'expired' | 'not-pending';
 
-/** What the account page and `kzymy user forward-status` show. */
+/** What the account page and `kzymy user show` show. */
 export interface ForwardStatus {
   setting: ForwardSetting | null;
   /** Messages a destination refused, waiting for pickup. */

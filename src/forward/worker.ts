@@ -6,7 +6,7 @@
  * - 4xx or no connection: the message stays, and the destination is tried again after a backoff
  *   (backoff.ts) until the message is delivered, fetched, or removed by the retention sweep.
  * - 5xx: the message stays for pickup, marked refused so it is not sent again, and the reply is
- *   recorded on the account for the page and `kzymy user forward-status`. Nothing is ever sent to
+ *   recorded on the account for the page and `kzymy user show`. Nothing is ever sent to
  *   the original sender: the null reverse-path means no one gets a bounce.
  * - Several daemons: each message is claimed first (store.forwards, ForwardClaims in
  *   src/store/store.ts), so it goes out once.

@@ -89,6 +89,8 @@ describe('kzymy CLI: user show, disable, enable', function () {
       waitingBytes: 1300,
       lastFetchDay: null,
       payloadFormat: 'protected',
+      sending: { enabled: false, signAsNym: false },
+      forward: null,
     });
     expect(await imapLogin(name, account.password)).to.match(/^OK/);
     const text = await kzymy(['user', 'show', name, '--config', configFile]);
@@ -96,6 +98,8 @@ describe('kzymy CLI: user show, disable, enable', function () {
     expect(text.stdout).to.include(`last fetch  ${new Date().toISOString().slice(0, 10)}`);
     expect(text.stdout).to.include('waiting     2 messages, 1300 bytes');
     expect(text.stdout).to.include('payload     protected');
+    expect(text.stdout).to.include('sending     off, sign-as-nym off');
+    expect(text.stdout).to.include('forward: off');
     expect(text.stdout).not.to.match(/127\.0\.0\.1|address|from/i);
     expect((await kzymy(['user', 'show', 'nosuchuser', '--config', configFile])).code).to.equal(67);
   });

@@ -1,6 +1,6 @@
 /**
  * `kzymy user set NAME --forward … | --forward-code … | --no-forward` and `kzymy user
- * forward-status NAME`, run as the operator runs them (a child process with a config file),
+ * show NAME`, run as the operator runs them (a child process with a config file),
  * against the fixture's store (the run's engine) and an `smtp-server` destination.
  */
 import { execFile } from 'node:child_process';
@@ -35,7 +35,12 @@ function kzymy(args: readonly string[]): Promise<CliResult> {
   });
 }
 
-describe('forward: kzymy user set / forward-status', function () {
+/** The forwarding lines of `kzymy user show`. */
+function forwardLines(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => line.startsWith('forward'));
+}
+
+describe('forward: kzymy user set / user show', function () {
   this.timeout(120_000);
   let fixture: ForwardFixture;
   let destination: TestDestination;
@@ -86,10 +91,11 @@ describe('forward: kzymy user set / forward-status', function () {
     )?.[1];
     if (!code) throw new Error('no code in the message');
 
-    const pending = await kzymy(['user', 'forward-status', name, '--config', configFile]);
+    const pending = await kzymy(['user', 'show', name, '--config', configFile]);
     expect(pending.stdout).to.match(
       new RegExp(
         `^forward: pending her@example\\.org via ${host.replace(/\./g, '\\.')} \\(code valid until \\d{4}-`,
+        'm',
       ),
     );
 
@@ -109,7 +115,7 @@ describe('forward: kzymy user set / forward-status', function () {
     expect(on.code, on.stderr).to.equal(0);
     expect(on.stdout).to.equal(`${name}: forwarding on\n`);
 
-    // A destination's refusal, as the worker records it, shows in forward-status.
+    // A destination's refusal, as the worker records it, shows in user show.
     destination.behaviour.rcpt = { code: 550, text: '5.7.1 not wanted' };
     const worker = startForwarder(fixture.deps);
     try {
@@ -119,22 +125,22 @@ describe('forward: kzymy user set / forward-status', function () {
       destination.behaviour.rcpt = null;
       await worker.stop();
     }
-    const shown = await kzymy(['user', 'forward-status', name, '--config', configFile]);
-    const lines = shown.stdout.trim().split('\n');
+    const shown = await kzymy(['user', 'show', name, '--config', configFile]);
+    const lines = forwardLines(shown.stdout);
     expect(lines[0]).to.equal(`forward: active her@example.org via ${host}`);
     expect(lines[1]).to.match(/^forward refused: 550 5\.7\.1 at \d{4}-\d\d-\d\dT/);
     expect(lines[2]).to.equal('forward kept for pickup: 1 refused messages');
     const json = JSON.parse(
-      (await kzymy(['user', 'forward-status', name, '--json', '--config', configFile])).stdout,
+      (await kzymy(['user', 'show', name, '--json', '--config', configFile])).stdout,
     ) as { forward: { state: string; failure: { code: number; status: string }; refused: number } };
     expect(json.forward).to.deep.include({ state: 'active', refused: 1 });
     expect(json.forward.failure).to.include({ code: 550, status: '5.7.1' });
 
     const off = await kzymy(['user', 'set', name, '--no-forward', '--config', configFile]);
     expect(off.code, off.stderr).to.equal(0);
-    expect((await kzymy(['user', 'forward-status', name, '--config', configFile])).stdout).to.equal(
-      'forward: off\n',
-    );
+    expect(
+      forwardLines((await kzymy(['user', 'show', name, '--config', configFile])).stdout),
+    ).to.deep.equal(['forward: off']);
   });
 
   it('refuses when the server does not offer forwarding, or the flags are not exactly one change', async () => {
@@ -161,7 +167,7 @@ describe('forward: kzymy user set / forward-status', function () {
       configFile,
     ]);
     expect(both.code).to.equal(64);
-    const nobody = await kzymy(['user', 'forward-status', 'nosuchuser', '--config', configFile]);
+    const nobody = await kzymy(['user', 'show', 'nosuchuser', '--config', configFile]);
     expect(nobody.code).to.equal(67);
     expect((await fixture.deps.store.users.byId(user.id))?.forward).to.equal(null);
   });

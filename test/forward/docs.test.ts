@@ -112,7 +112,9 @@ describe('forward: docs/clients/forwarding.md, as written', function () {
         `you@${atOnion}`,
         'you@example.org',
       ]);
-      expect(outputs[2]).to.match(new RegExp(`^forward: pending you@example\\.org via ${mxOnion}`));
+      expect(outputs[2]).to.match(
+        new RegExp(`^forward: pending you@example\\.org via ${mxOnion}`, 'm'),
+      );
       expect(outputs[3]).to.equal(`${user.username}: forwarding on\n`);
       expect(outputs[4]).to.equal(`${user.username}: forwarding off; mail waits for pickup\n`);
     });
