@@ -7,10 +7,13 @@
 // is never looked at: a message that claims to be encrypted already is wrapped like any other.
 // Format and rationale: docs/message-format.md.
 import { randomBytes } from 'node:crypto';
-import { ReadableStream } from 'node:stream/web';
-import * as openpgp from 'openpgp';
 import { armorMessage, Armorer } from './armor';
-import { encryptOptions, prepareEncryption, type Encryption } from './encryption';
+import {
+  encryptBinary,
+  encryptBinaryParts,
+  prepareEncryption,
+  type Encryption,
+} from './encryption';
 import { parsePublicKey } from './key-cache';
 
 export interface EncryptInput {
@@ -87,7 +90,7 @@ export async function encryptToPgpMimeParts(input: EncryptInput): Promise<Messag
     const armored = armorMessage(await encryptWhole(encryption, Buffer.concat(payload, size)));
     return [Buffer.concat([outer.head, armored, outer.tail])];
   }
-  return streamParts(outer, await encryptStream(encryption, streamOf(payload)));
+  return streamParts(outer, encryptBinaryParts(encryption, payload));
 }
 
 async function* streamParts(
@@ -103,58 +106,9 @@ async function* streamParts(
   yield Buffer.concat([armorer.end(), outer.tail]);
 }
 
-/** Bytes handed to OpenPGP.js at a time when streaming: what it and the armor hold in flight. */
-const STREAM_PIECE_BYTES = 256 * 1024;
-
-/**
- * A web stream handing out the pieces as OpenPGP.js asks for them, a large one in slices (views,
- * not copies): given one 25 MB Buffer, OpenPGP.js would otherwise encrypt it as one chunk and
- * hold several copies of it after all.
- */
-function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  let offset = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        let piece = pieces[next];
-        while (piece !== undefined && offset >= piece.length) {
-          piece = pieces[++next];
-          offset = 0;
-        }
-        if (piece === undefined) {
-          controller.close();
-          return;
-        }
-        const slice = piece.subarray(offset, offset + STREAM_PIECE_BYTES);
-        offset += slice.length;
-        controller.enqueue(slice);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-// Both encrypt a binary literal ('b'), so no implementation re-encodes line endings or charsets.
+// A binary literal ('b'), so no implementation re-encodes line endings or charsets.
 async function encryptWhole(e: Encryption, payload: Uint8Array): Promise<Uint8Array> {
-  const message = await openpgp.createMessage({
-    binary: payload,
-    format: 'binary',
-    date: e.arrival,
-  });
-  return openpgp.encrypt({ message, ...encryptOptions(e) });
-}
-
-async function encryptStream(
-  e: Encryption,
-  payload: ReadableStream<Uint8Array>,
-): Promise<AsyncIterable<Uint8Array>> {
-  const message = await openpgp.createMessage({
-    binary: payload,
-    format: 'binary',
-    date: e.arrival,
-  });
-  return openpgp.encrypt({ message, ...encryptOptions(e) });
+  return encryptBinary(e, [payload]);
 }
 
 interface OuterFields {

@@ -1,0 +1,101 @@
+/**
+ * Encryption through OpenPGP.js, for the keys the native path (./native/) does not handle: ECDH
+ * on NIST or Brainpool curves, ElGamal. Same format: a v3 PKESK and SEIPDv1 with MDC, no
+ * compression, a literal packet with the arrival date and no file name.
+ */
+import { ReadableStream } from 'node:stream/web';
+import * as openpgp from 'openpgp';
+import type { LiteralFormat } from './native/seipd';
+
+/**
+ * Every OpenPGP.js option that shapes the output, fixed here so that a change of library
+ * defaults cannot silently change the format.
+ */
+export const ENCRYPT_CONFIG: openpgp.PartialConfig = {
+  // GnuPG 2.2 cannot read SEIPDv2 (RFC 9580 AEAD) or the LibrePGP OCB packet. Note that with
+  // encryption keys given, OpenPGP.js 6 ignores aeadProtect and follows the key's Features
+  // subpacket; the session key given below (without an aeadAlgorithm) is what really forces
+  // SEIPDv1 and a v3 PKESK.
+  aeadProtect: false,
+  preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed,
+  showVersion: false,
+  showComment: false,
+};
+
+export interface OpenPgpEncryption {
+  key: openpgp.PublicKey;
+  date: Date;
+  arrival: Date;
+  sessionKey: { data: Uint8Array; algorithm: openpgp.enums.symmetricNames };
+}
+
+const FORMATS = { b: 'binary', u: 'utf8' } as const;
+
+function options(e: OpenPgpEncryption) {
+  return {
+    encryptionKeys: e.key,
+    sessionKey: e.sessionKey,
+    date: e.date,
+    format: 'binary',
+    config: ENCRYPT_CONFIG,
+  } as const;
+}
+
+/** The binary message for `payload`, held whole. */
+export async function openpgpEncrypt(
+  e: OpenPgpEncryption,
+  payload: Uint8Array,
+  format: LiteralFormat,
+): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({
+    binary: payload,
+    format: FORMATS[format],
+    date: e.arrival,
+  });
+  return openpgp.encrypt({ message, ...options(e) });
+}
+
+/** The binary message for the consecutive pieces of `payload`, as OpenPGP.js streams it. */
+export async function openpgpEncryptStream(
+  e: OpenPgpEncryption,
+  payload: readonly Uint8Array[],
+): Promise<AsyncIterable<Uint8Array>> {
+  const message = await openpgp.createMessage({
+    binary: streamOf(payload),
+    format: 'binary',
+    date: e.arrival,
+  });
+  return openpgp.encrypt({ message, ...options(e) });
+}
+
+/** Bytes handed to OpenPGP.js at a time when streaming: what it and the armor hold in flight. */
+const STREAM_PIECE_BYTES = 256 * 1024;
+
+/**
+ * A web stream handing out the pieces as OpenPGP.js asks for them, a large one in slices (views,
+ * not copies): given one 25 MB Buffer, OpenPGP.js would otherwise encrypt it as one chunk and
+ * hold several copies of it after all.
+ */
+function streamOf(pieces: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  let offset = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        let piece = pieces[next];
+        while (piece !== undefined && offset >= piece.length) {
+          piece = pieces[++next];
+          offset = 0;
+        }
+        if (piece === undefined) {
+          controller.close();
+          return;
+        }
+        const slice = piece.subarray(offset, offset + STREAM_PIECE_BYTES);
+        offset += slice.length;
+        controller.enqueue(slice);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
