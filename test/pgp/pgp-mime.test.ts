@@ -219,7 +219,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
         expect(
           plaintext.equals(Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw])),
         ).to.equal(true);
-        // Streamed: SEIPDv1 with partial body lengths, still integrity-protected for GnuPG 2.2.
+        // Streamed, and still SEIPDv1 with MDC, integrity-protected for GnuPG 2.2.
         expect(status).to.include.members(['DECRYPTION_OKAY', 'GOODMDC']);
       });
     }
