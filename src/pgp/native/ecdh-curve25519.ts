@@ -5,10 +5,10 @@
  */
 import {
   createCipheriv,
-  createHash,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  hash,
   type KeyObject,
 } from 'node:crypto';
 import { aes, kdfHash, type AesAlgorithm } from './algorithms';
@@ -79,11 +79,8 @@ export function curve25519EncryptedKey(recipient: Curve25519Recipient, m: Buffer
     publicKey: recipient.publicKey,
   });
   // RFC 9580 §11.4: "return oBits leftmost bits of MB"; Z_len is the KEK's key size.
-  const digest = createHash(recipient.kdfHash)
-    .update(KDF_COUNTER)
-    .update(shared)
-    .update(recipient.param)
-    .digest();
+  const input = Buffer.concat([KDF_COUNTER, shared, recipient.param]);
+  const digest = hash(recipient.kdfHash, input, 'buffer');
   const kek = digest.subarray(0, recipient.kek.keyBytes);
   const padded = pkcs5Pad(m);
   const wrap = createCipheriv(recipient.kek.wrap, kek, KEY_WRAP_IV);
@@ -91,6 +88,7 @@ export function curve25519EncryptedKey(recipient: Curve25519Recipient, m: Buffer
   // "Wipe the memory that contained S, v, and Z": S and Z are ours to wipe; v lives in OpenSSL,
   // which frees it with the KeyObject.
   shared.fill(0);
+  input.fill(0);
   digest.fill(0);
   padded.fill(0);
   const jwk = ephemeral.publicKey.export({ format: 'jwk' });

@@ -3,7 +3,7 @@
  * to the recipient's encryption (sub)key, then a v1 SEIPD packet with the literal data inside.
  */
 import { randomBytes } from 'node:crypto';
-import type { AesAlgorithm } from './algorithms';
+import { AES_BLOCK_BYTES, type AesAlgorithm } from './algorithms';
 import { pkeskPacket } from './pkesk';
 import type { Recipient } from './recipient';
 import { seipdPacket, type LiteralData } from './seipd';
@@ -19,15 +19,18 @@ export function* encryptedMessage(
   literal: LiteralData,
   payload: readonly Uint8Array[],
 ): Generator<Buffer> {
-  const sessionKey = randomBytes(cipher.keyBytes);
+  // One draw for the session key and the random part of the SEIPD prefix (one call is cheaper).
+  const random = randomBytes(cipher.keyBytes + AES_BLOCK_BYTES);
+  const sessionKey = random.subarray(0, cipher.keyBytes);
+  const prefixRandom = random.subarray(cipher.keyBytes);
   try {
     const pkesk = pkeskPacket(recipient, cipher, sessionKey);
     let first = true;
-    for (const piece of seipdPacket(cipher, sessionKey, literal, payload)) {
+    for (const piece of seipdPacket(cipher, sessionKey, prefixRandom, literal, payload)) {
       yield first ? Buffer.concat([pkesk, piece]) : piece;
       first = false;
     }
   } finally {
-    sessionKey.fill(0);
+    random.fill(0);
   }
 }

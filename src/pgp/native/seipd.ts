@@ -3,7 +3,7 @@
  * packet (§5.9) and the Modification Detection Code. AES in CFB mode with a zero IV and the
  * random prefix, SHA-1 over the plaintext: what GnuPG 2.2 and Thunderbird read. No compression.
  */
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { AES_BLOCK_BYTES, type AesAlgorithm } from './algorithms';
 import { PacketTag, packetHeader } from './packet-framing';
 
@@ -34,11 +34,13 @@ const ZERO_IV = Buffer.alloc(AES_BLOCK_BYTES);
 /**
  * The SEIPD packet encrypting `payload` (consecutive pieces, together the literal data) with
  * `sessionKey`, produced piece by piece. The length is known in advance, so the packets have
- * definite lengths (RFC 9580 §4.2.1.3) whatever the size.
+ * definite lengths (RFC 9580 §4.2.1.3) whatever the size. `random` is a block of fresh random
+ * octets for the prefix.
  */
 export function* seipdPacket(
   cipher: AesAlgorithm,
   sessionKey: Buffer,
+  random: Buffer,
   literal: LiteralData,
   payload: readonly Uint8Array[],
 ): Generator<Buffer> {
@@ -47,7 +49,9 @@ export function* seipdPacket(
   // RFC 9580 §5.13.1: "The length of the octet string equals the block size of the cipher in
   // octets, plus two. The first octets ... are random; the last two octets are each copies of
   // their 2nd preceding octet."
-  const prefix = randomBytes(AES_BLOCK_BYTES + 2);
+  if (random.length !== AES_BLOCK_BYTES) throw new RangeError('the prefix needs one random block');
+  const prefix = Buffer.allocUnsafe(AES_BLOCK_BYTES + 2);
+  random.copy(prefix);
   prefix[AES_BLOCK_BYTES] = prefix[AES_BLOCK_BYTES - 2] as number;
   prefix[AES_BLOCK_BYTES + 1] = prefix[AES_BLOCK_BYTES - 1] as number;
   const encryptedLength = prefix.length + literalHead.length + size + MDC_LENGTH;
