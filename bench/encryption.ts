@@ -1,6 +1,7 @@
 /**
- * Scenario 1 — encryption cost per message: kzymy's in-process `encryptToPgpMime` (OpenPGP.js,
- * key parsed once and cached) versus one `gpg` process per message, which is how
+ * Scenario 1 — encryption cost per message: kzymy's in-process `encryptToPgpMime` (key parsed
+ * once and cached, its validity checked by OpenPGP.js per message, the message written with
+ * node:crypto by src/pgp/native) versus one `gpg` process per message, which is how
  * gpg-mailgate, Lacre and Zeyple encrypt (the anchor, run for real with gpg-mailgate's exact
  * arguments). Both sides encrypt the same bytes to the same key, in the same round, alternating
  * which goes first, so load from elsewhere on the machine falls on both.
@@ -243,8 +244,11 @@ function encryptionReport(
     title: 'Encryption cost per message',
     method: [
       'Wall-clock milliseconds per message, one message at a time, same message bytes and same ',
-      'key on every side. **kzymy**: `encryptToPgpMime` in process (OpenPGP.js, the parsed key ',
-      'cached as in production, complete RFC 3156 PGP/MIME output). **gpg process** (the anchor): ',
+      'key on every side. **kzymy**: `encryptToPgpMime` in process, as production runs it: the ',
+      'parsed key cached, its validity at the arrival date checked by OpenPGP.js for every ',
+      'message, the PKESK and SEIPD packets written with synchronous `node:crypto` ',
+      '(src/pgp/native, decisions/0007-native-encryption.md), complete RFC 3156 PGP/MIME output ',
+      'with ASCII armor and CRC-24. **gpg process** (the anchor): ',
       'the design of gpg-mailgate, Lacre and Zeyple — a fresh `gpg --trust-model always --batch ',
       '--yes --pgp7 --no-secmem-warning -a -e -r KEY` per message with the key in its keyring ',
       "(gpg-mailgate's exact arguments). ",
@@ -281,7 +285,8 @@ function encryptionReport(
               `${fmt(floorCeiling)}× against a gpg process on this machine: an X25519 key generation ` +
               'and agreement per message is real work, and a gpg process is only a few milliseconds. ' +
               'RSA-4096 encryption (a public-key operation with e = 65537) is cheap, so there the ' +
-              'ratio is bounded by OpenPGP.js overhead rather than by the mathematics.',
+              "ratio is bounded by kzymy's own work per message (the key's validity check, framing, " +
+              'armor, MIME) rather than by the mathematics.',
           ]
         : []),
       ...notes,
