@@ -153,6 +153,12 @@ describe('pgp/encryption: the message kzymy writes, read by GnuPG 2.2 and OpenPG
     recipients.push(await gpgRecipient('GnuPG ed25519 + cv25519', 'curve25519', 18));
     recipients.push(await gpgRecipient('GnuPG RSA-2048', 'rsa2048', 1));
     recipients.push(await gpgRecipient('GnuPG RSA-4096', 'rsa4096', 1));
+    // No subkey: the primary key itself encrypts (the PKESK names the primary's Key ID).
+    const single = 'kzymy test rsa primary only';
+    await gpg.run(['--quick-gen-key', single, 'rsa2048', 'sign,cert,encr', 'never']);
+    recipients.push(
+      await fromGpg('GnuPG RSA-2048 primary only', await gpg.fingerprintOf(single), 1, true),
+    );
     recipients.push(await openpgpRecipient('OpenPGP.js curve25519', false));
     recipients.push(await openpgpRecipient('OpenPGP.js curve25519, SEIPDv2 in Features', true));
     // A cv25519 key that prefers AES-128 only: the session key follows its preferences.

@@ -33,7 +33,14 @@ const recipients = new WeakMap<KeyPacketView, Recipient | null>();
 export function nativeRecipient(packet: KeyPacketView): Recipient | null {
   const cached = recipients.get(packet);
   if (cached !== undefined) return cached;
-  const recipient = buildRecipient(packet);
+  let recipient: Recipient | null;
+  try {
+    recipient = buildRecipient(packet);
+  } catch {
+    // Material OpenSSL will not load (an odd RSA modulus, say): OpenPGP.js gets to try it, as
+    // it did before there was a native path.
+    recipient = null;
+  }
   recipients.set(packet, recipient);
   return recipient;
 }
