@@ -9,11 +9,21 @@ import {
   diffieHellman,
   generateKeyPairSync,
   hash,
+  type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 import { aes, kdfHash, type AesAlgorithm } from './algorithms';
 import { mpi } from './packet-framing';
 import { CURVE25519_OID, PublicKeyAlgorithm } from './public-key';
+
+/**
+ * generateKeyPairSync with the public key encoded (as JWK) and the private one a key object,
+ * which Node supports and its typings (all encoded or none) do not describe.
+ */
+const generateEphemeral = generateKeyPairSync as unknown as (
+  type: 'x25519',
+  options: { publicKeyEncoding: { type: 'spki'; format: 'jwk' } },
+) => { publicKey: JsonWebKey; privateKey: KeyObject };
 
 /** What is fixed per recipient key, worked out once. */
 export interface Curve25519Recipient {
@@ -71,7 +81,13 @@ export function curve25519Recipient(
 export function curve25519EncryptedKey(recipient: Curve25519Recipient, m: Buffer): Buffer {
   // RFC 9580 §11.5: "Generate an ephemeral, single-use key pair {v, V=vG}": made here, for this
   // one session key, and dropped when this returns. Never cached, never reused.
-  const ephemeral = generateKeyPairSync('x25519');
+  // V comes out of the key generation itself, as JWK: Node 20 deadlocks if a key made by
+  // generateKeyPairSync is exported while the collector frees the job that made it (both take
+  // the key's lock; seen here after some thousands of messages, test/pgp/x25519-deadlock.test.ts).
+  // v stays a key object that only diffieHellman uses, which takes no lock.
+  const ephemeral = generateEphemeral('x25519', {
+    publicKeyEncoding: { type: 'spki', format: 'jwk' },
+  });
   // "Compute the shared point S = vR". OpenSSL refuses an all-zero result (a low-order
   // recipient point), so a broken key throws instead of yielding a guessable secret.
   const shared = diffieHellman({
@@ -91,9 +107,10 @@ export function curve25519EncryptedKey(recipient: Curve25519Recipient, m: Buffer
   input.fill(0);
   digest.fill(0);
   padded.fill(0);
-  const jwk = ephemeral.publicKey.export({ format: 'jwk' });
-  if (typeof jwk.x !== 'string') throw new Error('X25519 public key export failed');
-  const v = Buffer.concat([NATIVE_POINT_PREFIX, Buffer.from(jwk.x, 'base64url')]);
+  const x = ephemeral.publicKey.x;
+  if (typeof x !== 'string') throw new Error('X25519 key generation returned no public key');
+  const v = Buffer.concat([NATIVE_POINT_PREFIX, Buffer.from(x, 'base64url')]);
+  if (v.length !== 33) throw new Error('X25519 public key of the wrong size');
   // "the value 255 is reserved for future extensions": wrapped keys here are 32 to 48 octets.
   return Buffer.concat([mpi(v), Buffer.from([wrapped.length]), wrapped]);
 }
