@@ -18,7 +18,9 @@ import type { BenchOptions } from './types';
 const STAGES: { label: string; pattern: RegExp }[] = [
   {
     label:
-      'key validity at the arrival date and the choice of subkey (OpenPGP.js `getEncryptionKey`; signatures verified once, then cached)',
+      'key validity at the arrival date and the choice of subkey (OpenPGP.js `getEncryptionKey`; ' +
+      'signatures verified once, then cached; undercounted, as what it awaits resumes outside ' +
+      "it: OpenPGP.js's self time below is the better measure)",
     pattern: /^getEncryptionKey /,
   },
   {
