@@ -42,8 +42,8 @@ const CRLF = '\r\n';
 /**
  * Messages larger than this are encrypted as a stream: read piece by piece, armored and handed
  * on as they are encrypted, so memory stays a small multiple of one piece instead of several
- * copies of the message. Smaller ones are encrypted in one piece: OpenPGP.js's web streams cost
- * about 3 ms per message, more than encrypting small mail itself (docs/BENCHMARKS.md).
+ * copies of the message. Smaller ones are encrypted in one piece, one Buffer for the store (and,
+ * for the keys OpenPGP.js still encrypts, without its web streams' 3 ms per message).
  */
 export const STREAM_ABOVE_BYTES = 1024 * 1024;
 
