@@ -1,7 +1,8 @@
 /**
- * The one way kzymy encrypts to a user's key, for mail (pgp-mime.ts) and for activation codes
- * (activation-message.ts): a v3 PKESK and a SEIPDv1 packet with MDC, no compression, no version
- * or comment lines, so GnuPG 2.2 (Debian 12, Tails) and Thunderbird read everything kzymy sends.
+ * The one way kzymy encrypts to a user's key, for mail (pgp-mime.ts) and for the codes and
+ * passwords the web pages show (encryptTextToKey): a v3 PKESK and a SEIPDv1 packet with MDC, no
+ * compression, no version or comment lines, so GnuPG 2.2 (Debian 12, Tails) and Thunderbird read
+ * everything kzymy sends.
  *
  * OpenPGP.js parses the key, judges its validity at the arrival date and chooses the encryption
  * (sub)key and the cipher; the message itself is written by ./native/ with synchronous
