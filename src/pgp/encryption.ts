@@ -19,6 +19,7 @@ import { encryptedMessage } from './native/message';
 import { nativeRecipient, type Recipient } from './native/recipient';
 import type { LiteralFormat } from './native/seipd';
 import { ENCRYPT_CONFIG, openpgpEncrypt, openpgpEncryptStream } from './openpgp-encrypt';
+import { judgedAt } from './validity-window';
 
 /** What encrypting one payload to a key needs, checked and chosen by prepareEncryption. */
 export interface Encryption {
@@ -44,15 +45,17 @@ export async function prepareEncryption(
 ): Promise<Encryption> {
   if (key.isPrivate()) throw new Error('encryptToPgpMime: refusing a private key');
   if (key.keyPacket.version !== 4) throw new Error('encryptToPgpMime: only v4 keys are supported');
-  // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed). This
-  // runs for every message; OpenPGP.js remembers which signatures it has verified, so it is
-  // a check of dates and flags, not of signatures, after the first.
+  // Expired or revoked as of arrival → throws, and the caller answers 4xx (fail closed). Judged
+  // for every message: by OpenPGP.js, or by its verdict for an earlier arrival when no date in
+  // the key lies between the two (validity-window.ts).
   const date = keyValidityDate(key, arrival);
-  const encryptionKey = await key.getEncryptionKey(undefined, date);
-  if (encryptionKey.keyPacket.version !== 4) {
-    throw new Error('encryptToPgpMime: only v4 encryption subkeys are supported');
-  }
-  const cipher = await sessionKeyCipher(key, date);
+  const { encryptionKey, cipher } = await judgedAt(key, date, async (at) => {
+    const chosen = await key.getEncryptionKey(undefined, at);
+    if (chosen.keyPacket.version !== 4) {
+      throw new Error('encryptToPgpMime: only v4 encryption subkeys are supported');
+    }
+    return { encryptionKey: chosen, cipher: await sessionKeyCipher(key, at) };
+  });
   return { key, date, arrival, cipher, recipient: nativeRecipient(encryptionKey.keyPacket) };
 }
 
