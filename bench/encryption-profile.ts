@@ -18,10 +18,9 @@ import type { BenchOptions } from './types';
 const STAGES: { label: string; pattern: RegExp }[] = [
   {
     label:
-      'key validity at the arrival date and the choice of subkey (OpenPGP.js `getEncryptionKey`; ' +
-      'signatures verified once, then cached; undercounted, as what it awaits resumes outside ' +
-      "it: OpenPGP.js's self time below is the better measure)",
-    pattern: /^getEncryptionKey /,
+      "OpenPGP.js's verdict on the key at the arrival date (`getEncryptionKey`; judged again " +
+      'only when an arrival passes a date written in the key, src/pgp/validity-window.ts)',
+    pattern: /^(getEncryptionKey|judgedAt) /,
   },
   {
     label: 'X25519 ephemeral key, agreement, KDF and AES key wrap (node:crypto, per message)',
@@ -76,7 +75,7 @@ export async function profileEncryption(
     rows.push([stage.label, ...profiles.map((p) => pct(stageShare(p.summary, stage.pattern)))]);
   }
   rows.push([
-    'self time in OpenPGP.js (all of it: the validity check above)',
+    'self time in OpenPGP.js (all of it: the verdict above)',
     ...profiles.map((p) => pct(moduleShare(p.summary, /^openpgp$/))),
   ]);
   rows.push([

@@ -71,9 +71,8 @@ Both store engines ran side by side in the run below (figures from it; the Targe
 spread). The goals of issue 15 on **sqlite**, the default: p99 DATA→250 at 20 connections is met
 (an order of magnitude below the mongodb engine's, today's default until now, in the same run);
 inbound at ≥ 50% of the discard ceiling and fetch within 2× of Dovecot are not; encryption
-within 2× of the native floor is reached since decision 0007, by a small margin that the load of
-the shared machine can erase (item 5; the Targets table has this run's figure). Where the time
-goes:
+within 2× of the native floor is reached since decision 0007 (item 5; the Targets table has this
+run's figure and spread). Where the time goes:
 
 1. **The store no longer decides the speed on sqlite.** A read is an index lookup in process
    (microseconds, "Store calls"); a delivery is one transaction whose cost is one sync of the log,
@@ -114,11 +113,12 @@ goes:
    garbage collector, and socket writes; the store's reads (\`all\`) are under a tenth.
 5. **Encryption** now writes the OpenPGP packets with synchronous \`node:crypto\` for RSA and
    Curve25519 keys (src/pgp/native, decisions/0007-native-encryption.md); OpenPGP.js still
-   parses each key and judges its validity at every arrival. At 4 KB to a Curve25519 key kzymy
-   is within about 2× of the native floor (it was about 8–10×), the rest of the difference being
-   that validity check, the armor and the MIME wrapper; the ephemeral X25519 key and agreement,
-   which the floor pays too, are the largest single cost. From 1 MB up kzymy is at or below the
-   "floor", whose base64 line breaking in JavaScript strings costs more than kzymy's armor.
+   parses each key and gives the verdict on its validity, judged again whenever an arrival
+   passes a date written in the key. At 4 KB to a Curve25519 key kzymy is within 2× of the
+   native floor (it was about 8–10×); the ephemeral X25519 key and agreement, which the floor
+   pays too, are half of it, the rest kzymy's framing, armor and MIME wrapper. From 1 MB up
+   kzymy is at or below the "floor", whose base64 line breaking in JavaScript strings costs more
+   than kzymy's armor.
 6. **Memory**: on sqlite kzymy's Haraka grows by about six times a 25 MB message (about three on
    mongodb), above the 4× goal: the ciphertext goes to the writer thread chunk by chunk and is
    staged there before its transaction; where the extra copies live (the writer's heap, SQLite's
