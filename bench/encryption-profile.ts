@@ -11,22 +11,32 @@ import { mdTable } from './report';
 import { fmt } from './stats';
 import type { BenchOptions } from './types';
 
-/** Stages by the OpenPGP.js 6 function that does them (names from its unminified build). */
+/**
+ * Stages by the function that does them: kzymy's own (src/pgp, src/pgp/native) and, for the
+ * key's validity, OpenPGP.js 6's (names from its unminified build).
+ */
 const STAGES: { label: string; pattern: RegExp }[] = [
   {
-    label: 'X25519 ephemeral key, agreement and AES key wrap (WebCrypto, per message)',
-    pattern: /^generateEphemeralEncryptionMaterial /,
+    label:
+      "OpenPGP.js's verdict on the key at the arrival date (`getEncryptionKey`; judged again " +
+      'only when an arrival passes a date written in the key, src/pgp/validity-window.ts)',
+    pattern: /^(getEncryptionKey|judgedAt) /,
   },
   {
-    label: "re-checking the key's self-signatures (`getEncryptionKey`, `generateSessionKey`)",
-    pattern: /^(verifyPrimaryKey|getLatestValidSignature) /,
+    label: 'X25519 ephemeral key, agreement, KDF and AES key wrap (node:crypto, per message)',
+    pattern: /^curve25519EncryptedKey /,
   },
-  { label: 'ASCII armor: base64 and CRC-24 in JavaScript', pattern: /^armor \(openpgp:\d+\)$/ },
-  { label: 'AES-256-CFB (node:crypto)', pattern: /^nodeEncrypt / },
-  { label: 'SHA-1 MDC', pattern: /^computeDigest / },
   {
-    label: "kzymy's MIME wrapper (`buildOuterMessage`, with its string building and `Buffer.from`)",
-    pattern: /^buildOuterMessage /,
+    label: 'SEIPD packet: AES-CFB and the SHA-1 MDC over the literal data (node:crypto)',
+    pattern: /^seipdPacket /,
+  },
+  {
+    label: 'ASCII armor: base64 and CRC-24 (src/pgp/armor.ts)',
+    pattern: /^(armorMessage|encodeLines|updateCrc24) \(src\/pgp:/,
+  },
+  {
+    label: "kzymy's MIME wrapper (`outerParts`, with its string building and `Buffer.from`)",
+    pattern: /^outerParts /,
   },
 ];
 
@@ -65,7 +75,11 @@ export async function profileEncryption(
     rows.push([stage.label, ...profiles.map((p) => pct(stageShare(p.summary, stage.pattern)))]);
   }
   rows.push([
-    'self time in `src/pgp` (kzymy: regex CRLF rewrite, string building, `Buffer.from`)',
+    'self time in OpenPGP.js (all of it: the verdict above)',
+    ...profiles.map((p) => pct(moduleShare(p.summary, /^openpgp$/))),
+  ]);
+  rows.push([
+    'self time in `src/pgp` (kzymy: framing, CRC-24 and line breaks of the armor, string building)',
     ...profiles.map((p) => pct(moduleShare(p.summary, /^src\/pgp$/))),
   ]);
   rows.push([
@@ -92,9 +106,9 @@ export async function profileEncryption(
   return [
     '**Where the time goes** (Curve25519; V8 sampling profiler over a warm loop, as `node ' +
       '--cpu-prof`, bench/profile-child.ts; OpenPGP.js loaded unminified so functions have names; ' +
-      `profiled at ${perMessage}). Shares are of non-idle samples; stages can nest and work ` +
-      'finished on the libuv thread pool (WebCrypto jobs) is only partly attributed to the JS ' +
-      'that asked for it, so the column need not add up to 100%.',
+      `profiled at ${perMessage}). Shares are of non-idle samples; stages can nest (the armor ` +
+      'and MIME wrapper run after the encryption, the native calls inside it), so the column ' +
+      'need not add up to 100%.',
     mdTable(header, rows),
     `Self time by module — ${topModules}.`,
   ];

@@ -8,10 +8,13 @@
 // be encrypted already never matters: it is wrapped like any other. Format and rationale:
 // docs/message-format.md.
 import { randomBytes } from 'node:crypto';
-import { ReadableStream } from 'node:stream/web';
-import * as openpgp from 'openpgp';
 import { armorMessage, Armorer } from './armor';
-import { encryptOptions, prepareEncryption, type Encryption } from './encryption';
+import {
+  encryptBinary,
+  encryptBinaryParts,
+  prepareEncryption,
+  type Encryption,
+} from './encryption';
 import { parsePublicKey } from './key-cache';
 import { bucketFor, MIN_PADDING_BYTES } from './padding';
 import {
@@ -53,8 +56,8 @@ const CRLF = '\r\n';
 /**
  * Messages larger than this are encrypted as a stream: read piece by piece, armored and handed
  * on as they are encrypted, so memory stays a small multiple of one piece instead of several
- * copies of the message. Smaller ones are encrypted in one piece: OpenPGP.js's web streams cost
- * about 3 ms per message, more than encrypting small mail itself (docs/BENCHMARKS.md).
+ * copies of the message. Smaller ones are encrypted in one piece, one Buffer for the store (and,
+ * for the keys OpenPGP.js still encrypts, without its web streams' 3 ms per message).
  */
 export const STREAM_ABOVE_BYTES = 1024 * 1024;
 
@@ -148,7 +151,7 @@ export async function encryptComposed(message: ComposedMessage): Promise<Message
     const armored = armorMessage(await encryptWhole(encryption, whole));
     return [Buffer.concat([outer.head, armored, outer.tail])];
   }
-  return streamParts(outer, await encryptStream(encryption, streamOf(payload.pieces)));
+  return streamParts(outer, encryptBinaryParts(encryption, payload.pieces));
 }
 
 /**
@@ -186,78 +189,9 @@ async function* streamParts(
   yield Buffer.concat([armorer.end(), outer.tail]);
 }
 
-/** Bytes handed to OpenPGP.js at a time when streaming: what it and the armor hold in flight. */
-const STREAM_PIECE_BYTES = 256 * 1024;
-
-/**
- * A web stream handing out the pieces as OpenPGP.js asks for them, in chunks of exactly
- * STREAM_PIECE_BYTES (the last one shorter): views where a piece holds a whole chunk, a copy
- * where a chunk spans pieces. The sizes matter twice: given one 25 MB Buffer, OpenPGP.js would
- * encrypt it as one chunk and hold several copies of it; and it writes a partial body length
- * (RFC 4880 §4.2.2.4) per chunk, so chunks that followed the capture's slabs would make two
- * payloads of one padded size encrypt to different sizes, and the padding would leak.
- */
-function streamOf(pieces: readonly Buffer[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  let offset = 0;
-  let left = pieces.reduce((sum, piece) => sum + piece.length, 0);
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (left === 0) {
-          controller.close();
-          return;
-        }
-        const size = Math.min(STREAM_PIECE_BYTES, left);
-        left -= size;
-        let piece = pieces[next] as Buffer;
-        while (offset >= piece.length) {
-          piece = pieces[++next] as Buffer;
-          offset = 0;
-        }
-        if (piece.length - offset >= size) {
-          controller.enqueue(piece.subarray(offset, offset + size));
-          offset += size;
-          return;
-        }
-        const chunk = Buffer.allocUnsafe(size);
-        let filled = 0;
-        while (filled < size) {
-          while (offset >= piece.length) {
-            piece = pieces[++next] as Buffer;
-            offset = 0;
-          }
-          const copied = piece.copy(chunk, filled, offset, offset + (size - filled));
-          filled += copied;
-          offset += copied;
-        }
-        controller.enqueue(chunk);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-// Both encrypt a binary literal ('b'), so no implementation re-encodes line endings or charsets.
+// A binary literal ('b'), so no implementation re-encodes line endings or charsets.
 async function encryptWhole(e: Encryption, payload: Uint8Array): Promise<Uint8Array> {
-  const message = await openpgp.createMessage({
-    binary: payload,
-    format: 'binary',
-    date: e.arrival,
-  });
-  return openpgp.encrypt({ message, ...encryptOptions(e) });
-}
-
-async function encryptStream(
-  e: Encryption,
-  payload: ReadableStream<Uint8Array>,
-): Promise<AsyncIterable<Uint8Array>> {
-  const message = await openpgp.createMessage({
-    binary: payload,
-    format: 'binary',
-    date: e.arrival,
-  });
-  return openpgp.encrypt({ message, ...encryptOptions(e) });
+  return encryptBinary(e, [payload]);
 }
 
 interface OuterFields {

@@ -221,7 +221,7 @@ describe('pgp/pgp-mime: encryptToPgpMime', function () {
         expect(/^[\x20-\x7e\r\n]*$/.test(out.toString('latin1'))).to.equal(true);
         const { plaintext, status } = await gpg.decryptWithStatus(outer.armored);
         expectBytes(plaintext, Buffer.concat([deliveryHeaders(ENVELOPE_FROM, ALIAS), raw]));
-        // Streamed: SEIPDv1 with partial body lengths, still integrity-protected for GnuPG 2.2.
+        // Streamed, and still SEIPDv1 with MDC, integrity-protected for GnuPG 2.2.
         expect(status).to.include.members(['DECRYPTION_OKAY', 'GOODMDC']);
       });
     }
