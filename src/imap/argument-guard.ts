@@ -108,7 +108,7 @@ export function guardCommandArguments(
       let answered = false;
       const answer: typeof callback = (error, result) => {
         answered = true;
-        callback(error, result);
+        callback(shortened(error), result);
       };
       try {
         original.call(this, command, answer, next);
@@ -118,4 +118,18 @@ export function guardCommandArguments(
       }
     };
   }
+}
+
+/** The longest error text the engine may send back; longer ones are cut. */
+const MAX_ERROR_TEXT = 64;
+
+/**
+ * The engine writes an error's message after `BAD` or `NO`, and some messages carry the client's
+ * own words: `SEARCH <a 60 KB term>` came back as "Unknown search term <the 60 KB>" (found by
+ * fuzzing). Long bad input is never echoed (docs/threat-model.md), so the text is cut.
+ */
+function shortened<E extends Error | null>(error: E): E {
+  if (!error || error.message.length <= MAX_ERROR_TEXT) return error;
+  error.message = `${error.message.slice(0, MAX_ERROR_TEXT - 3)}...`;
+  return error;
 }

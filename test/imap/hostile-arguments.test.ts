@@ -51,4 +51,18 @@ describe('IMAP: NIL arguments the engine did not expect (found by fuzzing)', fun
       await client.logout();
     });
   }
+
+  it('does not echo a long unknown SEARCH term (found by fuzzing): the BAD text is cut', async function () {
+    const { deps, servers } = fixture as MailboxServers;
+    const account = await createAccount(deps);
+    const client = await RawImap.connect({ port: servers.plain.port });
+    await client.login(account.user.username, account.password);
+    expect((await client.command('SELECT INBOX')).status).to.equal('OK');
+    const term = `CHA${'Q'.repeat(4000)}`;
+    const bad = (await client.command(`SEARCH ${term}`)).tagged;
+    expect(bad).to.match(/^t3 BAD Unknown search term CHAQ+\.\.\.$/);
+    expect(bad.length).to.be.below(80);
+    expect((await client.command('NOOP')).status).to.equal('OK');
+    await client.logout();
+  });
 });
