@@ -103,14 +103,19 @@ run's figure and spread). Where the time goes:
    mongodb engine in the same run (the previous full run, FerretDB only, measured 770 ms): no
    delivery waits for a Redis lock or for another's FerretDB transaction, and the writer thread
    keeps the sync off the event loop. No message was refused (451) in any run.
-4. **Fetch on sqlite**: the time per message beyond the first few is about Dovecot's (the
-   scaling table: 50 and 200 messages take nearly the same time); what separates them is a fixed
-   cost per session, nearly all of it kzymy's LOGIN check, scrypt with N = 2^15 (about 0.4 s
-   here; Dovecot's passwd-file in this benchmark is plain text). That cost is deliberate (a stolen
-   database must not give passwords away cheaply), so the ratio falls with the number of messages
-   fetched — 1,000 in the full run — and does not reach 2× at these sizes. In the daemon's main
-   thread, what is left per message is Buffer allocation and copying for the FETCH responses, the
-   garbage collector, and socket writes; the store's reads (\`all\`) are under a tenth.
+4. **Fetch on sqlite**: most of what once separated kzymy from Dovecot was waiting, not work. A
+   reply is several socket writes (untagged lines, then the tagged one), and with Nagle's
+   algorithm each later write waited for the client's delayed ACK, 40 ms on Linux: every LOGIN
+   and SELECT took about 44 ms on an empty mailbox. The IMAP and POP3 sockets now send at once
+   (\`setNoDelay\`, src/imap/limits.ts), and both take under a millisecond. The first login of an
+   account in a daemon pays one scrypt check (N = 2^15, a tenth of a second or more here;
+   Dovecot's passwd-file in this benchmark is plain text); later ones are compared with what the
+   password gate remembers (src/auth/password-gate.ts). What is left is per message: the FETCH
+   path hands each response to the socket and waits until its bytes are with the operating
+   system before it counts the message received (the delete-after-fetch guarantee), and in the
+   daemon's main thread Buffer allocation and copying, the garbage collector and socket writes
+   dominate; the store's reads (\`all\`) are under a tenth. Next: one such wait per batch of
+   messages, not per message.
 5. **Encryption** now writes the OpenPGP packets with synchronous \`node:crypto\` for RSA and
    Curve25519 keys (src/pgp/native, decisions/0011-native-encryption.md); OpenPGP.js still
    parses each key and gives the verdict on its validity, judged again whenever an arrival
