@@ -18,10 +18,13 @@ import { openConfiguredStore } from '../src/open-store';
 import { loadTls, type TlsMaterial } from '../src/tls/material';
 import type { Store, StoreEngine } from '../src/store/store';
 import type { User } from '../src/store/types';
+import { TestDnsServer } from '../test/helpers/dns-server';
 import { GpgHome } from '../test/helpers/gpg';
 import { findPids } from './proc';
 
 export const BENCH_DOMAIN = 'kzymy.test';
+/** The envelope sender's domain in the SMTP scenarios (bench/inbound.ts, bench/memory.ts). */
+export const BENCH_SENDER_DOMAIN = 'example.org';
 const BENCH_REDIS_PREFIX = 'kzymy-bench:';
 
 export interface BenchUser {
@@ -60,7 +63,18 @@ export async function startBenchEnv(engine: StoreEngine, database = 'bench'): Pr
   const redisClients: Redis[] = [];
   let gpg: GpgHome | undefined;
   let store: Store | undefined;
+  let dns: TestDnsServer | undefined;
   try {
+    // The sender authentication at arrival (SPF, DKIM, DMARC: src/smtp/sender-auth.ts) asks DNS
+    // for the sender's domain. This machine's resolver cannot reach the internet, so every query
+    // would wait out its timeout and the benchmark would measure that; a resolver on loopback
+    // answers as a real domain's would (SPF passes for loopback, DMARC p=none), every other
+    // name NXDOMAIN at once.
+    dns = await TestDnsServer.start({
+      [BENCH_SENDER_DOMAIN]: { TXT: ['v=spf1 ip4:127.0.0.0/8 -all'] },
+      [`_dmarc.${BENCH_SENDER_DOMAIN}`]: { TXT: ['v=DMARC1; p=none'] },
+    });
+    const dnsServers = [dns.address];
     const mongoUrl = engine === 'mongodb' ? await startService(startFerretDb) : '';
     const redisUrl = await startService(startRedis);
     const tls = await loadTls({ key: '', cert: '', dataDir, domain: BENCH_DOMAIN });
@@ -69,6 +83,7 @@ export async function startBenchEnv(engine: StoreEngine, database = 'bench'): Pr
         domain: BENCH_DOMAIN,
         dataDir: componentDir,
         log: { level: 'warn' },
+        smtp: { senderAuth: { dnsServers } },
         ...settings,
         store: { engine },
         mongodb: { url: mongoUrl, database },
@@ -143,6 +158,7 @@ export async function startBenchEnv(engine: StoreEngine, database = 'bench'): Pr
       },
       async close() {
         await openStore.close().catch(() => undefined);
+        await dns?.close().catch(() => undefined);
         for (const client of redisClients) client.disconnect();
         await home.dispose().catch(() => undefined);
         await Promise.all(services.map((s) => s.stop()));
@@ -151,6 +167,7 @@ export async function startBenchEnv(engine: StoreEngine, database = 'bench'): Pr
     };
   } catch (error) {
     await store?.close().catch(() => undefined);
+    await dns?.close().catch(() => undefined);
     for (const client of redisClients) client.disconnect();
     await gpg?.dispose().catch(() => undefined);
     await Promise.all(services.map((s) => s.stop()));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { moduleShare, shares, summarizeProfile } from './cpu-profile';
 import { engineLabel, mdTable, onEngine } from './report';
 import type { StoreEngine } from '../src/store/store';
-import { startBenchEnvs, type BenchEnv, type BenchUser } from './env';
+import { BENCH_SENDER_DOMAIN, startBenchEnvs, type BenchEnv, type BenchUser } from './env';
 import { startVariant, type BenchHaraka, type HarakaVariant } from './haraka-variants';
 import { makeMessage } from './messages';
 import {
@@ -160,7 +160,7 @@ function deliver(
     connections,
     messages,
     message: () => message,
-    from: 'sender@example.org',
+    from: `sender@${BENCH_SENDER_DOMAIN}`,
     recipient: (i) => (line.users[i % line.users.length] as BenchUser).address,
   });
 }

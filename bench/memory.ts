@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startImapDaemon } from './daemon-process';
 import { dovecotAvailable, startDovecot } from './dovecot';
 import type { StoreEngine } from '../src/store/store';
-import { startBenchEnv, type BenchEnv, type BenchUser } from './env';
+import { BENCH_SENDER_DOMAIN, startBenchEnv, type BenchEnv, type BenchUser } from './env';
 import { engineLabel, onEngine } from './report';
 import { startVariant, type HarakaVariant } from './haraka-variants';
 import { fetchAndDeleteAll } from './imap-client';
@@ -148,7 +148,7 @@ async function receive(
         connections: 1,
         messages: 1,
         message: () => message,
-        from: 'sender@example.org',
+        from: `sender@${BENCH_SENDER_DOMAIN}`,
         recipient: () => user.address,
       });
       if (result.accepted !== 1) {
