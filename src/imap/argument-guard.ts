@@ -120,16 +120,24 @@ export function guardCommandArguments(
   }
 }
 
-/** The longest error text the engine may send back; longer ones are cut. */
+/** The longest error text of the engine's own the client gets; longer ones are cut. */
 const MAX_ERROR_TEXT = 64;
+
+/** kzymy's own replies (src/imap/replies.ts) are sent whole: none carries the client's words. */
+const OWN_TEXTS: ReadonlySet<string> = new Set(
+  Object.values(IMAP_REPLIES).map((reply) => reply.message),
+);
 
 /**
  * The engine writes an error's message after `BAD` or `NO`, and some messages carry the client's
  * own words: `SEARCH <a 60 KB term>` came back as "Unknown search term <the 60 KB>" (found by
- * fuzzing). Long bad input is never echoed (docs/threat-model.md), so the text is cut.
+ * fuzzing). Long bad input is never echoed (docs/threat-model.md), so the text is cut, unless it is
+ * one of kzymy's own replies.
  */
 function shortened<E extends Error | null>(error: E): E {
-  if (!error || error.message.length <= MAX_ERROR_TEXT) return error;
+  if (!error || error.message.length <= MAX_ERROR_TEXT || OWN_TEXTS.has(error.message)) {
+    return error;
+  }
   error.message = `${error.message.slice(0, MAX_ERROR_TEXT - 3)}...`;
   return error;
 }
