@@ -325,7 +325,7 @@ describe('kzymy doctor', function () {
       expect(lines.find((line) => line.startsWith('warn  tls'))).to.include('self-signed pair');
       const tlsIndex = lines.findIndex((line) => line.startsWith('warn  tls'));
       expect(lines[tlsIndex + 1]).to.match(/^\s+fix: .*tls\.key and tls\.cert/);
-      expect(lines[lines.length - 1]).to.match(/^\d+ ok, \d+ warn, 0 fail, 2 skipped$/);
+      expect(lines[lines.length - 1]).to.match(/^\d+ ok, \d+ warn, 0 fail, 3 skipped$/);
     });
 
     it('fails on a wrong REDIS_URL, exits 1, and never prints the password', async () => {
@@ -585,6 +585,50 @@ describe('kzymy doctor', function () {
       const result = await mx('elsewhere.example');
       expect(result.verdict).to.equal('warn');
       expect(result.message).to.include('does not cover mx.provider.example');
+    });
+  });
+
+  describe('sender authentication (--online)', () => {
+    async function senderAuth(extra: string[]): Promise<CheckResult> {
+      const config = writeConfig(`sender-auth-${extra.length}`, baseConfig(good, extra));
+      return byCheck(
+        await runDoctor({ configFile: config, online: true, env: {} }, deps()),
+        'sender-auth',
+      );
+    }
+
+    it('asks the resolver SPF, DKIM and DMARC will use, and says that it answered', async () => {
+      // No dnsServers configured: doctor's own resolver (here the test's DNS server).
+      const result = await senderAuth([]);
+      expect(result.verdict, result.message).to.equal('ok');
+      expect(result.message).to.match(
+        /^the system resolver answered TXT _dmarc\.kzymy\.example in \d+ ms$/,
+      );
+    });
+
+    it('warns when the configured resolver does not answer: every delivery would wait', async () => {
+      // A UDP port nothing listens on: the query is refused or times out.
+      const silent = createSocket('udp4');
+      await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+      const port = silent.address().port;
+      silent.close();
+      const result = await senderAuth([
+        'smtp:',
+        '  senderAuth:',
+        `    dnsServers: ['127.0.0.1:${port}']`,
+        '    queryTimeoutMs: 500',
+      ]);
+      expect(result.verdict, result.message).to.equal('warn');
+      expect(result.message).to.include(
+        `127.0.0.1:${port} did not answer TXT _dmarc.kzymy.example`,
+      );
+      expect(result.message).to.include('up to 20 s on every delivery');
+      expect(result.fix).to.include('smtp.senderAuth.dnsServers');
+    });
+
+    it('is ok when sender authentication is off', async () => {
+      const result = await senderAuth(['smtp:', '  senderAuth:', '    enabled: false']);
+      expect(result).to.include({ verdict: 'ok', message: 'off (smtp.senderAuth.enabled: false)' });
     });
   });
 

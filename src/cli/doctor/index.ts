@@ -15,6 +15,7 @@ import { checkRedis, checkStore } from './store';
 import { checkTls } from './tls';
 import { checkTor } from './tor';
 import { checkMx } from './mx';
+import { checkSenderAuth } from './sender-auth';
 import { checkDkim, checkRelay } from './send';
 import {
   skip,
@@ -36,7 +37,16 @@ export {
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<CheckResult[]> {
   const loaded = await loadConfig(options.configFile, options.env ?? process.env);
   if (!loaded.ok) {
-    const skipped = ['listeners', 'answering', 'store', 'redis', 'tls', 'tor', 'mx'].map(
+    const skipped = [
+      'listeners',
+      'answering',
+      'store',
+      'redis',
+      'tls',
+      'tor',
+      'mx',
+      'sender-auth',
+    ].map(
       (check): CheckResult => ({
         check,
         verdict: 'skip',
@@ -66,6 +76,9 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   );
   results.push(
     options.online ? await checkMx(config, deps) : skip('mx', 'offline (--online looks up the MX)'),
+    options.online
+      ? await checkSenderAuth(config, deps)
+      : skip('sender-auth', 'offline (--online asks the resolver of SPF, DKIM and DMARC)'),
   );
   // Only where kzymy sends: a receive-only server has nothing here to check.
   if (config.send.enabled) {
