@@ -1,10 +1,11 @@
 /**
  * `kzymy doctor` against real things: the run's FerretDB and Redis, certificates made by openssl
  * (a test CA, an expired one, a mismatched key), the real `tor --verify-config`, and MX lookups
- * answered by a small DNS server on loopback that node:dns queries over UDP like any resolver.
+ * answered by a small DNS server on loopback (test/helpers/dns-server.ts) that node:dns queries
+ * over UDP like any resolver.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { runDoctor, type CheckResult, type DoctorDeps } from '../../src/cli/doct
 import { loadTls } from '../../src/tls/material';
 import { RELAY_PASSWORD, RELAY_USER, startRelay, type Relay } from '../submission/helpers/harness';
 import { sqliteStoreFile } from '../../src/embedded/paths';
+import { TestDnsServer } from '../helpers/dns-server';
 import { freePort } from '../../src/util/ports';
 import { openStore } from '../../src/store/open';
 import {
@@ -135,89 +137,6 @@ class Pki {
   }
 }
 
-// ---- a DNS server small enough to read (RFC 1035 §4.1) -----------------------------------------
-
-interface Zone {
-  [name: string]: { mx?: Array<[number, string]>; a?: string[]; txt?: string[] };
-}
-
-const TYPE_A = 1;
-const TYPE_MX = 15;
-const TYPE_TXT = 16;
-
-function encodeName(name: string): Buffer {
-  const parts = name.split('.').filter(Boolean);
-  return Buffer.concat([
-    ...parts.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
-    Buffer.from([0]),
-  ]);
-}
-
-function answerDns(query: Buffer, zone: Zone): Buffer {
-  let offset = 12;
-  const labels: string[] = [];
-  for (let length = query[offset] ?? 0; length > 0; length = query[offset] ?? 0) {
-    labels.push(query.subarray(offset + 1, offset + 1 + length).toString('ascii'));
-    offset += 1 + length;
-  }
-  offset += 1;
-  const type = query.readUInt16BE(offset);
-  const questionEnd = offset + 4;
-  const name = labels.join('.').toLowerCase();
-  // RFC 4592: a wildcard answers for names that do not exist themselves.
-  const node = zone[name] ?? zone[`*.${labels.slice(1).join('.').toLowerCase()}`];
-  const rdatas: Buffer[] = [];
-  if (node && type === TYPE_MX) {
-    for (const [preference, exchange] of node.mx ?? []) {
-      const pref = Buffer.alloc(2);
-      pref.writeUInt16BE(preference);
-      rdatas.push(Buffer.concat([pref, encodeName(exchange)]));
-    }
-  }
-  if (node && type === TYPE_A) {
-    for (const address of node.a ?? []) rdatas.push(Buffer.from(address.split('.').map(Number)));
-  }
-  if (node && type === TYPE_TXT) {
-    // RFC 1035 §3.3.14: character-strings of at most 255 octets each.
-    for (const text of node.txt ?? []) {
-      const strings = text.match(/[\s\S]{1,255}/g) ?? [''];
-      rdatas.push(
-        Buffer.concat(
-          strings.map((part) => Buffer.concat([Buffer.from([part.length]), Buffer.from(part)])),
-        ),
-      );
-    }
-  }
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(query.readUInt16BE(0), 0);
-  // QR, AA, RD copied, RA; RCODE 3 (NXDOMAIN) when the name does not exist.
-  header.writeUInt16BE(
-    0x8000 | 0x0400 | (query.readUInt16BE(2) & 0x0100) | 0x0080 | (node ? 0 : 3),
-    2,
-  );
-  header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(rdatas.length, 6);
-  const answers = rdatas.map((rdata) => {
-    const fixed = Buffer.alloc(12);
-    fixed.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    fixed.writeUInt16BE(type, 2);
-    fixed.writeUInt16BE(1, 4); // IN
-    fixed.writeUInt32BE(60, 6);
-    fixed.writeUInt16BE(rdata.length, 10);
-    return Buffer.concat([fixed, rdata]);
-  });
-  return Buffer.concat([header, query.subarray(12, questionEnd), ...answers]);
-}
-
-async function startDns(zone: Zone): Promise<{ port: number; socket: Socket }> {
-  const socket = createSocket('udp4');
-  socket.on('message', (query, peer) => {
-    socket.send(answerDns(query, zone), peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: socket.address().port, socket };
-}
-
 // ---- the tests ----------------------------------------------------------------------------------
 
 describe('kzymy doctor', function () {
@@ -227,7 +146,7 @@ describe('kzymy doctor', function () {
   let good: { key: string; cert: string };
   let expired: { key: string; cert: string };
   let otherName: { key: string; cert: string };
-  let dns: { port: number; socket: Socket };
+  let dns: TestDnsServer;
   let dkim: { file: string; record: string };
   let otherDkim: { file: string; record: string };
   const database = uniqueDatabaseName('doctor');
@@ -266,7 +185,7 @@ describe('kzymy doctor', function () {
 
   function deps(overrides: Partial<DoctorDeps> = {}): DoctorDeps {
     const resolver = new Resolver({ timeout: 1000, tries: 1 });
-    resolver.setServers([`127.0.0.1:${dns.port}`]);
+    resolver.setServers([dns.address]);
     return { clock: () => new Date(), resolver, timeoutMs: 3000, torBinary: 'tor', ...overrides };
   }
 
@@ -281,19 +200,19 @@ describe('kzymy doctor', function () {
     otherName = pki.issue('other', ['mail.unrelated.example']);
     dkim = makeDkimKey('dkim');
     otherDkim = makeDkimKey('other-dkim');
-    dns = await startDns({
-      'kzymy._domainkey.kzymy.example': { txt: [dkim.record] },
-      'kzymy._domainkey.wrongkey.example': { txt: ['v=spf1 -all', otherDkim.record] },
-      'kzymy._domainkey.nokey.example': { txt: ['v=DKIM1; k=rsa; n=no key here'] },
-      '*.kzymy.example': { mx: [[10, 'mx.kzymy.example']] },
-      'mx.kzymy.example': { a: ['127.0.0.1'] },
-      '*.elsewhere.example': { mx: [[10, 'mx.provider.example']] },
-      'mx.provider.example': { a: ['127.0.0.2'] },
-      '*.noaddr.example': { mx: [[10, 'mx.noaddr.example']] },
+    dns = await TestDnsServer.start({
+      'kzymy._domainkey.kzymy.example': { TXT: [dkim.record] },
+      'kzymy._domainkey.wrongkey.example': { TXT: ['v=spf1 -all', otherDkim.record] },
+      'kzymy._domainkey.nokey.example': { TXT: ['v=DKIM1; k=rsa; n=no key here'] },
+      '*.kzymy.example': { MX: [{ preference: 10, exchange: 'mx.kzymy.example' }] },
+      'mx.kzymy.example': { A: ['127.0.0.1'] },
+      '*.elsewhere.example': { MX: [{ preference: 10, exchange: 'mx.provider.example' }] },
+      'mx.provider.example': { A: ['127.0.0.2'] },
+      '*.noaddr.example': { MX: [{ preference: 10, exchange: 'mx.noaddr.example' }] },
     });
   });
-  after(() => {
-    dns?.socket.close();
+  after(async () => {
+    await dns?.close();
   });
 
   describe('the command', () => {

@@ -13,7 +13,7 @@ import {
   type OnionProxy,
 } from '../kzymy-fetch/helpers/proxies';
 import { startDestination, type TestDestination } from './helpers/destination';
-import { startDns } from './helpers/dns';
+import { TestDnsServer } from '../helpers/dns-server';
 import { ForwardFixture } from './helpers/fixture';
 
 describe('forward: MX lookup', function () {
@@ -22,7 +22,7 @@ describe('forward: MX lookup', function () {
   let destination: TestDestination;
   let socks: Microsocks;
   let proxy: OnionProxy;
-  let dns: { port: number; close(): void };
+  let dns: TestDnsServer;
   let forwarder: Forwarder;
 
   before(async () => {
@@ -32,35 +32,35 @@ describe('forward: MX lookup', function () {
       'mx1.mx-test.example': { 25: destination.port },
       'nomx.example': { 25: destination.port },
     });
-    dns = await startDns({
+    dns = await TestDnsServer.start({
       'mx-test.example': {
-        mx: [
-          [20, 'mx2.mx-test.example'],
-          [10, 'mx1.mx-test.example'],
+        MX: [
+          { preference: 20, exchange: 'mx2.mx-test.example' },
+          { preference: 10, exchange: 'mx1.mx-test.example' },
         ],
       },
       'fallback.example': {
-        mx: [
-          [5, 'down.fallback.example'],
-          [10, 'mx1.mx-test.example'],
+        MX: [
+          { preference: 5, exchange: 'down.fallback.example' },
+          { preference: 10, exchange: 'mx1.mx-test.example' },
         ],
       },
-      'nomx.example': { a: ['192.0.2.25'] },
+      'nomx.example': { A: ['192.0.2.25'] },
       // RFC 7505: "0 ." says the domain takes no mail.
-      'nullmx.example': { mx: [[0, '']] },
+      'nullmx.example': { MX: [{ preference: 0, exchange: '' }] },
     });
     fixture = await ForwardFixture.start({
       forward: { proxy: `socks5h://127.0.0.1:${proxy.port}`, allowPrivateHosts: false },
     });
     const resolver = new Resolver();
-    resolver.setServers([`127.0.0.1:${dns.port}`]);
+    resolver.setServers([dns.address]);
     forwarder = startForwarder(fixture.deps, { resolver });
     await forwarder.scan();
   });
   after(async () => {
     await forwarder?.stop();
     await fixture?.close();
-    dns?.close();
+    await dns?.close();
     await proxy?.close();
     await socks?.stop();
     await destination?.close();

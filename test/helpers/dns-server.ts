@@ -1,7 +1,8 @@
 /**
  * Test helper: a tiny authoritative DNS server over UDP on loopback, port 0, answering from a
- * zone the test writes (RFC 1035 §4 message format; TXT, A, AAAA and MX records). Everything
- * not in the zone is NXDOMAIN (RFC 1035 §4.1.1 RCODE 3); a name with no record of the asked
+ * zone the test writes (RFC 1035 §4 message format; TXT, A, AAAA and MX records; `*.` wildcards
+ * as RFC 4592 has them). Everything not in the zone is NXDOMAIN (RFC 1035 §4.1.1 RCODE 3); a
+ * name with no record of the asked
  * type gets an empty answer (NODATA). A name can also be made to fail (SERVFAIL) or to go
  * unanswered (the resolver times out), for the DNS-failure tests. kzymy reaches it through the
  * real resolver configuration (smtp.senderAuth.dnsServers), so nothing is mocked.
@@ -54,6 +55,11 @@ export class TestDnsServer {
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 
+  /** RFC 4592: a wildcard (`*.example`) answers for names under it that do not exist. */
+  private lookup(name: string): RecordSet | undefined {
+    return Object.entries(this.zone).find(([key]) => key.toLowerCase() === name)?.[1];
+  }
+
   private answer(query: Buffer): Buffer | null {
     if (query.length < 12) return null;
     let at = 12;
@@ -69,7 +75,8 @@ export class TestDnsServer {
     const name = labels.join('.').toLowerCase();
     const typeName = (Object.keys(TYPES) as (keyof typeof TYPES)[]).find((k) => TYPES[k] === type);
     this.queries.push(`${name} ${typeName ?? type}`);
-    const records = Object.entries(this.zone).find(([key]) => key.toLowerCase() === name)?.[1];
+    const records =
+      this.lookup(name) ?? this.lookup(`*.${labels.slice(1).join('.').toLowerCase()}`);
     if (records?.fail === 'drop') return null;
     const rcode = records?.fail === 'servfail' ? 2 : records ? 0 : 3;
     const answers = rcode === 0 && typeName ? rdatas(records as RecordSet, typeName) : [];
