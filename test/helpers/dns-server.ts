@@ -2,8 +2,7 @@
  * Test helper: a tiny authoritative DNS server over UDP on loopback, port 0, answering from a
  * zone the test writes (RFC 1035 §4 message format; TXT, A, AAAA and MX records; `*.` wildcards
  * as RFC 4592 has them). Everything not in the zone is NXDOMAIN (RFC 1035 §4.1.1 RCODE 3); a
- * name with no record of the asked
- * type gets an empty answer (NODATA). A name can also be made to fail (SERVFAIL) or to go
+ * name with no record of the asked type gets an empty answer (NODATA). A name can also be made to fail (SERVFAIL) or to go
  * unanswered (the resolver times out), for the DNS-failure tests. kzymy reaches it through the
  * real resolver configuration (smtp.senderAuth.dnsServers), so nothing is mocked.
  */
